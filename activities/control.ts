@@ -1,0 +1,126 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { allocateRoundRobin } from '../src/allocate/round-robin';
+import type { Preferences } from '../src/allocate/preferences';
+import { analyseDag, decompose, JobSpecError, parseJobSpec, validateDag, type TaskDag } from '../src/dag';
+import type {
+  DecomposedJob,
+  MarketView,
+  PlannedSubTask,
+  ProvisionedInstance,
+  Schedule,
+} from '../src/job/types';
+import type { FleetSpec } from '../src/provision/fleet';
+import type { Provisioner } from '../src/provision/provisioner';
+import { knownSteps } from '../src/steps';
+
+export interface ControlActivityDeps {
+  client: Client;
+  provisioner: Provisioner;
+  /** How long to wait for a new instance to poll its task queue. */
+  instanceReadyTimeoutMs?: number;
+}
+
+/** Error type of a rejected job spec; workflows treat it as non-retryable. */
+export const INVALID_JOB_SPEC = 'InvalidJobSpec';
+
+function plannedSubTasks(dag: TaskDag, order: string[]): PlannedSubTask[] {
+  return order.map((id) => ({
+    ...dag.getNodeAttributes(id),
+    dependsOn: dag.mapInEdges(id, (_edge, attributes, source) => ({ id: source, bytes: attributes.bytes })),
+  }));
+}
+
+async function waitForPoller(client: Client, taskQueue: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    if ((response.pollers?.length ?? 0) > 0) return;
+    if (Date.now() > deadline) throw new Error(`no worker polls ${taskQueue} after ${timeoutMs} ms`);
+    Context.current().heartbeat(`waiting for ${taskQueue}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Planning and provisioning activities, run by the control worker. */
+export function createControlActivities(deps: ControlActivityDeps) {
+  return {
+    /** Validates the spec and decomposes it into a DAG of sub-tasks, in topological order. */
+    async decomposeJob(jobId: string, input: unknown): Promise<DecomposedJob> {
+      try {
+        const spec = parseJobSpec(input, { knownSteps: knownSteps() });
+        const dag = decompose(spec);
+        validateDag(dag, { maxNodes: spec.limits.maxSubTasks });
+        const analysis = analyseDag(dag);
+        return {
+          jobId,
+          name: spec.name,
+          fleet: spec.fleet,
+          preferences: spec.preferences,
+          subTasks: plannedSubTasks(dag, analysis.topologicalOrder),
+          criticalPathSeconds: analysis.criticalPath.seconds,
+          totalWorkSeconds: analysis.totalWorkSeconds,
+          maxParallelism: analysis.maxParallelism,
+        };
+      } catch (err) {
+        if (err instanceof JobSpecError || (err as { exitCode?: number }).exitCode === 2) {
+          throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_SPEC);
+        }
+        throw err;
+      }
+    },
+
+    /**
+     * The market the fleet buys from. Local instances are processes on this machine: one pool,
+     * free, not interrupted by any market.
+     */
+    async forecastMarket(fleet: FleetSpec, horizonSeconds = 24 * 3600): Promise<MarketView> {
+      const stepSeconds = 3600;
+      return {
+        generatedAtMs: Date.now(),
+        horizonSeconds,
+        pools: [
+          {
+            key: `${fleet.provider}@localhost`,
+            instanceType: fleet.provider,
+            zone: 'localhost',
+            market: 'local',
+            vcpu: fleet.slotsPerInstance,
+            memoryMiB: 1024 * fleet.slotsPerInstance,
+            pricePerHour: new Array<number>(Math.ceil(horizonSeconds / stepSeconds)).fill(0),
+            stepSeconds,
+            interruptionsPerHour: 0,
+          },
+        ],
+      };
+    },
+
+    async allocateSubTasks(
+      job: DecomposedJob,
+      market: MarketView,
+      fleet: FleetSpec,
+      _preferences: Preferences,
+    ): Promise<Schedule> {
+      return allocateRoundRobin(job, market, fleet);
+    },
+
+    /** Provisions the schedule's instances and waits until each polls its task queue. */
+    async provisionInstances(jobId: string, schedule: Schedule): Promise<ProvisionedInstance[]> {
+      const instances = await deps.provisioner.provision(jobId, schedule.instances);
+      const timeout = deps.instanceReadyTimeoutMs ?? 60_000;
+      await Promise.all(instances.map((i) => waitForPoller(deps.client, i.taskQueue, timeout)));
+      return instances;
+    },
+
+    async releaseInstances(jobId: string, instances: ProvisionedInstance[]): Promise<void> {
+      await deps.provisioner.release(jobId, instances);
+    },
+  };
+}
+
+export type ControlActivities = ReturnType<typeof createControlActivities>;

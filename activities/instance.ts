@@ -1,0 +1,67 @@
+import { Context } from '@temporalio/activity';
+import { getStep, type StepContext } from '../src/steps';
+import type { PlannedSubTask } from '../src/job/types';
+
+export interface RunSubTaskInput {
+  jobId: string;
+  subTask: PlannedSubTask;
+  inputs: Record<string, unknown>;
+}
+
+export interface RunSubTaskOutput {
+  output: unknown;
+  instanceId: string;
+  attempt: number;
+}
+
+/** Heartbeats at most this often; Temporal throttles too, but this keeps the bridge quiet. */
+const HEARTBEAT_EVERY_MS = 1_000;
+
+function stepContext(input: RunSubTaskInput, activity: Context): StepContext {
+  const { subTask } = input;
+  let lastBeat = 0;
+  let fraction = 0;
+  const beat = (force = false) => {
+    const now = Date.now();
+    if (!force && now - lastBeat < HEARTBEAT_EVERY_MS) return;
+    lastBeat = now;
+    activity.heartbeat({ progress: fraction });
+  };
+  return {
+    subTask: {
+      jobId: input.jobId,
+      id: subTask.id,
+      stage: subTask.stage,
+      step: subTask.step,
+      index: subTask.index,
+      count: subTask.count,
+      range: subTask.range,
+      input: subTask.input,
+    },
+    inputs: input.inputs,
+    signal: activity.cancellationSignal,
+    progress(value: number) {
+      fraction = Math.min(1, Math.max(0, value));
+      beat();
+    },
+    heartbeat: () => beat(),
+    yield: () => new Promise((resolve) => setImmediate(resolve)),
+    log: (message) => activity.log.info(message, { subTask: subTask.id }),
+  };
+}
+
+/** The activity every instance worker serves on its own task queue. */
+export function createInstanceActivities(options: { instanceId: string }) {
+  return {
+    async runSubTask(input: RunSubTaskInput): Promise<RunSubTaskOutput> {
+      const activity = Context.current();
+      const step = getStep(input.subTask.step);
+      const ctx = stepContext(input, activity);
+      activity.heartbeat({ progress: 0 });
+      const output = await step.handler(ctx);
+      return { output, instanceId: options.instanceId, attempt: activity.info.attempt };
+    },
+  };
+}
+
+export type InstanceActivities = ReturnType<typeof createInstanceActivities>;

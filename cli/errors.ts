@@ -1,0 +1,13 @@
+/** Exit codes: 0 ok, 1 job/operation failed, 2 bad input (usage, spec, files), 3 environment. */
+export const EXIT = { ok: 0, failed: 1, badInput: 2, environment: 3 } as const;
+
+/** Errors whose cause is the user's input carry `exitCode = 2` (e.g. JobSpecError). */
+export function exitCodeFor(err: unknown): number {
+  const code = (err as { exitCode?: unknown } | null)?.exitCode;
+  return typeof code === 'number' ? code : EXIT.failed;
+}
+
+export function printError(err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`spotdag: ${message}\n`);
+}

@@ -1,0 +1,119 @@
+/**
+ * What crosses activity and workflow boundaries while a job runs: plain JSON, no classes.
+ * Workflow code imports these as types only.
+ */
+import type { Preferences } from '../allocate/preferences';
+import type { SubTaskAttributes } from '../dag';
+import type { FleetSpec } from '../provision/fleet';
+
+/** A sub-task of the decomposed DAG, with its dependencies listed (in topological order). */
+export interface PlannedSubTask extends SubTaskAttributes {
+  /** The sub-tasks whose outputs it needs, with the bytes each sends. */
+  dependsOn: Array<{ id: string; bytes: number }>;
+}
+
+export interface DecomposedJob {
+  jobId: string;
+  name: string;
+  fleet: FleetSpec;
+  preferences: Preferences;
+  subTasks: PlannedSubTask[];
+  criticalPathSeconds: number;
+  totalWorkSeconds: number;
+  maxParallelism: number;
+}
+
+/** Capacity of one kind in one place: an instance type in a zone, bought on one market. */
+export interface PoolView {
+  key: string;
+  instanceType: string;
+  zone: string;
+  market: 'spot' | 'on-demand' | 'local';
+  vcpu: number;
+  memoryMiB: number;
+  /** Predicted price per instance-hour (USD), one value per forecast step. */
+  pricePerHour: number[];
+  stepSeconds: number;
+  /** Predicted interruptions per instance-hour. */
+  interruptionsPerHour: number;
+}
+
+export interface MarketView {
+  generatedAtMs: number;
+  horizonSeconds: number;
+  pools: PoolView[];
+}
+
+/** One instance the schedule asks for; `id` is logical (i0, i1, …) until provisioned. */
+export interface InstancePlan {
+  id: string;
+  pool: string;
+  /** Sub-tasks it runs at once. */
+  slots: number;
+}
+
+export interface Placement {
+  subTaskId: string;
+  instanceId: string;
+  /** Predicted start and finish, seconds from the job's start. */
+  start: number;
+  finish: number;
+}
+
+/** Data that must move between instances before a sub-task can start. */
+export interface TransferInstruction {
+  from: string;
+  to: string;
+  fromInstance: string;
+  toInstance: string;
+  bytes: number;
+  seconds: number;
+}
+
+export interface Schedule {
+  instances: InstancePlan[];
+  /** In the order the runtime should start them. */
+  placements: Placement[];
+  transfers: TransferInstruction[];
+  predictedMakespanSeconds: number;
+  predictedCostUsd: number;
+}
+
+export interface ProvisionedInstance {
+  id: string;
+  taskQueue: string;
+  pool: string;
+  /** The schedule's logical instance id it fulfils. */
+  planId: string;
+  /** Provider-specific handle (a process id, an EC2 instance id). */
+  handle: string;
+}
+
+/** What the sub-task child workflow is asked to do. */
+export interface SubTaskRun {
+  jobId: string;
+  subTask: PlannedSubTask;
+  instance: { id: string; taskQueue: string };
+  /** Outputs of its dependencies, by sub-task id. */
+  inputs: Record<string, unknown>;
+}
+
+export interface SubTaskOutcome {
+  subTaskId: string;
+  instanceId: string;
+  output: unknown;
+  attempts: number;
+  startedAtMs: number;
+  finishedAtMs: number;
+}
+
+export interface JobResult {
+  jobId: string;
+  name: string;
+  /** Output of the job's single final sub-task, or outputs by id when there are several. */
+  result: unknown;
+  subTasks: number;
+  instances: number;
+  predictedMakespanSeconds: number;
+  elapsedSeconds: number;
+}

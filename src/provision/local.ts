@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import type { InstancePlan, ProvisionedInstance } from '../job/types';
+import { instanceTaskQueue } from '../names';
+import { shortHash } from '../util/hash';
+import type { Provisioner } from './provisioner';
+
+export interface LocalProvisionerOptions {
+  /** Instance records and logs live in `<stateDir>/instances/`. */
+  stateDir: string;
+  /** The program each instance runs; it receives `--instance-id ID --task-queue Q --slots N`. */
+  command?: { file: string; args: string[] };
+  /** Extra environment for instance processes (e.g. TEMPORAL_ADDRESS); secrets are passed, never logged. */
+  env?: Record<string, string>;
+}
+
+interface InstanceRecord extends ProvisionedInstance {
+  jobId: string;
+  pid: number;
+  startedAtMs: number;
+}
+
+/** The package root: the nearest folder above this module with a package.json (from src/ or dist/). */
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The default instance program: this package's compiled instance worker (`npm run build`). */
+export function defaultInstanceCommand(): { file: string; args: string[] } {
+  const script = path.join(packageRoot(), 'dist', 'workers', 'instance-worker.js');
+  if (!existsSync(script))
+    throw new Error(`instance worker not built: ${script} is missing (run \`npm run build\`)`);
+  return { file: process.execPath, args: [script] };
+}
+
+export function localInstanceId(jobId: string, planId: string): string {
+  return `${shortHash(jobId)}-${planId}`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/**
+ * Instances as worker processes on this machine, each polling its own task queue. Processes are
+ * detached so that they outlive a restart of the control worker; records on disk let a retried
+ * or restarted provisioner find them again.
+ */
+export class LocalProvisioner implements Provisioner {
+  private readonly dir: string;
+  private readonly command: { file: string; args: string[] };
+
+  constructor(private readonly options: LocalProvisionerOptions) {
+    this.dir = path.join(options.stateDir, 'instances');
+    this.command = options.command ?? defaultInstanceCommand();
+  }
+
+  async provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]> {
+    mkdirSync(this.dir, { recursive: true });
+    return plans.map((plan) => {
+      const id = localInstanceId(jobId, plan.id);
+      const existing = this.read(id);
+      if (existing && alive(existing.pid)) return toInstance(existing);
+      return toInstance(this.start(jobId, id, plan));
+    });
+  }
+
+  async release(_jobId: string, instances: ProvisionedInstance[]): Promise<void> {
+    await Promise.all(instances.map((instance) => this.stop(instance.id)));
+  }
+
+  async list(jobId?: string): Promise<ProvisionedInstance[]> {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => this.read(f.slice(0, -'.json'.length)))
+      .filter((r): r is InstanceRecord => !!r && alive(r.pid) && (jobId === undefined || r.jobId === jobId))
+      .map(toInstance);
+  }
+
+  /** Stops an instance: SIGTERM (the worker drains), then SIGKILL after `graceMs`. */
+  async stop(id: string, graceMs = 10_000): Promise<void> {
+    const record = this.read(id);
+    if (!record) return;
+    if (alive(record.pid)) {
+      process.kill(record.pid, 'SIGTERM');
+      if (!(await waitForExit(record.pid, graceMs))) {
+        process.kill(record.pid, 'SIGKILL');
+        await waitForExit(record.pid, 5_000);
+      }
+    }
+    rmSync(this.recordFile(id), { force: true });
+  }
+
+  /** Process id of a live instance (for tests and the interruption simulator). */
+  pidOf(id: string): number | undefined {
+    const record = this.read(id);
+    return record && alive(record.pid) ? record.pid : undefined;
+  }
+
+  private start(jobId: string, id: string, plan: InstancePlan): InstanceRecord {
+    const taskQueue = instanceTaskQueue(id);
+    const log = openSync(path.join(this.dir, `${id}.log`), 'a');
+    const child = spawn(
+      this.command.file,
+      [...this.command.args, '--instance-id', id, '--task-queue', taskQueue, '--slots', String(plan.slots)],
+      { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...this.options.env } },
+    );
+    closeSync(log);
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start instance ${id}: ${this.command.file}`);
+    const record: InstanceRecord = {
+      id,
+      taskQueue,
+      pool: plan.pool,
+      planId: plan.id,
+      handle: `pid:${child.pid}`,
+      jobId,
+      pid: child.pid,
+      startedAtMs: Date.now(),
+    };
+    writeFileSync(this.recordFile(id), JSON.stringify(record, null, 2));
+    return record;
+  }
+
+  private recordFile(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
+
+  private read(id: string): InstanceRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.recordFile(id), 'utf8')) as InstanceRecord;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function toInstance(record: InstanceRecord): ProvisionedInstance {
+  const { id, taskQueue, pool, planId, handle } = record;
+  return { id, taskQueue, pool, planId, handle };
+}

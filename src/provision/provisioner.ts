@@ -1,0 +1,12 @@
+import type { InstancePlan, ProvisionedInstance } from '../job/types';
+
+/**
+ * Gets and releases the instances a schedule asks for. Provisioning the same plan for the same
+ * job twice must not start anything new (activities are retried).
+ */
+export interface Provisioner {
+  provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]>;
+  release(jobId: string, instances: ProvisionedInstance[]): Promise<void>;
+  /** Live instances, of one job or of all. */
+  list(jobId?: string): Promise<ProvisionedInstance[]>;
+}

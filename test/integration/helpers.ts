@@ -1,0 +1,24 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startLocalStack, type LocalStack } from '../../workers/local-stack';
+
+/** A control worker in this process against the run's shared dev server, with its own state dir. */
+export async function startTestStack(): Promise<LocalStack & { stateDir: string }> {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'spotdag-test-'));
+  const bundlePath = process.env.SPOTDAG_TEST_WORKFLOW_BUNDLE;
+  if (!bundlePath)
+    throw new Error('integration tests need the global setup (jest --selectProjects integration)');
+  const stack = await startLocalStack({ stateDir, workflowBundle: { codePath: bundlePath } });
+  return { ...stack, stateDir };
+}
+
+/** Kills whatever instances a test left behind (a failed job may not have released them). */
+export async function stopAllInstances(stack: LocalStack): Promise<void> {
+  const instances = await stack.provisioner.list();
+  await Promise.all(instances.map((i) => stack.provisioner.stop(i.id, 2_000)));
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}

@@ -1,0 +1,12 @@
+export { createControlWorker } from './control-worker';
+export type { ControlWorkerOptions } from './control-worker';
+export { createInstanceWorker } from './instance-worker';
+export type { InstanceWorkerOptions } from './instance-worker';
+export { temporalTargetFromEnv, describeTarget } from './connection';
+export type { TemporalTarget } from './connection';
+export { startDevServer, ensureLocalServer, stopLocalServer } from './dev-server';
+export type { DevServer, DevServerOptions } from './dev-server';
+export { findOrInstallTemporalCli } from './temporal-cli';
+export { loadStepModules, stepModulesFromEnv } from './steps-loader';
+export { startLocalStack } from './local-stack';
+export type { LocalStack, LocalStackOptions } from './local-stack';

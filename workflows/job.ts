@@ -1,0 +1,191 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  executeChild,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { ControlActivities } from '../activities/control';
+import type {
+  DecomposedJob,
+  JobResult,
+  ProvisionedInstance,
+  Schedule,
+  SubTaskOutcome,
+} from '../src/job/types';
+import { spotdagSubTask } from './subtask';
+
+export interface JobRunOptions {
+  /** Sub-task children running at once (also bounded by instance slots). Default 500. */
+  maxChildrenInFlight?: number;
+  /** Set spotdag's search attributes (they must be registered on the namespace). Default true. */
+  searchAttributes?: boolean;
+}
+
+export type JobPhase = 'decompose' | 'forecast' | 'allocate' | 'provision' | 'run' | 'release' | 'done';
+
+const PHASE = defineSearchAttributeKey('SpotdagPhase', SearchAttributeType.KEYWORD);
+const JOB_ID = defineSearchAttributeKey('SpotdagJobId', SearchAttributeType.KEYWORD);
+
+const planning = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidJobSpec'] },
+});
+const provisioning = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 5 },
+});
+
+/**
+ * A spotdag job: decompose → forecast → allocate → provision as activities, then one child
+ * workflow per sub-task in dependency order, then release the instances.
+ */
+export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Promise<JobResult> {
+  const { workflowId: jobId } = workflowInfo();
+  const startedAtMs = Date.now();
+  const setPhase = (phase: JobPhase) => {
+    if (options.searchAttributes !== false) upsertSearchAttributes([{ key: PHASE, value: phase }]);
+  };
+  if (options.searchAttributes !== false) upsertSearchAttributes([{ key: JOB_ID, value: jobId }]);
+
+  setPhase('decompose');
+  const job = await planning.decomposeJob(jobId, spec);
+  setPhase('forecast');
+  const market = await planning.forecastMarket(job.fleet);
+  setPhase('allocate');
+  const schedule = await planning.allocateSubTasks(job, market, job.fleet, job.preferences);
+  setPhase('provision');
+  const instances = await provisioning.provisionInstances(jobId, schedule);
+  let outcomes: Map<string, SubTaskOutcome>;
+  try {
+    setPhase('run');
+    outcomes = await runSubTasks(job, schedule, instances, options.maxChildrenInFlight ?? 500);
+  } finally {
+    setPhase('release');
+    await CancellationScope.nonCancellable(() => provisioning.releaseInstances(jobId, instances));
+  }
+  setPhase('done');
+  return {
+    jobId,
+    name: job.name,
+    result: finalResult(job, outcomes),
+    subTasks: job.subTasks.length,
+    instances: instances.length,
+    predictedMakespanSeconds: schedule.predictedMakespanSeconds,
+    elapsedSeconds: (Date.now() - startedAtMs) / 1000,
+  };
+}
+
+/** The output of the single sink, or outputs by id when the DAG has several sinks. */
+function finalResult(job: DecomposedJob, outcomes: Map<string, SubTaskOutcome>): unknown {
+  const hasDependents = new Set(job.subTasks.flatMap((s) => s.dependsOn.map((d) => d.id)));
+  const sinks = job.subTasks.filter((s) => !hasDependents.has(s.id));
+  if (sinks.length === 1) return outcomes.get(sinks[0]!.id)?.output;
+  return Object.fromEntries(sinks.map((s) => [s.id, outcomes.get(s.id)?.output]));
+}
+
+type Finished = { id: string; outcome: SubTaskOutcome } | { id: string; error: unknown };
+
+/**
+ * Starts each sub-task's child once its dependencies are done and its instance has a free slot,
+ * in schedule order, with at most `maxInFlight` children running.
+ */
+async function runSubTasks(
+  job: DecomposedJob,
+  schedule: Schedule,
+  instances: ProvisionedInstance[],
+  maxInFlight: number,
+): Promise<Map<string, SubTaskOutcome>> {
+  const subTasks = new Map(job.subTasks.map((s) => [s.id, s]));
+  const order = new Map(schedule.placements.map((p, i) => [p.subTaskId, i]));
+  const planOf = new Map(schedule.placements.map((p) => [p.subTaskId, p.instanceId]));
+  const instanceOf = new Map(instances.map((i) => [i.planId, i]));
+  const freeSlots = new Map(schedule.instances.map((i) => [i.id, i.slots]));
+  const dependents = new Map<string, string[]>();
+  const waitingOn = new Map<string, number>();
+  for (const s of job.subTasks) {
+    waitingOn.set(s.id, s.dependsOn.length);
+    for (const dep of s.dependsOn) {
+      const list = dependents.get(dep.id);
+      if (list) list.push(s.id);
+      else dependents.set(dep.id, [s.id]);
+    }
+  }
+  const ready = job.subTasks.filter((s) => s.dependsOn.length === 0).map((s) => s.id);
+  const byOrder = (a: string, b: string) => order.get(a)! - order.get(b)!;
+  ready.sort(byOrder);
+
+  const outcomes = new Map<string, SubTaskOutcome>();
+  const finished: Finished[] = [];
+  let running = 0;
+  while (outcomes.size < subTasks.size) {
+    for (let i = 0; i < ready.length && running < maxInFlight;) {
+      const id = ready[i]!;
+      const planId = planOf.get(id)!;
+      if (freeSlots.get(planId)! === 0) {
+        i++;
+        continue;
+      }
+      ready.splice(i, 1);
+      freeSlots.set(planId, freeSlots.get(planId)! - 1);
+      running++;
+      const subTask = subTasks.get(id)!;
+      const instance = instanceOf.get(planId)!;
+      const inputs = Object.fromEntries(subTask.dependsOn.map((d) => [d.id, outcomes.get(d.id)!.output]));
+      executeChild(spotdagSubTask, {
+        workflowId: `${job.jobId}/${id}`,
+        args: [
+          { jobId: job.jobId, subTask, instance: { id: instance.id, taskQueue: instance.taskQueue }, inputs },
+        ],
+      }).then(
+        (outcome) => finished.push({ id, outcome }),
+        (error: unknown) => finished.push({ id, error }),
+      );
+    }
+    if (running === 0)
+      throw ApplicationFailure.nonRetryable('no sub-task can start: the DAG is inconsistent');
+    await condition(() => finished.length > 0);
+    for (const done of finished.splice(0)) {
+      running--;
+      const planId = planOf.get(done.id)!;
+      freeSlots.set(planId, freeSlots.get(planId)! + 1);
+      if ('error' in done) {
+        throw ApplicationFailure.nonRetryable(
+          `sub-task ${done.id} failed: ${rootCause(done.error)}`,
+          'SubTaskFailed',
+        );
+      }
+      outcomes.set(done.id, done.outcome);
+      log.info('sub-task done', { subTask: done.id, instance: done.outcome.instanceId });
+      for (const next of dependents.get(done.id) ?? []) {
+        const left = waitingOn.get(next)! - 1;
+        waitingOn.set(next, left);
+        if (left === 0) insertSorted(ready, next, byOrder);
+      }
+    }
+  }
+  return outcomes;
+}
+
+/** The innermost message of a failure chain (child → activity → the step's own error). */
+function rootCause(error: unknown): string {
+  let current = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
+
+function insertSorted(list: string[], item: string, compare: (a: string, b: string) => number): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(list[mid]!, item) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, item);
+}
