@@ -6,6 +6,7 @@ import type { Preferences } from '../src/allocate/preferences';
 import { analyseDag, decompose, JobSpecError, parseJobSpec, validateDag, type TaskDag } from '../src/dag';
 import type {
   DecomposedJob,
+  InstanceRef,
   MarketView,
   PlannedSubTask,
   ProvisionedInstance,
@@ -117,8 +118,29 @@ export function createControlActivities(deps: ControlActivityDeps) {
       return instances;
     },
 
+    /** A replacement for an instance presumed lost, polling its queue, for a sub-task to move to. */
+    async relocateSubTask(
+      jobId: string,
+      subTaskId: string,
+      lostInstanceId: string,
+      reason: string,
+    ): Promise<InstanceRef> {
+      const replacement = await deps.provisioner.replace(jobId, lostInstanceId);
+      Context.current().log.warn('instance lost; sub-task moves', {
+        subTask: subTaskId,
+        lost: lostInstanceId,
+        replacement: replacement.id,
+        reason,
+      });
+      await waitForPoller(deps.client, replacement.taskQueue, deps.instanceReadyTimeoutMs ?? 60_000);
+      return { id: replacement.id, taskQueue: replacement.taskQueue };
+    },
+
+    /** Releases the job's instances, replacements included. */
     async releaseInstances(jobId: string, instances: ProvisionedInstance[]): Promise<void> {
-      await deps.provisioner.release(jobId, instances);
+      const live = await deps.provisioner.list(jobId);
+      const all = new Map([...instances, ...live].map((i) => [i.id, i]));
+      await deps.provisioner.release(jobId, [...all.values()]);
     },
   };
 }

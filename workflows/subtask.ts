@@ -1,32 +1,94 @@
-import { proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  sleep,
+  TimeoutFailure,
+} from '@temporalio/workflow';
+import type { ControlActivities } from '../activities/control';
 import type { InstanceActivities } from '../activities/instance';
-import type { SubTaskOutcome, SubTaskRun } from '../src/job/types';
+import {
+  DEFAULT_SUBTASK_POLICY,
+  type InstanceRef,
+  type Relocation,
+  type SubTaskOutcome,
+  type SubTaskPolicy,
+  type SubTaskRun,
+} from '../src/job/types';
 
-/** Limits of the sub-task activity on its instance queue. */
-export const SUBTASK_HEARTBEAT_TIMEOUT = '30 seconds';
-export const SUBTASK_SCHEDULE_TO_START_TIMEOUT = '5 minutes';
+/** Error type an instance reports when its spot notice arrived (after a final checkpoint). */
+export const INSTANCE_INTERRUPTED = 'InstanceInterrupted';
+
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 5 },
+});
+
+function onInstance(instance: InstanceRef, policy: SubTaskPolicy, durationSeconds: number) {
+  return proxyActivities<InstanceActivities>({
+    taskQueue: instance.taskQueue,
+    // Generous: estimates are rough, and heartbeats catch a dead instance long before this.
+    startToCloseTimeout: `${Math.max(600, Math.ceil(durationSeconds * 10))} seconds`,
+    heartbeatTimeout: `${policy.heartbeatTimeoutSeconds} seconds`,
+    scheduleToStartTimeout: `${policy.scheduleToStartTimeoutSeconds} seconds`,
+    // Retries are decided here: a lost instance means moving, not retrying on the same queue.
+    retry: { maximumAttempts: 1 },
+  });
+}
+
+/** Why the instance is presumed lost, or undefined for any other failure. */
+function lostInstanceReason(err: unknown): Relocation['reason'] | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof TimeoutFailure) {
+    if (cause.timeoutType === 'HEARTBEAT') return 'heartbeat-timeout';
+    if (cause.timeoutType === 'SCHEDULE_TO_START') return 'schedule-to-start-timeout';
+  }
+  if (cause instanceof ApplicationFailure && cause.type === INSTANCE_INTERRUPTED) return 'interrupted';
+  return undefined;
+}
 
 /**
  * One sub-task. This workflow runs on the durable control queue and pins its work, the
- * `runSubTask` activity, to the task queue of the instance it was placed on.
+ * `runSubTask` activity, to the task queue of the instance it was placed on. A lost instance
+ * (heartbeat or schedule-to-start timeout, spot notice) moves the work to a replacement, which
+ * resumes from the last good checkpoint; an application failure retries with backoff.
  */
 export async function spotdagSubTask(run: SubTaskRun): Promise<SubTaskOutcome> {
+  const policy = run.policy ?? DEFAULT_SUBTASK_POLICY;
   const startedAtMs = Date.now();
-  const instance = proxyActivities<InstanceActivities>({
-    taskQueue: run.instance.taskQueue,
-    // Generous: estimates are rough, and heartbeats catch a dead instance long before this.
-    startToCloseTimeout: `${Math.max(600, Math.ceil(run.subTask.durationSeconds * 10))} seconds`,
-    heartbeatTimeout: SUBTASK_HEARTBEAT_TIMEOUT,
-    scheduleToStartTimeout: SUBTASK_SCHEDULE_TO_START_TIMEOUT,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
-  });
-  const result = await instance.runSubTask({ jobId: run.jobId, subTask: run.subTask, inputs: run.inputs });
-  return {
-    subTaskId: run.subTask.id,
-    instanceId: result.instanceId,
-    output: result.output,
-    attempts: result.attempt,
-    startedAtMs,
-    finishedAtMs: Date.now(),
-  };
+  const relocations: Relocation[] = [];
+  let instance = run.instance;
+  let failures = 0;
+  for (;;) {
+    try {
+      const result = await onInstance(instance, policy, run.subTask.durationSeconds).runSubTask({
+        jobId: run.jobId,
+        subTask: run.subTask,
+        inputs: run.inputs,
+      });
+      return {
+        subTaskId: run.subTask.id,
+        instanceId: result.instanceId,
+        output: result.output,
+        attempts: failures + relocations.length + 1,
+        relocations,
+        startedAtMs,
+        finishedAtMs: Date.now(),
+      };
+    } catch (err) {
+      const reason = lostInstanceReason(err);
+      if (reason) {
+        if (relocations.length >= policy.maxRelocations) throw err;
+        const replacement = await control.relocateSubTask(run.jobId, run.subTask.id, instance.id, reason);
+        relocations.push({ from: instance.id, to: replacement.id, reason, atMs: Date.now() });
+        instance = replacement;
+        continue;
+      }
+      failures++;
+      if (failures >= policy.maxAttempts) throw err;
+      await sleep(`${2 ** (failures - 1)} seconds`);
+    }
+  }
 }

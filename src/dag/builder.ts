@@ -9,15 +9,25 @@
  */
 import type { PreferencesInput } from '../allocate/preferences';
 import type { FleetSpecInput } from '../provision/fleet';
-import { parseJobSpec, type JobSpec, type JobSpecInput, type ParseJobSpecOptions, type StageInput } from './spec';
+import {
+  parseJobSpec,
+  type JobSpec,
+  type JobSpecInput,
+  type ParseJobSpecOptions,
+  type StageInput,
+} from './spec';
 
 type StageOf<K extends StageInput['kind']> = Extract<StageInput, { kind: K }>;
 export type StepOptions = Omit<StageOf<'step'>, 'id' | 'kind' | 'step'>;
 export type SplitOptions = Omit<StageOf<'split'>, 'id' | 'kind' | 'step'>;
-export type ReduceOptions = Omit<StageOf<'reduce'>, 'id' | 'kind' | 'step' | 'dependsOn'> & { dependsOn?: string[] };
+export type ReduceOptions = Omit<StageOf<'reduce'>, 'id' | 'kind' | 'step' | 'dependsOn'> & {
+  dependsOn?: string[];
+};
 
 export class JobSpecBuilder {
-  private readonly spec: { name: string; stages: StageInput[] } & Partial<Omit<JobSpecInput, 'name' | 'stages'>>;
+  private readonly spec: { name: string; stages: StageInput[] } & Partial<
+    Omit<JobSpecInput, 'name' | 'stages'>
+  >;
 
   constructor(name: string) {
     this.spec = { name, stages: [] };

@@ -67,12 +67,16 @@ function unique(values: string[]): string[] {
 
 function connect(dag: TaskDag, upstream: Built[], target: string): void {
   for (const up of upstream) {
-    for (let i = 0; i < up.ids.length; i++) dag.addDirectedEdge(up.ids[i]!, target, { bytes: up.outBytes[i]! });
+    for (let i = 0; i < up.ids.length; i++)
+      dag.addDirectedEdge(up.ids[i]!, target, { bytes: up.outBytes[i]! });
   }
 }
 
 function resources(stage: Stage) {
-  return { cpu: stage.resources?.cpu ?? DEFAULT_RESOURCES.cpu, memoryMiB: stage.resources?.memoryMiB ?? DEFAULT_RESOURCES.memoryMiB };
+  return {
+    cpu: stage.resources?.cpu ?? DEFAULT_RESOURCES.cpu,
+    memoryMiB: stage.resources?.memoryMiB ?? DEFAULT_RESOURCES.memoryMiB,
+  };
 }
 
 function addStep(dag: TaskDag, stage: StepStage, upstream: Built[]): Built {
@@ -85,7 +89,9 @@ function addStep(dag: TaskDag, stage: StepStage, upstream: Built[]): Built {
     cpu,
     memoryMiB,
     durationSeconds: stage.estimate?.seconds ?? DEFAULT_STEP_SECONDS,
-    durationUncertainty: stage.estimate ? (stage.estimate.uncertainty ?? DEFAULT_UNCERTAINTY) : UNKNOWN_UNCERTAINTY,
+    durationUncertainty: stage.estimate
+      ? (stage.estimate.uncertainty ?? DEFAULT_UNCERTAINTY)
+      : UNKNOWN_UNCERTAINTY,
     priority: 0,
     index: 0,
     count: 1,
@@ -100,7 +106,9 @@ function addSplit(dag: TaskDag, spec: JobSpec, stage: SplitStage, upstream: Buil
   const layout = splitLayout(spec, stage);
   const { cpu, memoryMiB } = resources(stage);
   const secondsPerUnit = stage.estimate?.secondsPerUnit ?? 1;
-  const uncertainty = stage.estimate ? (stage.estimate.uncertainty ?? DEFAULT_UNCERTAINTY) : UNKNOWN_UNCERTAINTY;
+  const uncertainty = stage.estimate
+    ? (stage.estimate.uncertainty ?? DEFAULT_UNCERTAINTY)
+    : UNKNOWN_UNCERTAINTY;
   const fixedBytes = stage.outputBytes ?? 0;
   const bytesPerUnit = stage.outputBytesPerUnit ?? 0;
   const count = layout.count;
@@ -122,7 +130,8 @@ function addSplit(dag: TaskDag, spec: JobSpec, stage: SplitStage, upstream: Buil
       index: i,
       count,
     };
-    if (stage.range) attributes.range = { start: stage.range.start + offset, end: stage.range.start + offset + length - 1 };
+    if (stage.range)
+      attributes.range = { start: stage.range.start + offset, end: stage.range.start + offset + length - 1 };
     else attributes.input = stage.items!.slice(offset, offset + length);
     dag.addNode(id, attributes);
     connect(dag, upstream, id);
@@ -146,7 +155,9 @@ function addReduce(dag: TaskDag, stage: ReduceStage, upstream: Built[]): Built {
   const { cpu, memoryMiB } = resources(stage);
   const seconds = stage.estimate?.seconds ?? 1;
   const perInput = stage.estimate?.secondsPerInput ?? 0;
-  const uncertainty = stage.estimate ? (stage.estimate.uncertainty ?? DEFAULT_UNCERTAINTY) : UNKNOWN_UNCERTAINTY;
+  const uncertainty = stage.estimate
+    ? (stage.estimate.uncertainty ?? DEFAULT_UNCERTAINTY)
+    : UNKNOWN_UNCERTAINTY;
   const bytes = stage.outputBytes ?? 0;
   let below = leaves;
   let index = 0;
@@ -169,7 +180,8 @@ function addReduce(dag: TaskDag, stage: ReduceStage, upstream: Built[]): Built {
         index,
         count,
       });
-      for (let i = offset; i < offset + length; i++) dag.addDirectedEdge(below.ids[i]!, id, { bytes: below.outBytes[i]! });
+      for (let i = offset; i < offset + length; i++)
+        dag.addDirectedEdge(below.ids[i]!, id, { bytes: below.outBytes[i]! });
       level.ids[g] = id;
       index++;
     }

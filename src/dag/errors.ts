@@ -75,7 +75,9 @@ export class InvalidResourceError extends DagError {
     readonly field: string,
     readonly value: unknown,
   ) {
-    super(`sub-task "${node}": invalid ${field} ${String(value)} (expected a finite number ${field === 'durationSeconds' || field === 'durationUncertainty' || field === 'bytes' ? '≥ 0' : '> 0'})`);
+    super(
+      `sub-task "${node}": invalid ${field} ${String(value)} (expected a finite number ${field === 'durationSeconds' || field === 'durationUncertainty' || field === 'bytes' ? '≥ 0' : '> 0'})`,
+    );
   }
 }
 

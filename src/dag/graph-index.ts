@@ -23,8 +23,8 @@ export interface DagIndex {
  * structural or attribute event drops it. (In-place edits of attribute objects keep it valid:
  * the index holds the same objects.)
  */
-const cache = new WeakMap<TaskDag, DagIndex>();
-const watched = new WeakSet<TaskDag>();
+const INDEX = Symbol('spotdag.dagIndex');
+type Indexed = TaskDag & { [INDEX]?: DagIndex | undefined };
 const INVALIDATING_EVENTS = [
   'nodeAdded',
   'edgeAdded',
@@ -36,14 +36,19 @@ const INVALIDATING_EVENTS = [
 ] as const;
 
 export function indexDag(dag: TaskDag): DagIndex {
-  const cached = cache.get(dag);
+  const indexed = dag as Indexed;
+  const cached = indexed[INDEX];
   if (cached && cached.ids.length === dag.order && cached.outTargets.length === dag.size) return cached;
-  const index = buildIndex(dag);
-  cache.set(dag, index);
-  if (!watched.has(dag)) {
-    watched.add(dag);
-    for (const event of INVALIDATING_EVENTS) dag.on(event, () => cache.delete(dag));
+  if (!Object.prototype.hasOwnProperty.call(indexed, INDEX)) {
+    // Kept on the graph itself (not in a module-level map) so that it lives and dies with it.
+    Object.defineProperty(indexed, INDEX, { value: undefined, writable: true, enumerable: false });
+    const drop = () => {
+      indexed[INDEX] = undefined;
+    };
+    for (const event of INVALIDATING_EVENTS) dag.on(event, drop);
   }
+  const index = buildIndex(dag);
+  indexed[INDEX] = index;
   return index;
 }
 

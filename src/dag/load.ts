@@ -27,15 +27,22 @@ export function loadWorkflowFile(path: string, options?: WfFormatImportOptions):
   return importWfFormat(readJsonFile(path), options);
 }
 
-export type LoadedPlan = { kind: 'wfformat'; dag: TaskDag } | { kind: 'jobspec'; spec: JobSpec; dag: TaskDag };
+export type LoadedPlan =
+  { kind: 'wfformat'; dag: TaskDag } | { kind: 'jobspec'; spec: JobSpec; dag: TaskDag };
 
 /** Parses a document that is either a WfFormat instance or a JobSpec (told apart by shape). */
-export function planFromJson(json: unknown, options: ParseJobSpecOptions & WfFormatImportOptions = {}): LoadedPlan {
+export function planFromJson(
+  json: unknown,
+  options: ParseJobSpecOptions & WfFormatImportOptions = {},
+): LoadedPlan {
   if (isWfFormat(json)) return { kind: 'wfformat', dag: importWfFormat(json, options) };
   const spec = parseJobSpec(json, options);
   return { kind: 'jobspec', spec, dag: decompose(spec) };
 }
 
-export function loadPlanFile(path: string, options: ParseJobSpecOptions & WfFormatImportOptions = {}): LoadedPlan {
+export function loadPlanFile(
+  path: string,
+  options: ParseJobSpecOptions & WfFormatImportOptions = {},
+): LoadedPlan {
   return planFromJson(readJsonFile(path), options);
 }

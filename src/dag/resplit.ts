@@ -55,7 +55,13 @@ export function splitSubTask(dag: TaskDag, id: string, options: SplitSubTaskOpti
   if (options.remainder) {
     const { start, end } = options.remainder;
     const last = base + units - 1;
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end !== last || start < base || start > end) {
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(end) ||
+      end !== last ||
+      start < base ||
+      start > end
+    ) {
       throw new SplitError(
         id,
         `remainder ${start}..${end} is not a non-empty suffix of ${base}..${last}` +
@@ -71,11 +77,15 @@ export function splitSubTask(dag: TaskDag, id: string, options: SplitSubTaskOpti
     if (!Number.isSafeInteger(options.parts) || options.parts < 1) {
       throw new SplitError(id, `parts must be a positive integer, got ${options.parts}`);
     }
-    if (options.parts > todo) throw new SplitError(id, `cannot cut ${todo} unit(s) into ${options.parts} parts`);
+    if (options.parts > todo)
+      throw new SplitError(id, `cannot cut ${todo} unit(s) into ${options.parts} parts`);
     parts = options.parts;
   } else if (options.maxDurationSeconds !== undefined) {
     if (!(options.maxDurationSeconds > 0) || !Number.isFinite(options.maxDurationSeconds)) {
-      throw new SplitError(id, `maxDurationSeconds must be a positive number, got ${options.maxDurationSeconds}`);
+      throw new SplitError(
+        id,
+        `maxDurationSeconds must be a positive number, got ${options.maxDurationSeconds}`,
+      );
     }
     parts = Math.min(todo, Math.max(1, Math.ceil((perUnit * todo) / options.maxDurationSeconds - 1e-9)));
   } else {
@@ -102,7 +112,8 @@ export function splitSubTask(dag: TaskDag, id: string, options: SplitSubTaskOpti
       durationSeconds: node.durationSeconds * (piece.length / units),
       index,
     };
-    if (node.range) attributes.range = { start: base + piece.offset, end: base + piece.offset + piece.length - 1 };
+    if (node.range)
+      attributes.range = { start: base + piece.offset, end: base + piece.offset + piece.length - 1 };
     else attributes.input = items!.slice(piece.offset, piece.offset + piece.length);
     return attributes;
   };

@@ -50,7 +50,10 @@ const common = {
   id: stageIdSchema,
   step: stepNameSchema,
   description: z.string().optional(),
-  dependsOn: z.array(stageIdSchema).optional().meta({ description: 'Stages whose sub-tasks must finish first.' }),
+  dependsOn: z
+    .array(stageIdSchema)
+    .optional()
+    .meta({ description: 'Stages whose sub-tasks must finish first.' }),
   resources: resourcesSchema.optional(),
   outputBytes: bytesSchema
     .optional()
@@ -70,7 +73,11 @@ export const stepStageSchema = z.strictObject({
 export const chunkingSchema = z
   .strictObject({
     size: z.int().positive().optional().meta({ description: 'Units (range values or items) per sub-task.' }),
-    maxSubTasks: z.int().positive().optional().meta({ description: 'Cut into this many sub-tasks (or fewer units).' }),
+    maxSubTasks: z
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: 'Cut into this many sub-tasks (or fewer units).' }),
     targetSubTaskDuration: durationInput.optional(),
   })
   .meta({
@@ -86,19 +93,28 @@ export const splitStageSchema = z.strictObject({
   ...common,
   kind: z.literal('split'),
   range: rangeSchema.optional(),
-  items: z.array(z.json()).min(1).optional().meta({ description: 'Items to fan out over (instead of range).' }),
+  items: z
+    .array(z.json())
+    .min(1)
+    .optional()
+    .meta({ description: 'Items to fan out over (instead of range).' }),
   chunking: chunkingSchema.optional(),
   estimate: z
     .strictObject({ secondsPerUnit: nonNegative, uncertainty: uncertaintySchema.optional() })
     .optional()
     .meta({ description: 'Run time per range value or item on the reference instance.' }),
-  outputBytesPerUnit: bytesSchema.optional().meta({ description: 'Output bytes per unit, added to outputBytes.' }),
+  outputBytesPerUnit: bytesSchema
+    .optional()
+    .meta({ description: 'Output bytes per unit, added to outputBytes.' }),
 });
 
 export const reduceStageSchema = z.strictObject({
   ...common,
   kind: z.literal('reduce'),
-  dependsOn: z.array(stageIdSchema).min(1).meta({ description: 'Stages whose sub-tasks this stage reduces.' }),
+  dependsOn: z
+    .array(stageIdSchema)
+    .min(1)
+    .meta({ description: 'Stages whose sub-tasks this stage reduces.' }),
   fanIn: z
     .int()
     .min(2)
@@ -113,7 +129,11 @@ export const reduceStageSchema = z.strictObject({
     .optional(),
 });
 
-export const stageSchema = z.discriminatedUnion('kind', [stepStageSchema, splitStageSchema, reduceStageSchema]);
+export const stageSchema = z.discriminatedUnion('kind', [
+  stepStageSchema,
+  splitStageSchema,
+  reduceStageSchema,
+]);
 
 export const overheadSchema = z
   .strictObject({
@@ -177,7 +197,8 @@ export function parseJsonText(text: string, what = 'input'): unknown {
   } catch (err) {
     const reported = /at position (\d+)/.exec((err as Error).message);
     const position = reported ? Number(reported[1]) : jsonErrorPosition(text);
-    const found = position >= text.length ? 'unexpected end of input' : `unexpected ${JSON.stringify(text[position])}`;
+    const found =
+      position >= text.length ? 'unexpected end of input' : `unexpected ${JSON.stringify(text[position])}`;
     throw new JobSpecError(
       [{ path: '', message: `${what} is not valid JSON at ${lineColumn(text, position)}: ${found}` }],
       'invalid JSON',
@@ -194,11 +215,14 @@ function jsonErrorPosition(text: string): number {
   const ws = () => {
     while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
   };
-  const fail = (): never => {
-    throw i;
+  const fail = (at = i): never => {
+    throw at;
   };
   const literal = (word: string) => {
-    for (const ch of word) if (text[i++] !== ch) (i--, fail());
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i++;
+    }
   };
   const string = () => {
     i++;
@@ -208,7 +232,7 @@ function jsonErrorPosition(text: string): number {
       if (text[i] === '\\') {
         i++;
         if (text[i] === 'u') {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) (i += k, fail());
+          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) fail(i + k);
           i += 4;
         } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
       }
@@ -344,7 +368,8 @@ function describeValue(value: unknown): string {
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   return typeof value;
 }
 
@@ -402,7 +427,10 @@ function referenceIssues(input: unknown, options: ParseJobSpecOptions): SpecIssu
     if (!isRecord(stage) || typeof stage.id !== 'string') return;
     const previous = firstIndex.get(stage.id);
     if (previous !== undefined) {
-      issues.push({ path: `stages[${i}].id`, message: `duplicate stage id "${stage.id}" (also stages[${previous}])` });
+      issues.push({
+        path: `stages[${i}].id`,
+        message: `duplicate stage id "${stage.id}" (also stages[${previous}])`,
+      });
     } else firstIndex.set(stage.id, i);
   });
 
@@ -453,7 +481,12 @@ function splitShapeIssues(stage: Record<string, unknown>, i: number): SpecIssue[
     issues.push({ path, message: 'a split stage needs range or items' });
   }
   const range = stage.range;
-  if (isRecord(range) && typeof range.start === 'number' && typeof range.end === 'number' && range.start > range.end) {
+  if (
+    isRecord(range) &&
+    typeof range.start === 'number' &&
+    typeof range.end === 'number' &&
+    range.start > range.end
+  ) {
     issues.push({ path: `${path}.range`, message: `start ${range.start} is after end ${range.end}` });
   }
   const chunking = stage.chunking;
@@ -514,7 +547,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }
@@ -577,7 +614,11 @@ export function overheadModel(spec: JobSpec) {
   };
 }
 
-export function splitLayout(spec: JobSpec, stage: SplitStage, slots = spec.fleet.instances * spec.fleet.slotsPerInstance) {
+export function splitLayout(
+  spec: JobSpec,
+  stage: SplitStage,
+  slots = spec.fleet.instances * spec.fleet.slotsPerInstance,
+) {
   return layoutChunks(splitUnits(stage), stage.estimate?.secondsPerUnit ?? 1, stage.chunking, {
     overhead: overheadModel(spec),
     slots,

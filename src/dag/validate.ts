@@ -1,11 +1,5 @@
 /** Checks a DAG before it is scheduled: size, ids, resources, acyclicity. */
-import {
-  CycleError,
-  DagError,
-  DuplicateIdError,
-  InvalidResourceError,
-  TooManyNodesError,
-} from './errors';
+import { CycleError, DagError, DuplicateIdError, InvalidResourceError, TooManyNodesError } from './errors';
 import { indexDag, topologicalIndices } from './graph-index';
 import type { TaskDag } from './types';
 
@@ -63,7 +57,8 @@ export function validateDag(dag: TaskDag, options: ValidateOptions = {}): TaskDa
   const problems = findDagProblems(dag, options);
   if (problems.length > 0) {
     const first = problems[0]!;
-    if (problems.length > 1) first.message += ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`;
+    if (problems.length > 1)
+      first.message += ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`;
     throw first;
   }
   return dag;

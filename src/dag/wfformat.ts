@@ -112,7 +112,8 @@ export function importWfFormat(json: unknown, options: WfFormatImportOptions = {
       step,
       kind: 'task',
       cpu: run?.coreCount ?? 1,
-      memoryMiB: run?.memoryInBytes !== undefined ? Math.max(1, Math.ceil(run.memoryInBytes / MIB)) : defaultMemory,
+      memoryMiB:
+        run?.memoryInBytes !== undefined ? Math.max(1, Math.ceil(run.memoryInBytes / MIB)) : defaultMemory,
       durationSeconds: (measured ?? DEFAULT_TASK_SECONDS) * scale,
       durationUncertainty: measured === undefined ? 1 : uncertainty,
       priority: 0,
@@ -135,15 +136,19 @@ export function importWfFormat(json: unknown, options: WfFormatImportOptions = {
     if (dag.hasDirectedEdge(parent, child)) return;
     const written = outputsOf(p);
     let bytes = 0;
-    for (const file of tasks[taskIndex.get(child)!]!.inputFiles ?? []) if (written.has(file)) bytes += sizes.get(file) ?? 0;
+    for (const file of tasks[taskIndex.get(child)!]!.inputFiles ?? [])
+      if (written.has(file)) bytes += sizes.get(file) ?? 0;
     dag.addDirectedEdge(parent, child, { bytes });
   };
   tasks.forEach((task, i) => {
-    (task.parents ?? []).forEach((parent, k) => link(parent, task.id, `workflow.specification.tasks[${i}].parents[${k}]`));
+    (task.parents ?? []).forEach((parent, k) =>
+      link(parent, task.id, `workflow.specification.tasks[${i}].parents[${k}]`),
+    );
   });
   tasks.forEach((task, i) => {
     (task.children ?? []).forEach((child, k) => {
-      if (!taskIndex.has(child)) throw new DanglingReferenceError(task.id, child, `workflow.specification.tasks[${i}].children[${k}]`);
+      if (!taskIndex.has(child))
+        throw new DanglingReferenceError(task.id, child, `workflow.specification.tasks[${i}].children[${k}]`);
       link(task.id, child, `workflow.specification.tasks[${i}].children[${k}]`);
     });
   });

@@ -89,13 +89,47 @@ export interface ProvisionedInstance {
   handle: string;
 }
 
+/** How a sub-task detects a lost instance and how often it retries. */
+export interface SubTaskPolicy {
+  /** An instance that sends no heartbeat for this long is presumed lost. */
+  heartbeatTimeoutSeconds: number;
+  /** Work not picked up by its instance within this long means the instance is lost. */
+  scheduleToStartTimeoutSeconds: number;
+  /** Attempts after application failures (each rolls back to the previous good checkpoint). */
+  maxAttempts: number;
+  /** Moves to another instance after lost instances. */
+  maxRelocations: number;
+}
+
+export const DEFAULT_SUBTASK_POLICY: SubTaskPolicy = {
+  heartbeatTimeoutSeconds: 30,
+  scheduleToStartTimeoutSeconds: 300,
+  maxAttempts: 3,
+  maxRelocations: 10,
+};
+
+/** A provisioned instance as a child workflow sees it. */
+export interface InstanceRef {
+  id: string;
+  taskQueue: string;
+}
+
 /** What the sub-task child workflow is asked to do. */
 export interface SubTaskRun {
   jobId: string;
   subTask: PlannedSubTask;
-  instance: { id: string; taskQueue: string };
+  instance: InstanceRef;
   /** Outputs of its dependencies, by sub-task id. */
   inputs: Record<string, unknown>;
+  policy?: SubTaskPolicy;
+}
+
+/** Why a sub-task left an instance. */
+export interface Relocation {
+  from: string;
+  to: string;
+  reason: 'heartbeat-timeout' | 'schedule-to-start-timeout' | 'interrupted';
+  atMs: number;
 }
 
 export interface SubTaskOutcome {
@@ -103,6 +137,7 @@ export interface SubTaskOutcome {
   instanceId: string;
   output: unknown;
   attempts: number;
+  relocations: Relocation[];
   startedAtMs: number;
   finishedAtMs: number;
 }

@@ -28,6 +28,9 @@ interface InstanceRecord extends ProvisionedInstance {
   jobId: string;
   pid: number;
   startedAtMs: number;
+  slots: number;
+  /** Set when a replacement took over from this instance. */
+  replacedBy?: string;
 }
 
 /** The package root: the nearest folder above this module with a package.json (from src/ or dist/). */
@@ -51,6 +54,12 @@ export function defaultInstanceCommand(): { file: string; args: string[] } {
 
 export function localInstanceId(jobId: string, planId: string): string {
   return `${shortHash(jobId)}-${planId}`;
+}
+
+/** The replacement of `abc-i0` is `abc-i0-r1`, of that `abc-i0-r2`, and so on. */
+export function replacementInstanceId(lostId: string): string {
+  const match = /^(.*)-r(\d+)$/.exec(lostId);
+  return match ? `${match[1]}-r${Number(match[2]) + 1}` : `${lostId}-r1`;
 }
 
 function alive(pid: number): boolean {
@@ -93,6 +102,18 @@ export class LocalProvisioner implements Provisioner {
       if (existing && alive(existing.pid)) return toInstance(existing);
       return toInstance(this.start(jobId, id, plan));
     });
+  }
+
+  async replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
+    const lost = this.read(lostInstanceId);
+    if (!lost) throw new Error(`unknown instance ${lostInstanceId}`);
+    const id = lost.replacedBy ?? replacementInstanceId(lostInstanceId);
+    const existing = this.read(id);
+    if (existing && alive(existing.pid)) return toInstance(existing);
+    const replacement = this.start(jobId, id, { id: lost.planId, pool: lost.pool, slots: lost.slots });
+    // The lost process is left alone: if it was only paused, fencing rejects its late writes.
+    writeFileSync(this.recordFile(lostInstanceId), JSON.stringify({ ...lost, replacedBy: id }, null, 2));
+    return toInstance(replacement);
   }
 
   async release(_jobId: string, instances: ProvisionedInstance[]): Promise<void> {
@@ -148,6 +169,7 @@ export class LocalProvisioner implements Provisioner {
       jobId,
       pid: child.pid,
       startedAtMs: Date.now(),
+      slots: plan.slots,
     };
     writeFileSync(this.recordFile(id), JSON.stringify(record, null, 2));
     return record;

@@ -6,6 +6,11 @@ import type { InstancePlan, ProvisionedInstance } from '../job/types';
  */
 export interface Provisioner {
   provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]>;
+  /**
+   * A new instance in place of a lost one (same plan slot). Idempotent: asking again for the same
+   * lost instance returns the same live replacement.
+   */
+  replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance>;
   release(jobId: string, instances: ProvisionedInstance[]): Promise<void>;
   /** Live instances, of one job or of all. */
   list(jobId?: string): Promise<ProvisionedInstance[]>;

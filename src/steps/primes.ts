@@ -25,9 +25,10 @@ export function* countPrimesSegmented(start: number, end: number): Generator<num
   let count = start <= 2 && end >= 2 ? 1 : 0;
   const base = oddPrimesUpTo(Math.floor(Math.sqrt(end)));
   const firstOdd = Math.max(3, start % 2 === 0 ? start + 1 : start);
+  const lastOdd = end % 2 === 0 ? end - 1 : end;
   const sieve = new Uint8Array(SEGMENT_ODDS);
-  for (let low = firstOdd; low <= end; low += 2 * SEGMENT_ODDS) {
-    const high = Math.min(end, low + 2 * SEGMENT_ODDS - 2);
+  for (let low = firstOdd; low <= lastOdd; low += 2 * SEGMENT_ODDS) {
+    const high = Math.min(lastOdd, low + 2 * SEGMENT_ODDS - 2);
     const size = (high - low) / 2 + 1;
     sieve.fill(0, 0, size);
     for (const p of base) {
@@ -37,7 +38,7 @@ export function* countPrimesSegmented(start: number, end: number): Generator<num
       for (let j = (multiple - low) / 2; j < size; j += p) sieve[j] = 1;
     }
     for (let j = 0; j < size; j++) if (sieve[j] === 0) count++;
-    yield (high - firstOdd + 1) / (end - firstOdd + 1);
+    yield (high - firstOdd + 2) / (lastOdd - firstOdd + 2);
   }
   return count;
 }

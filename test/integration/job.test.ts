@@ -130,7 +130,7 @@ describe('a spotdag job on a real Temporal dev server with local instance proces
         )
         .catch((err: unknown) => err);
       expect(error).toBeInstanceOf(WorkflowFailedError);
-      const cause = (error as WorkflowFailedError).cause?.cause;
+      const cause = (error as WorkflowFailedError).cause?.cause as Error | undefined;
       expect(cause?.message).toMatch(message);
       const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
       expect(history.events!.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toBe(false);
