@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getStep, type StepContext } from '../src/steps';
 import type { PlannedSubTask } from '../src/job/types';
 
@@ -17,7 +17,16 @@ export interface RunSubTaskOutput {
 /** Heartbeats at most this often; Temporal throttles too, but this keeps the bridge quiet. */
 const HEARTBEAT_EVERY_MS = 1_000;
 
-function stepContext(input: RunSubTaskInput, activity: Context): StepContext {
+/** Error type of work cut short by a spot notice; the sub-task workflow moves it elsewhere. */
+export const INSTANCE_INTERRUPTED = 'InstanceInterrupted';
+
+export interface InstanceActivityOptions {
+  instanceId: string;
+  /** Aborted when the instance's spot interruption notice arrives. */
+  interruption?: AbortSignal;
+}
+
+function stepContext(input: RunSubTaskInput, activity: Context, signal: AbortSignal): StepContext {
   const { subTask } = input;
   let lastBeat = 0;
   let fraction = 0;
@@ -39,7 +48,7 @@ function stepContext(input: RunSubTaskInput, activity: Context): StepContext {
       input: subTask.input,
     },
     inputs: input.inputs,
-    signal: activity.cancellationSignal,
+    signal,
     progress(value: number) {
       fraction = Math.min(1, Math.max(0, value));
       beat();
@@ -51,15 +60,30 @@ function stepContext(input: RunSubTaskInput, activity: Context): StepContext {
 }
 
 /** The activity every instance worker serves on its own task queue. */
-export function createInstanceActivities(options: { instanceId: string }) {
+export function createInstanceActivities(options: InstanceActivityOptions) {
   return {
     async runSubTask(input: RunSubTaskInput): Promise<RunSubTaskOutput> {
       const activity = Context.current();
+      const interruption = options.interruption;
+      const interrupted = () =>
+        ApplicationFailure.nonRetryable(
+          `instance ${options.instanceId} interrupted: ${String(interruption?.reason)}`,
+          INSTANCE_INTERRUPTED,
+        );
+      if (interruption?.aborted) throw interrupted();
       const step = getStep(input.subTask.step);
-      const ctx = stepContext(input, activity);
+      const signal = interruption
+        ? AbortSignal.any([activity.cancellationSignal, interruption])
+        : activity.cancellationSignal;
       activity.heartbeat({ progress: 0 });
-      const output = await step.handler(ctx);
-      return { output, instanceId: options.instanceId, attempt: activity.info.attempt };
+      try {
+        const output = await step.handler(stepContext(input, activity, signal));
+        return { output, instanceId: options.instanceId, attempt: activity.info.attempt };
+      } catch (err) {
+        // Whatever the step threw on its way out, a spot notice is the reason it stopped.
+        if (interruption?.aborted) throw interrupted();
+        throw err;
+      }
     },
   };
 }

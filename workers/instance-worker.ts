@@ -1,6 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { createInstanceActivities } from '../activities/instance';
+import { InterruptionWatcher } from '../src/provision/interruption-watcher';
 import { temporalTargetFromEnv } from './connection';
 import { loadStepModules, stepModulesFromEnv } from './steps-loader';
 
@@ -11,17 +12,45 @@ export interface InstanceWorkerOptions {
   taskQueue: string;
   /** Sub-tasks run at once. */
   slots: number;
+  /** Watch this instance metadata endpoint for spot notices (EC2's, or a local one). */
+  metadataEndpoint?: string;
+  /** How often to poll it. */
+  metadataPollMs?: number;
 }
 
-/** An instance's worker: polls only the instance's own task queue and runs sub-task steps. */
+/**
+ * An instance's worker: polls only the instance's own task queue and runs sub-task steps. With a
+ * metadata endpoint, a spot interruption notice aborts the running steps (they checkpoint and
+ * stop), fails them fast as "instance interrupted" and shuts the worker down, so that the
+ * sub-tasks move to another instance before this one is reclaimed.
+ */
 export async function createInstanceWorker(options: InstanceWorkerOptions): Promise<Worker> {
-  return Worker.create({
+  const interruption = new AbortController();
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createInstanceActivities({ instanceId: options.instanceId }),
+    activities: createInstanceActivities({
+      instanceId: options.instanceId,
+      interruption: interruption.signal,
+    }),
     maxConcurrentActivityTaskExecutions: options.slots,
   });
+  if (options.metadataEndpoint) {
+    const watcher = new InterruptionWatcher({
+      endpoint: options.metadataEndpoint,
+      intervalMs: options.metadataPollMs,
+    });
+    watcher.on('notice', (notice) => {
+      if (notice.kind !== 'interruption') return;
+      interruption.abort(`spot ${notice.action} notice for ${notice.time.toISOString()}`);
+      watcher.stop();
+      worker.shutdown();
+    });
+    watcher.on('error', () => {}); // no metadata service right now: keep polling
+    watcher.start();
+  }
+  return worker;
 }
 
 function positiveInt(value: string): number {
@@ -36,12 +65,29 @@ async function main(): Promise<void> {
     .requiredOption('--task-queue <queue>', 'the task queue only this instance polls')
     .option('--slots <n>', 'sub-tasks run at once', positiveInt, 1)
     .option('--steps <module...>', 'modules that define steps (also SPOTDAG_STEPS)', [])
+    .option(
+      '--metadata-endpoint <url>',
+      'watch this instance metadata service for spot notices (also SPOTDAG_METADATA_ENDPOINT; EC2: http://169.254.169.254)',
+    )
+    .option('--metadata-poll-ms <ms>', 'how often to poll it', positiveInt, 5_000)
     .parse();
-  const opts = program.opts<{ instanceId: string; taskQueue: string; slots: number; steps: string[] }>();
+  const opts = program.opts<{
+    instanceId: string;
+    taskQueue: string;
+    slots: number;
+    steps: string[];
+    metadataEndpoint?: string;
+    metadataPollMs: number;
+  }>();
   loadStepModules([...stepModulesFromEnv(), ...opts.steps]);
   const target = temporalTargetFromEnv();
   const connection = await NativeConnection.connect(target.connectionOptions);
-  const worker = await createInstanceWorker({ connection, namespace: target.namespace, ...opts });
+  const worker = await createInstanceWorker({
+    connection,
+    namespace: target.namespace,
+    ...opts,
+    metadataEndpoint: opts.metadataEndpoint ?? process.env.SPOTDAG_METADATA_ENDPOINT,
+  });
   // Temporal's runtime shuts the worker down gracefully on SIGTERM/SIGINT.
   await worker.run();
   await connection.close();

@@ -82,6 +82,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     createWorker,
     runUntil: async (fn) => (await createWorker()).runUntil(fn),
     async close() {
+      await provisioner.close();
       await connection.close();
       await clientConnection.close();
     },

@@ -10,13 +10,17 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ControlActivities } from '../activities/control';
-import type {
-  DecomposedJob,
-  JobResult,
-  ProvisionedInstance,
-  Schedule,
-  SubTaskOutcome,
+import {
+  DEFAULT_SUBTASK_POLICY,
+  type DecomposedJob,
+  type InstanceRef,
+  type JobResult,
+  type ProvisionedInstance,
+  type Schedule,
+  type SubTaskOutcome,
+  type SubTaskPolicy,
 } from '../src/job/types';
+import { instanceTaskQueue } from '../src/names';
 import { spotdagSubTask } from './subtask';
 
 export interface JobRunOptions {
@@ -24,6 +28,8 @@ export interface JobRunOptions {
   maxChildrenInFlight?: number;
   /** Set spotdag's search attributes (they must be registered on the namespace). Default true. */
   searchAttributes?: boolean;
+  /** Lost-instance detection and retry limits of every sub-task (defaults: DEFAULT_SUBTASK_POLICY). */
+  subTaskPolicy?: Partial<SubTaskPolicy>;
 }
 
 export type JobPhase = 'decompose' | 'forecast' | 'allocate' | 'provision' | 'run' | 'release' | 'done';
@@ -64,7 +70,8 @@ export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Pr
   let outcomes: Map<string, SubTaskOutcome>;
   try {
     setPhase('run');
-    outcomes = await runSubTasks(job, schedule, instances, options.maxChildrenInFlight ?? 500);
+    const policy = { ...DEFAULT_SUBTASK_POLICY, ...options.subTaskPolicy };
+    outcomes = await runSubTasks(job, schedule, instances, policy, options.maxChildrenInFlight ?? 500);
   } finally {
     setPhase('release');
     await CancellationScope.nonCancellable(() => provisioning.releaseInstances(jobId, instances));
@@ -99,12 +106,15 @@ async function runSubTasks(
   job: DecomposedJob,
   schedule: Schedule,
   instances: ProvisionedInstance[],
+  policy: SubTaskPolicy,
   maxInFlight: number,
 ): Promise<Map<string, SubTaskOutcome>> {
   const subTasks = new Map(job.subTasks.map((s) => [s.id, s]));
   const order = new Map(schedule.placements.map((p, i) => [p.subTaskId, i]));
   const planOf = new Map(schedule.placements.map((p) => [p.subTaskId, p.instanceId]));
-  const instanceOf = new Map(instances.map((i) => [i.planId, i]));
+  const instanceOf = new Map<string, InstanceRef>(
+    instances.map((i) => [i.planId, { id: i.id, taskQueue: i.taskQueue }]),
+  );
   const freeSlots = new Map(schedule.instances.map((i) => [i.id, i.slots]));
   const dependents = new Map<string, string[]>();
   const waitingOn = new Map<string, number>();
@@ -139,9 +149,7 @@ async function runSubTasks(
       const inputs = Object.fromEntries(subTask.dependsOn.map((d) => [d.id, outcomes.get(d.id)!.output]));
       executeChild(spotdagSubTask, {
         workflowId: `${job.jobId}/${id}`,
-        args: [
-          { jobId: job.jobId, subTask, instance: { id: instance.id, taskQueue: instance.taskQueue }, inputs },
-        ],
+        args: [{ jobId: job.jobId, subTask, instance, inputs, policy }],
       }).then(
         (outcome) => finished.push({ id, outcome }),
         (error: unknown) => finished.push({ id, error }),
@@ -161,6 +169,9 @@ async function runSubTasks(
         );
       }
       outcomes.set(done.id, done.outcome);
+      // Later sub-tasks of this slot go straight to the replacement of a lost instance.
+      const moved = done.outcome.relocations.at(-1);
+      if (moved) instanceOf.set(planId, { id: moved.to, taskQueue: instanceTaskQueue(moved.to) });
       log.info('sub-task done', { subTask: done.id, instance: done.outcome.instanceId });
       for (const next of dependents.get(done.id) ?? []) {
         const left = waitingOn.get(next)! - 1;

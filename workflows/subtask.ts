@@ -16,8 +16,8 @@ import {
   type SubTaskRun,
 } from '../src/job/types';
 
-/** Error type an instance reports when its spot notice arrived (after a final checkpoint). */
-export const INSTANCE_INTERRUPTED = 'InstanceInterrupted';
+/** Error type an instance reports when its spot notice arrived (activities/instance.ts). */
+const INSTANCE_INTERRUPTED = 'InstanceInterrupted';
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10 minutes',

@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { InstancePlan, ProvisionedInstance } from '../job/types';
 import { instanceTaskQueue } from '../names';
 import { shortHash } from '../util/hash';
+import { LocalMetadataServer } from './metadata-server';
 import type { Provisioner } from './provisioner';
 
 export interface LocalProvisionerOptions {
@@ -22,6 +23,13 @@ export interface LocalProvisionerOptions {
   command?: { file: string; args: string[] };
   /** Extra environment for instance processes (e.g. TEMPORAL_ADDRESS); secrets are passed, never logged. */
   env?: Record<string, string>;
+  /**
+   * Serve each instance an IMDSv2 metadata endpoint on loopback, so that `interrupt()` can give it
+   * a spot notice the way AWS does. Default true.
+   */
+  metadataEndpoints?: boolean;
+  /** How often instances poll their metadata endpoint (AWS recommends ~5 s). */
+  metadataPollMs?: number;
 }
 
 interface InstanceRecord extends ProvisionedInstance {
@@ -88,6 +96,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 export class LocalProvisioner implements Provisioner {
   private readonly dir: string;
   private readonly command: { file: string; args: string[] };
+  private readonly metadata = new Map<string, LocalMetadataServer>();
 
   constructor(private readonly options: LocalProvisionerOptions) {
     this.dir = path.join(options.stateDir, 'instances');
@@ -96,12 +105,15 @@ export class LocalProvisioner implements Provisioner {
 
   async provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]> {
     mkdirSync(this.dir, { recursive: true });
-    return plans.map((plan) => {
+    const instances: ProvisionedInstance[] = [];
+    for (const plan of plans) {
       const id = localInstanceId(jobId, plan.id);
       const existing = this.read(id);
-      if (existing && alive(existing.pid)) return toInstance(existing);
-      return toInstance(this.start(jobId, id, plan));
-    });
+      instances.push(
+        toInstance(existing && alive(existing.pid) ? existing : await this.start(jobId, id, plan)),
+      );
+    }
+    return instances;
   }
 
   async replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
@@ -110,7 +122,7 @@ export class LocalProvisioner implements Provisioner {
     const id = lost.replacedBy ?? replacementInstanceId(lostInstanceId);
     const existing = this.read(id);
     if (existing && alive(existing.pid)) return toInstance(existing);
-    const replacement = this.start(jobId, id, { id: lost.planId, pool: lost.pool, slots: lost.slots });
+    const replacement = await this.start(jobId, id, { id: lost.planId, pool: lost.pool, slots: lost.slots });
     // The lost process is left alone: if it was only paused, fencing rejects its late writes.
     writeFileSync(this.recordFile(lostInstanceId), JSON.stringify({ ...lost, replacedBy: id }, null, 2));
     return toInstance(replacement);
@@ -141,6 +153,35 @@ export class LocalProvisioner implements Provisioner {
       }
     }
     rmSync(this.recordFile(id), { force: true });
+    await this.metadata.get(id)?.stop();
+    this.metadata.delete(id);
+  }
+
+  /**
+   * A spot interruption, as AWS does it: a notice on the instance's metadata endpoint, then the
+   * instance is killed (SIGKILL, no goodbye) `noticeMs` later. Resolves when it is dead.
+   */
+  async interrupt(id: string, noticeMs = 120_000): Promise<void> {
+    const pid = this.pidOf(id);
+    if (pid === undefined) return;
+    this.metadata.get(id)?.noticeInterruption(new Date(Date.now() + noticeMs));
+    if (noticeMs > 0) await new Promise((r) => setTimeout(r, noticeMs));
+    this.kill(id, 'SIGKILL');
+    await waitForExit(pid, 5_000);
+  }
+
+  /** Sends a signal to an instance's process (tests pause workers with SIGSTOP, kill with SIGKILL). */
+  kill(id: string, signal: NodeJS.Signals): boolean {
+    const pid = this.pidOf(id);
+    if (pid === undefined) return false;
+    process.kill(pid, signal);
+    return true;
+  }
+
+  /** Stops the metadata endpoints this process serves (instances keep running). */
+  async close(): Promise<void> {
+    await Promise.all([...this.metadata.values()].map((m) => m.stop()));
+    this.metadata.clear();
   }
 
   /** Process id of a live instance (for tests and the interruption simulator). */
@@ -149,14 +190,33 @@ export class LocalProvisioner implements Provisioner {
     return record && alive(record.pid) ? record.pid : undefined;
   }
 
-  private start(jobId: string, id: string, plan: InstancePlan): InstanceRecord {
+  private async start(
+    jobId: string,
+    id: string,
+    plan: Pick<InstancePlan, 'id' | 'pool' | 'slots'>,
+  ): Promise<InstanceRecord> {
     const taskQueue = instanceTaskQueue(id);
+    const args = [
+      ...this.command.args,
+      '--instance-id',
+      id,
+      '--task-queue',
+      taskQueue,
+      '--slots',
+      String(plan.slots),
+    ];
+    if (this.options.metadataEndpoints !== false) {
+      const server = new LocalMetadataServer({ instanceId: id, instanceType: plan.pool, zone: 'localhost' });
+      this.metadata.set(id, server);
+      args.push('--metadata-endpoint', await server.start());
+      args.push('--metadata-poll-ms', String(this.options.metadataPollMs ?? 1_000));
+    }
     const log = openSync(path.join(this.dir, `${id}.log`), 'a');
-    const child = spawn(
-      this.command.file,
-      [...this.command.args, '--instance-id', id, '--task-queue', taskQueue, '--slots', String(plan.slots)],
-      { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...this.options.env } },
-    );
+    const child = spawn(this.command.file, args, {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...this.options.env },
+    });
     closeSync(log);
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start instance ${id}: ${this.command.file}`);

@@ -1,0 +1,66 @@
+import { CONTROL_TASK_QUEUE } from '../../src/names';
+import { primesJobSpec } from '../../src/steps';
+import type { Relocation, SubTaskOutcome } from '../../src/job/types';
+import { spotdagJob } from '../../workflows';
+import { startTestStack, stopAllInstances, uniqueId } from './helpers';
+
+async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('lost instances: real processes interrupted and killed mid-job', () => {
+  let stack: Awaited<ReturnType<typeof startTestStack>>;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(async () => {
+    await stopAllInstances(stack);
+    await stack.close();
+  });
+
+  it('moves work off an instance that got a spot notice and off one that was SIGKILLed', async () => {
+    const workflowId = uniqueId('primes-lost');
+    const spec = primesJobSpec(10_000_000_000, { chunks: 9, instances: 3 });
+    const chunks = 9;
+    await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3, scheduleToStartTimeoutSeconds: 10 } }],
+      });
+      // Wait until the three instances run sub-tasks, then take two of them away.
+      await waitFor(async () => (await stack.provisioner.list(workflowId)).length === 3, 60_000, 'instances');
+      await waitFor(
+        async () => {
+          const { raw } = await handle.describe();
+          return (raw.pendingChildren?.length ?? 0) >= 3;
+        },
+        60_000,
+        'running sub-tasks',
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
+      const [noticed, killed] = (await stack.provisioner.list(workflowId)).map((i) => i.id);
+      expect(stack.provisioner.kill(killed!, 'SIGKILL')).toBe(true);
+      await stack.provisioner.interrupt(noticed!, 1_000);
+
+      const result = await handle.result();
+      expect(result.result).toBe(455_052_511);
+
+      const relocations: Relocation[] = [];
+      for (let i = 0; i < chunks; i++) {
+        const child = stack.client.workflow.getHandle(`${workflowId}/count/${String(i).padStart(4, '0')}`);
+        relocations.push(...((await child.result()) as SubTaskOutcome).relocations);
+      }
+      const reasons = new Set(relocations.map((r) => `${r.from}:${r.reason}`));
+      expect(reasons).toContain(`${noticed}:interrupted`);
+      expect([...reasons].some((r) => r.startsWith(`${killed}:`))).toBe(true);
+      expect(relocations.every((r) => r.to === `${r.from}-r1`)).toBe(true);
+    });
+    expect(await stack.provisioner.list(workflowId)).toEqual([]);
+  });
+});
