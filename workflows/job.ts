@@ -170,7 +170,7 @@ async function runSubTasks(
       }
       outcomes.set(done.id, done.outcome);
       // Later sub-tasks of this slot go straight to the replacement of a lost instance.
-      const moved = done.outcome.relocations.at(-1);
+      const moved = done.outcome.relocations?.at(-1); // absent in outcomes of older versions
       if (moved) instanceOf.set(planId, { id: moved.to, taskQueue: instanceTaskQueue(moved.to) });
       log.info('sub-task done', { subTask: done.id, instance: done.outcome.instanceId });
       for (const next of dependents.get(done.id) ?? []) {
