@@ -1,4 +1,4 @@
 // Users re-export this module from their own workflows module: `export * from 'spotdag/workflows'`.
-export { spotdagJob } from './job';
+export { progressQuery, spotdagJob } from './job';
 export type { JobPhase, JobRunOptions } from './job';
 export { spotdagSubTask } from './subtask';

@@ -4,7 +4,10 @@ import {
   condition,
   executeChild,
   log,
+  defineQuery,
   proxyActivities,
+  setCurrentDetails,
+  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -14,12 +17,14 @@ import {
   DEFAULT_SUBTASK_POLICY,
   type DecomposedJob,
   type InstanceRef,
+  type MarketView,
   type JobResult,
   type ProvisionedInstance,
   type Schedule,
   type SubTaskOutcome,
   type SubTaskPolicy,
 } from '../src/job/types';
+import { jobDetailsMarkdown, subTaskSummary, type JobProgress } from '../src/job/summary';
 import { instanceTaskQueue } from '../src/names';
 import { spotdagSubTask } from './subtask';
 
@@ -34,8 +39,12 @@ export interface JobRunOptions {
 
 export type JobPhase = 'decompose' | 'forecast' | 'allocate' | 'provision' | 'run' | 'release' | 'done';
 
+/** The job's progress, for clients (`spotdag run` draws its progress bars from it). */
+export const progressQuery = defineQuery<JobProgress>('spotdagProgress');
+
 const PHASE = defineSearchAttributeKey('SpotdagPhase', SearchAttributeType.KEYWORD);
 const JOB_ID = defineSearchAttributeKey('SpotdagJobId', SearchAttributeType.KEYWORD);
+const COST = defineSearchAttributeKey('SpotdagCostUsd', SearchAttributeType.DOUBLE);
 
 const planning = proxyActivities<ControlActivities>({
   startToCloseTimeout: '5 minutes',
@@ -54,24 +63,62 @@ const provisioning = proxyActivities<ControlActivities>({
 export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Promise<JobResult> {
   const { workflowId: jobId } = workflowInfo();
   const startedAtMs = Date.now();
+  const progress: JobProgress = {
+    phase: 'decompose',
+    total: 0,
+    done: 0,
+    running: 0,
+    interruptions: 0,
+    costSoFarUsd: 0,
+    plannedCostUsd: 0,
+    plannedMakespanSeconds: 0,
+    elapsedSeconds: 0,
+  };
+  setHandler(progressQuery, () => ({ ...progress, elapsedSeconds: (Date.now() - startedAtMs) / 1000 }));
+  const publish = () => {
+    progress.elapsedSeconds = (Date.now() - startedAtMs) / 1000;
+    setCurrentDetails(jobDetailsMarkdown(progress));
+  };
+  // One upsert per phase change, carrying the cost so far too: the command sequence stays the same
+  // as in histories recorded before the cost attribute existed (replay compares commands, not values).
   const setPhase = (phase: JobPhase) => {
-    if (options.searchAttributes !== false) upsertSearchAttributes([{ key: PHASE, value: phase }]);
+    progress.phase = phase;
+    publish();
+    if (options.searchAttributes === false) return;
+    upsertSearchAttributes([
+      { key: PHASE, value: phase },
+      { key: COST, value: progress.costSoFarUsd },
+    ]);
   };
   if (options.searchAttributes !== false) upsertSearchAttributes([{ key: JOB_ID, value: jobId }]);
 
   setPhase('decompose');
   const job = await planning.decomposeJob(jobId, spec);
+  progress.total = job.subTasks.length;
   setPhase('forecast');
   const market = await planning.forecastMarket(job.fleet);
   setPhase('allocate');
   const schedule = await planning.allocateSubTasks(job, market, job.fleet, job.preferences);
+  progress.plannedCostUsd = schedule.predictedCostUsd;
+  progress.plannedMakespanSeconds = schedule.predictedMakespanSeconds;
   setPhase('provision');
   const instances = await provisioning.provisionInstances(jobId, schedule);
   let outcomes: Map<string, SubTaskOutcome>;
   try {
     setPhase('run');
     const policy = { ...DEFAULT_SUBTASK_POLICY, ...options.subTaskPolicy };
-    outcomes = await runSubTasks(job, schedule, instances, policy, options.maxChildrenInFlight ?? 500);
+    outcomes = await runSubTasks(
+      job,
+      schedule,
+      market,
+      instances,
+      policy,
+      options.maxChildrenInFlight ?? 500,
+      {
+        progress,
+        publish,
+      },
+    );
   } finally {
     setPhase('release');
     await CancellationScope.nonCancellable(() => provisioning.releaseInstances(jobId, instances));
@@ -84,6 +131,9 @@ export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Pr
     subTasks: job.subTasks.length,
     instances: instances.length,
     predictedMakespanSeconds: schedule.predictedMakespanSeconds,
+    predictedCostUsd: schedule.predictedCostUsd,
+    costUsd: progress.costSoFarUsd,
+    interruptions: progress.interruptions,
     elapsedSeconds: (Date.now() - startedAtMs) / 1000,
   };
 }
@@ -105,10 +155,15 @@ type Finished = { id: string; outcome: SubTaskOutcome } | { id: string; error: u
 async function runSubTasks(
   job: DecomposedJob,
   schedule: Schedule,
+  market: MarketView,
   instances: ProvisionedInstance[],
   policy: SubTaskPolicy,
   maxInFlight: number,
+  report: { progress: JobProgress; publish: () => void },
 ): Promise<Map<string, SubTaskOutcome>> {
+  const pools = new Map(market.pools.map((p) => [p.key, p]));
+  const poolOf = new Map(schedule.instances.map((i) => [i.id, pools.get(i.pool)]));
+  const slotsOf = new Map(schedule.instances.map((i) => [i.id, i.slots]));
   const subTasks = new Map(job.subTasks.map((s) => [s.id, s]));
   const order = new Map(schedule.placements.map((p, i) => [p.subTaskId, i]));
   const planOf = new Map(schedule.placements.map((p) => [p.subTaskId, p.instanceId]));
@@ -149,6 +204,7 @@ async function runSubTasks(
       const inputs = Object.fromEntries(subTask.dependsOn.map((d) => [d.id, outcomes.get(d.id)!.output]));
       executeChild(spotdagSubTask, {
         workflowId: `${job.jobId}/${id}`,
+        staticSummary: subTaskSummary(subTask, poolOf.get(planId)),
         args: [{ jobId: job.jobId, subTask, instance, inputs, policy }],
       }).then(
         (outcome) => finished.push({ id, outcome }),
@@ -170,8 +226,14 @@ async function runSubTasks(
       }
       outcomes.set(done.id, done.outcome);
       // Later sub-tasks of this slot go straight to the replacement of a lost instance.
-      const moved = done.outcome.relocations?.at(-1); // absent in outcomes of older versions
+      const relocations = done.outcome.relocations ?? []; // absent in outcomes of older versions
+      const moved = relocations.at(-1);
       if (moved) instanceOf.set(planId, { id: moved.to, taskQueue: instanceTaskQueue(moved.to) });
+      // This sub-task's share of its instance's price, while it ran.
+      const hours = (done.outcome.finishedAtMs - done.outcome.startedAtMs) / 3_600_000;
+      const price = poolOf.get(planId)?.pricePerHour[0] ?? 0;
+      report.progress.costSoFarUsd += (hours * price) / slotsOf.get(planId)!;
+      report.progress.interruptions += relocations.length;
       log.info('sub-task done', { subTask: done.id, instance: done.outcome.instanceId });
       for (const next of dependents.get(done.id) ?? []) {
         const left = waitingOn.get(next)! - 1;

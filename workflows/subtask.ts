@@ -25,11 +25,12 @@ const control = proxyActivities<ControlActivities>({
   retry: { maximumAttempts: 5 },
 });
 
-function onInstance(instance: InstanceRef, policy: SubTaskPolicy, durationSeconds: number) {
+function onInstance(instance: InstanceRef, policy: SubTaskPolicy, run: SubTaskRun) {
   return proxyActivities<InstanceActivities>({
     taskQueue: instance.taskQueue,
+    summary: `${run.subTask.id} on ${instance.id}`,
     // Generous: estimates are rough, and heartbeats catch a dead instance long before this.
-    startToCloseTimeout: `${Math.max(600, Math.ceil(durationSeconds * 10))} seconds`,
+    startToCloseTimeout: `${Math.max(600, Math.ceil(run.subTask.durationSeconds * 10))} seconds`,
     heartbeatTimeout: `${policy.heartbeatTimeoutSeconds} seconds`,
     scheduleToStartTimeout: `${policy.scheduleToStartTimeoutSeconds} seconds`,
     // Retries are decided here: a lost instance means moving, not retrying on the same queue.
@@ -63,7 +64,7 @@ export async function spotdagSubTask(run: SubTaskRun): Promise<SubTaskOutcome> {
   let failures = 0;
   for (;;) {
     try {
-      const result = await onInstance(instance, policy, run.subTask.durationSeconds).runSubTask({
+      const result = await onInstance(instance, policy, run).runSubTask({
         jobId: run.jobId,
         subTask: run.subTask,
         inputs: run.inputs,

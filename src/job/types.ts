@@ -150,5 +150,10 @@ export interface JobResult {
   subTasks: number;
   instances: number;
   predictedMakespanSeconds: number;
+  predictedCostUsd: number;
+  /** Sum of each sub-task's share of its instance's price while it ran. */
+  costUsd: number;
+  /** Lost instances that sub-tasks moved away from. */
+  interruptions: number;
   elapsedSeconds: number;
 }

@@ -1,0 +1,44 @@
+/**
+ * Text the Temporal UI shows for a job: static summaries of children and activities, and the
+ * parent's current details (a markdown table). Pure functions, used by workflow code.
+ */
+import type { PlannedSubTask, PoolView } from './types';
+
+/** e.g. `count 3/12 · c5.large · us-east-1a · spot` */
+export function subTaskSummary(
+  subTask: PlannedSubTask,
+  pool?: Pick<PoolView, 'instanceType' | 'zone' | 'market'>,
+): string {
+  const parts = [`${subTask.stage} ${subTask.index + 1}/${subTask.count}`];
+  if (pool) parts.push(pool.instanceType, pool.zone, pool.market);
+  return parts.join(' · ');
+}
+
+export interface JobProgress {
+  phase: string;
+  total: number;
+  done: number;
+  running: number;
+  /** Lost instances the job's sub-tasks moved away from. */
+  interruptions: number;
+  costSoFarUsd: number;
+  plannedCostUsd: number;
+  plannedMakespanSeconds: number;
+  elapsedSeconds: number;
+}
+
+function usd(value: number): string {
+  return `$${value.toFixed(value < 1 ? 4 : 2)}`;
+}
+
+/** The parent's current details: one markdown table, refreshed as the job moves. */
+export function jobDetailsMarkdown(p: JobProgress): string {
+  const waiting = p.total - p.done - p.running;
+  return [
+    '| phase | done | running | waiting | interruptions | cost so far | planned cost | elapsed | planned makespan |',
+    '|---|---|---|---|---|---|---|---|---|',
+    `| ${p.phase} | ${p.done}/${p.total} | ${p.running} | ${waiting} | ${p.interruptions} | ${usd(p.costSoFarUsd)} | ${usd(
+      p.plannedCostUsd,
+    )} | ${Math.round(p.elapsedSeconds)} s | ${Math.round(p.plannedMakespanSeconds)} s |`,
+  ].join('\n');
+}
