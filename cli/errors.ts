@@ -7,7 +7,10 @@ export function exitCodeFor(err: unknown): number {
   return typeof code === 'number' ? code : EXIT.failed;
 }
 
+/** Prints an error with its causes (a failed job's message is in its innermost cause). */
 export function printError(err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`spotdag: ${message}\n`);
+  const messages: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) messages.push(e.message);
+  if (messages.length === 0) messages.push(String(err));
+  process.stderr.write(`spotdag: ${messages.join('\n  caused by: ')}\n`);
 }

@@ -67,6 +67,7 @@ export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Pr
     phase: 'decompose',
     total: 0,
     done: 0,
+    stages: [],
     running: 0,
     interruptions: 0,
     costSoFarUsd: 0,
@@ -95,6 +96,7 @@ export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Pr
   setPhase('decompose');
   const job = await planning.decomposeJob(jobId, spec);
   progress.total = job.subTasks.length;
+  progress.stages = stageTotals(job);
   setPhase('forecast');
   const market = await planning.forecastMarket(job.fleet);
   setPhase('allocate');
@@ -136,6 +138,16 @@ export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Pr
     interruptions: progress.interruptions,
     elapsedSeconds: (Date.now() - startedAtMs) / 1000,
   };
+}
+
+function stageTotals(job: DecomposedJob): JobProgress['stages'] {
+  const stages = new Map<string, { stage: string; done: number; total: number }>();
+  for (const s of job.subTasks) {
+    const entry = stages.get(s.stage) ?? { stage: s.stage, done: 0, total: 0 };
+    entry.total++;
+    stages.set(s.stage, entry);
+  }
+  return [...stages.values()];
 }
 
 /** The output of the single sink, or outputs by id when the DAG has several sinks. */
@@ -225,6 +237,8 @@ async function runSubTasks(
         );
       }
       outcomes.set(done.id, done.outcome);
+      const stage = report.progress.stages.find((p) => p.stage === subTasks.get(done.id)!.stage);
+      if (stage) stage.done++;
       // Later sub-tasks of this slot go straight to the replacement of a lost instance.
       const relocations = done.outcome.relocations ?? []; // absent in outcomes of older versions
       const moved = relocations.at(-1);

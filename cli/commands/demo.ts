@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { KNOWN_PRIME_COUNTS, primesJobSpec } from '../../src/steps';
 import { describeTarget, temporalTargetFromEnv } from '../../workers/connection';
 import { startLocalStack } from '../../workers/local-stack';
 import { installCliRuntime } from '../../workers/runtime';
-import type { spotdagJob } from '../../workflows';
 import { EXIT } from '../errors';
+import { runJob } from '../job-runner';
 import { stateDir, workflowUiUrl } from '../state';
 
 function positiveInt(value: string): number {
@@ -51,14 +50,15 @@ export function registerDemo(program: Command): void {
         const spec = primesJobSpec(opts.n, { chunks: opts.chunks, instances: opts.instances });
         const workflowId = `${spec.name}-${Date.now().toString(36)}`;
         const uiLink = stack.uiUrl ? workflowUiUrl(stack.uiUrl, stack.namespace, workflowId) : undefined;
-        say(`Starting job ${workflowId}: ${opts.chunks} ranges on ${opts.instances} local instances…`);
-        const result = await stack.runUntil(async () => {
-          const handle = await stack.client.workflow.start<typeof spotdagJob>('spotdagJob', {
-            taskQueue: CONTROL_TASK_QUEUE,
-            workflowId,
-            args: [spec],
-          });
-          return handle.result();
+        say(
+          `Counting the primes in [1, ${opts.n.toLocaleString('en-US')}]: ${opts.chunks} ranges on ${opts.instances} local instances`,
+        );
+        const result = await runJob({
+          stack,
+          spec,
+          workflowId,
+          showProgress: !opts.json && process.stderr.isTTY === true,
+          say,
         });
         const expected = KNOWN_PRIME_COUNTS[opts.n];
         const correct = expected === undefined ? undefined : result.result === expected;

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { registerDemo } from './demo';
 import { registerForecast } from './forecast';
 import { registerPlan } from './plan';
+import { registerRun } from './run';
 import { registerServer } from './server';
+import { registerCancel, registerStatus } from './status';
 import { registerWorker } from './worker';
 
 /** Every CLI command registers itself on the program; add new commands here. */
@@ -10,6 +12,9 @@ export const commandRegistrations: Array<(program: Command) => void> = [
   registerDemo,
   registerForecast,
   registerPlan,
+  registerRun,
+  registerStatus,
+  registerCancel,
   registerServer,
   registerWorker,
 ];

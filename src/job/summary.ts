@@ -14,10 +14,18 @@ export function subTaskSummary(
   return parts.join(' · ');
 }
 
+export interface StageProgress {
+  stage: string;
+  done: number;
+  total: number;
+}
+
 export interface JobProgress {
   phase: string;
   total: number;
   done: number;
+  /** Per stage, in the order stages first appear in the plan. */
+  stages: StageProgress[];
   running: number;
   /** Lost instances the job's sub-tasks moved away from. */
   interruptions: number;

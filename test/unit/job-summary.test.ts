@@ -28,6 +28,7 @@ describe('Temporal UI text', () => {
       phase: 'run',
       total: 64,
       done: 10,
+      stages: [{ stage: 'primes', done: 10, total: 64 }],
       running: 4,
       interruptions: 1,
       costSoFarUsd: 0.0123,
