@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerDemo } from './demo';
+import { registerFleet } from './fleet';
 import { registerForecast } from './forecast';
 import { registerPlan } from './plan';
 import { registerRun } from './run';
@@ -15,6 +16,7 @@ export const commandRegistrations: Array<(program: Command) => void> = [
   registerRun,
   registerStatus,
   registerCancel,
+  registerFleet,
   registerServer,
   registerWorker,
 ];
