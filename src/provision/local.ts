@@ -15,6 +15,7 @@ import { instanceTaskQueue } from '../names';
 import { shortHash } from '../util/hash';
 import { LocalMetadataServer } from './metadata-server';
 import type { Provisioner } from './provisioner';
+import { firstPreemptionDelayMs, type TraceInterruptions } from './trace-interruptions';
 
 export interface LocalProvisionerOptions {
   /** Instance records and logs live in `<stateDir>/instances/`. */
@@ -30,6 +31,15 @@ export interface LocalProvisionerOptions {
   metadataEndpoints?: boolean;
   /** How often instances poll their metadata endpoint (AWS recommends ~5 s). */
   metadataPollMs?: number;
+  /** Interrupt instances the way real spot traces say (notice, then SIGKILL). */
+  interruptions?: TraceInterruptions;
+}
+
+/** An interruption the provisioner carried out. */
+export interface LocalInterruption {
+  instanceId: string;
+  noticeAtMs: number;
+  killedAtMs: number;
 }
 
 interface InstanceRecord extends ProvisionedInstance {
@@ -97,6 +107,9 @@ export class LocalProvisioner implements Provisioner {
   private readonly dir: string;
   private readonly command: { file: string; args: string[] };
   private readonly metadata = new Map<string, LocalMetadataServer>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Interruptions carried out so far (by `interrupt()`, from traces or by hand). */
+  readonly interruptions: LocalInterruption[] = [];
 
   constructor(private readonly options: LocalProvisionerOptions) {
     this.dir = path.join(options.stateDir, 'instances');
@@ -153,6 +166,8 @@ export class LocalProvisioner implements Provisioner {
       }
     }
     rmSync(this.recordFile(id), { force: true });
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
     await this.metadata.get(id)?.stop();
     this.metadata.delete(id);
   }
@@ -164,10 +179,12 @@ export class LocalProvisioner implements Provisioner {
   async interrupt(id: string, noticeMs = 120_000): Promise<void> {
     const pid = this.pidOf(id);
     if (pid === undefined) return;
-    this.metadata.get(id)?.noticeInterruption(new Date(Date.now() + noticeMs));
+    const noticeAtMs = Date.now();
+    this.metadata.get(id)?.noticeInterruption(new Date(noticeAtMs + noticeMs));
     if (noticeMs > 0) await new Promise((r) => setTimeout(r, noticeMs));
     this.kill(id, 'SIGKILL');
     await waitForExit(pid, 5_000);
+    this.interruptions.push({ instanceId: id, noticeAtMs, killedAtMs: Date.now() });
   }
 
   /** Sends a signal to an instance's process (tests pause workers with SIGSTOP, kill with SIGKILL). */
@@ -180,6 +197,8 @@ export class LocalProvisioner implements Provisioner {
 
   /** Stops the metadata endpoints this process serves (instances keep running). */
   async close(): Promise<void> {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
     await Promise.all([...this.metadata.values()].map((m) => m.stop()));
     this.metadata.clear();
   }
@@ -232,7 +251,20 @@ export class LocalProvisioner implements Provisioner {
       slots: plan.slots,
     };
     writeFileSync(this.recordFile(id), JSON.stringify(record, null, 2));
+    this.scheduleTraceInterruption(id);
     return record;
+  }
+
+  private scheduleTraceInterruption(id: string): void {
+    const plan = this.options.interruptions;
+    const delay = plan && firstPreemptionDelayMs(id, plan);
+    if (!plan || delay === undefined) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      this.interrupt(id, plan.noticeMs).catch(() => {}); // already gone: nothing to interrupt
+    }, delay);
+    timer.unref();
+    this.timers.set(id, timer);
   }
 
   private recordFile(id: string): string {
