@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerCleanup } from './cleanup';
 import { registerDemo } from './demo';
+import { registerEc2 } from './ec2';
 import { registerFleet } from './fleet';
 import { registerForecast } from './forecast';
 import { registerPlan } from './plan';
@@ -19,4 +21,6 @@ export const commandRegistrations: Array<(program: Command) => void> = [
   registerFleet,
   registerServer,
   registerWorker,
+  registerEc2,
+  registerCleanup,
 ];

@@ -50,6 +50,10 @@ export interface InstancePlan {
   pool: string;
   /** Sub-tasks it runs at once. */
   slots: number;
+  /** Market to buy it on (EC2); default spot. The provider may fall back to on-demand. */
+  market?: 'spot' | 'on-demand';
+  /** Price cap per instance-hour (USD) from the forecast: spot MaxPrice, spend bound of on-demand. */
+  maxPricePerHour?: number;
 }
 
 export interface Placement {
