@@ -48,6 +48,21 @@ async function waitForPoller(client: Client, taskQueue: string, timeoutMs: numbe
   }
 }
 
+/**
+ * Provisioner errors that say retrying cannot help (`nonRetryable: true`, e.g. a spend cap) fail
+ * the activity for good, typed by the error's name; others are retried by Temporal.
+ */
+async function provisioning<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof Error && (err as { nonRetryable?: unknown }).nonRetryable === true) {
+      throw ApplicationFailure.nonRetryable(err.message, err.name);
+    }
+    throw err;
+  }
+}
+
 /** Planning and provisioning activities, run by the control worker. */
 export function createControlActivities(deps: ControlActivityDeps) {
   return {
@@ -112,7 +127,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
 
     /** Provisions the schedule's instances and waits until each polls its task queue. */
     async provisionInstances(jobId: string, schedule: Schedule): Promise<ProvisionedInstance[]> {
-      const instances = await deps.provisioner.provision(jobId, schedule.instances);
+      const instances = await provisioning(() => deps.provisioner.provision(jobId, schedule.instances));
       const timeout = deps.instanceReadyTimeoutMs ?? 60_000;
       await Promise.all(instances.map((i) => waitForPoller(deps.client, i.taskQueue, timeout)));
       return instances;
@@ -125,7 +140,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
       lostInstanceId: string,
       reason: string,
     ): Promise<InstanceRef> {
-      const replacement = await deps.provisioner.replace(jobId, lostInstanceId);
+      const replacement = await provisioning(() => deps.provisioner.replace(jobId, lostInstanceId));
       Context.current().log.warn('instance lost; sub-task moves', {
         subTask: subTaskId,
         lost: lostInstanceId,

@@ -2,7 +2,9 @@ import type { InstancePlan, ProvisionedInstance } from '../job/types';
 
 /**
  * Gets and releases the instances a schedule asks for. Provisioning the same plan for the same
- * job twice must not start anything new (activities are retried).
+ * job twice must not start anything new (activities are retried). An error with
+ * `nonRetryable: true` (a cap that would be exceeded, bad settings) fails the job's provisioning
+ * for good instead of being retried.
  */
 export interface Provisioner {
   provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]>;
