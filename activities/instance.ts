@@ -20,21 +20,47 @@ const HEARTBEAT_EVERY_MS = 1_000;
 /** Error type of work cut short by a spot notice; the sub-task workflow moves it elsewhere. */
 export const INSTANCE_INTERRUPTED = 'InstanceInterrupted';
 
+/** The checkpoint descriptor heartbeats carry, mirroring the store. */
+export interface CheckpointDescriptor {
+  seq: number;
+  token: number;
+  digest: string;
+}
+
+/** Where one attempt's checkpoints go; bound to a checkpoint store per attempt. */
+export interface AttemptCheckpoints {
+  restore(): Promise<unknown>;
+  save(state: unknown): Promise<CheckpointDescriptor | undefined>;
+}
+
+/** Without a store nothing is saved, and every attempt starts from the beginning. */
+const NO_CHECKPOINTS: AttemptCheckpoints = { restore: async () => undefined, save: async () => undefined };
+
 export interface InstanceActivityOptions {
   instanceId: string;
   /** Aborted when the instance's spot interruption notice arrives. */
   interruption?: AbortSignal;
+  /** Minimum time between two checkpoint writes of a sub-task (final ones are always written). */
+  checkpointIntervalMs?: number;
 }
 
-function stepContext(input: RunSubTaskInput, activity: Context, signal: AbortSignal): StepContext {
+function stepContext(
+  input: RunSubTaskInput,
+  activity: Context,
+  signal: AbortSignal,
+  checkpoints: AttemptCheckpoints,
+  checkpointIntervalMs: number,
+): StepContext {
   const { subTask } = input;
   let lastBeat = 0;
+  let lastCheckpoint = Date.now();
   let fraction = 0;
+  let descriptor: CheckpointDescriptor | undefined;
   const beat = (force = false) => {
     const now = Date.now();
     if (!force && now - lastBeat < HEARTBEAT_EVERY_MS) return;
     lastBeat = now;
-    activity.heartbeat({ progress: fraction });
+    activity.heartbeat({ progress: fraction, checkpoint: descriptor });
   };
   return {
     subTask: {
@@ -55,6 +81,13 @@ function stepContext(input: RunSubTaskInput, activity: Context, signal: AbortSig
     },
     heartbeat: () => beat(),
     yield: () => new Promise((resolve) => setImmediate(resolve)),
+    async checkpoint(state, options = {}) {
+      if (!options.final && Date.now() - lastCheckpoint < checkpointIntervalMs) return;
+      lastCheckpoint = Date.now();
+      descriptor = (await checkpoints.save(state)) ?? descriptor;
+      beat(true);
+    },
+    restore: async <T>() => (await checkpoints.restore()) as T | undefined,
     log: (message) => activity.log.info(message, { subTask: subTask.id }),
   };
 }
@@ -77,7 +110,14 @@ export function createInstanceActivities(options: InstanceActivityOptions) {
         : activity.cancellationSignal;
       activity.heartbeat({ progress: 0 });
       try {
-        const output = await step.handler(stepContext(input, activity, signal));
+        const ctx = stepContext(
+          input,
+          activity,
+          signal,
+          NO_CHECKPOINTS,
+          options.checkpointIntervalMs ?? 10_000,
+        );
+        const output = await step.handler(ctx);
         return { output, instanceId: options.instanceId, attempt: activity.info.attempt };
       } catch (err) {
         // Whatever the step threw on its way out, a spot notice is the reason it stopped.

@@ -16,9 +16,13 @@ function oddPrimesUpTo(limit: number): number[] {
 
 /**
  * Counts primes in the inclusive range [start, end] with an odd-only segmented sieve of
- * Eratosthenes. Yields after each segment with the fraction done, so callers can report progress.
+ * Eratosthenes. Yields after each segment the first number not yet counted and the count so far,
+ * so callers can report progress and checkpoint.
  */
-export function* countPrimesSegmented(start: number, end: number): Generator<number, number> {
+export function* countPrimesSegmented(
+  start: number,
+  end: number,
+): Generator<{ next: number; count: number }, number> {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end))
     throw new RangeError('range must be integers');
   if (end < 2 || end < start) return 0;
@@ -38,7 +42,8 @@ export function* countPrimesSegmented(start: number, end: number): Generator<num
       for (let j = (multiple - low) / 2; j < size; j += p) sieve[j] = 1;
     }
     for (let j = 0; j < size; j++) if (sieve[j] === 0) count++;
-    yield (high - firstOdd + 2) / (lastOdd - firstOdd + 2);
+    // Everything below `next` is counted: a checkpoint of {next, count} resumes exactly here.
+    yield { next: high + 2, count };
   }
   return count;
 }
@@ -52,17 +57,34 @@ export function countPrimes(start: number, end: number): number {
   }
 }
 
+/** What `primes.count` checkpoints: primes below `next` (from the range start) number `count`. */
+interface CountState {
+  next: number;
+  count: number;
+}
+
 async function countStep(ctx: StepContext): Promise<number> {
   const range = ctx.subTask.range;
   if (!range) throw new TypeError(`sub-task ${ctx.subTask.id}: primes.count needs a range`);
-  const run = countPrimesSegmented(range.start, range.end);
+  const saved = await ctx.restore<CountState>();
+  const from = saved?.next ?? range.start;
+  const before = saved?.count ?? 0;
+  if (saved) ctx.log(`resuming at ${from} with ${before} primes counted`);
+  const run = countPrimesSegmented(from, range.end);
+  const size = range.end - range.start + 1;
   let lastYield = Date.now();
   for (;;) {
-    const next = run.next();
-    if (next.done) return next.value;
-    ctx.progress(next.value);
+    const step = run.next();
+    if (step.done) return before + step.value;
+    const state: CountState = { next: step.value.next, count: before + step.value.count };
+    ctx.progress((state.next - range.start) / size);
     if (Date.now() - lastYield > 50) {
-      ctx.signal.throwIfAborted();
+      if (ctx.signal.aborted) {
+        // A spot notice: save exactly where we are, then stop.
+        await ctx.checkpoint(state, { final: true });
+        ctx.signal.throwIfAborted();
+      }
+      await ctx.checkpoint(state);
       await ctx.yield();
       lastYield = Date.now();
     }

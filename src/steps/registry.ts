@@ -30,6 +30,13 @@ export interface StepContext {
   heartbeat(): void;
   /** Lets the event loop run (heartbeats, cancellation) during long synchronous work. */
   yield(): Promise<void>;
+  /**
+   * Saves the step's state (JSON) so that another attempt resumes from it. Cheap to call often:
+   * it is written at most once per checkpoint interval, unless `final` (e.g. on a spot notice).
+   */
+  checkpoint(state: unknown, options?: { final?: boolean }): Promise<void>;
+  /** The state of the last good checkpoint of this sub-task, if any. */
+  restore<T = unknown>(): Promise<T | undefined>;
   log(message: string): void;
 }
 
