@@ -1,5 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { CheckpointError, type CheckpointStore } from '../src/checkpoint';
 import { getStep, type StepContext } from '../src/steps';
+import { StoreAttempt } from './checkpointing';
 import type { PlannedSubTask } from '../src/job/types';
 
 export interface RunSubTaskInput {
@@ -42,6 +44,8 @@ export interface InstanceActivityOptions {
   interruption?: AbortSignal;
   /** Minimum time between two checkpoint writes of a sub-task (final ones are always written). */
   checkpointIntervalMs?: number;
+  /** Checkpoints and results; without one nothing is saved and sub-tasks restart from scratch. */
+  store?: CheckpointStore;
 }
 
 function stepContext(
@@ -108,20 +112,28 @@ export function createInstanceActivities(options: InstanceActivityOptions) {
       const signal = interruption
         ? AbortSignal.any([activity.cancellationSignal, interruption])
         : activity.cancellationSignal;
+      const { store } = options;
+      const { jobId, subTask } = input;
+      const done = { instanceId: options.instanceId, attempt: activity.info.attempt };
+      // Exactly once: a sub-task whose result is stored is never run again.
+      const finished = store && (await StoreAttempt.finishedOutput(store, jobId, subTask.id));
+      if (finished) return { output: finished.output, ...done };
+      const attempt = store && (await StoreAttempt.begin(store, jobId, subTask.id));
       activity.heartbeat({ progress: 0 });
       try {
-        const ctx = stepContext(
-          input,
-          activity,
-          signal,
-          NO_CHECKPOINTS,
-          options.checkpointIntervalMs ?? 10_000,
-        );
+        const interval = options.checkpointIntervalMs ?? 10_000;
+        const ctx = stepContext(input, activity, signal, attempt ?? NO_CHECKPOINTS, interval);
         const output = await step.handler(ctx);
-        return { output, instanceId: options.instanceId, attempt: activity.info.attempt };
+        await attempt?.finish(output);
+        return { output, ...done };
       } catch (err) {
         // Whatever the step threw on its way out, a spot notice is the reason it stopped.
         if (interruption?.aborted) throw interrupted();
+        // The step's own failure: roll back past the checkpoint it ran from. Store and fencing
+        // errors say nothing about the state, and a cancelled attempt did nothing wrong.
+        const stepFailed =
+          !(err instanceof CheckpointError) && !(err instanceof ApplicationFailure) && !signal.aborted;
+        if (stepFailed) await attempt?.failed();
         throw err;
       }
     },

@@ -2,6 +2,7 @@
 // activities in `spotdag/activities`, workers and the local stack in `spotdag/workers`.
 export * from './dag';
 export * from './steps';
+export * from './checkpoint';
 export * from './names';
 export type * from './job/types';
 export { preferencesSchema } from './allocate/preferences';

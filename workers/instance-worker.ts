@@ -1,6 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { createInstanceActivities } from '../activities/instance';
+import { openCheckpointStore, type CheckpointStore } from '../src/checkpoint';
 import { InterruptionWatcher } from '../src/provision/interruption-watcher';
 import { temporalTargetFromEnv } from './connection';
 import { loadStepModules, stepModulesFromEnv } from './steps-loader';
@@ -16,6 +17,9 @@ export interface InstanceWorkerOptions {
   metadataEndpoint?: string;
   /** How often to poll it. */
   metadataPollMs?: number;
+  /** Where checkpoints and results go (see `openCheckpointStore`). */
+  store?: CheckpointStore;
+  checkpointIntervalMs?: number;
 }
 
 /**
@@ -33,6 +37,8 @@ export async function createInstanceWorker(options: InstanceWorkerOptions): Prom
     activities: createInstanceActivities({
       instanceId: options.instanceId,
       interruption: interruption.signal,
+      store: options.store,
+      checkpointIntervalMs: options.checkpointIntervalMs,
     }),
     maxConcurrentActivityTaskExecutions: options.slots,
   });
@@ -70,6 +76,11 @@ async function main(): Promise<void> {
       'watch this instance metadata service for spot notices (also SPOTDAG_METADATA_ENDPOINT; EC2: http://169.254.169.254)',
     )
     .option('--metadata-poll-ms <ms>', 'how often to poll it', positiveInt, 5_000)
+    .option(
+      '--checkpoint-store <url>',
+      'sqlite:<path>, etcd://host:port or consul://host:port (also SPOTDAG_CHECKPOINT_STORE); none: no checkpoints',
+    )
+    .option('--checkpoint-interval-ms <ms>', 'minimum time between checkpoint writes', positiveInt, 10_000)
     .parse();
   const opts = program.opts<{
     instanceId: string;
@@ -78,7 +89,11 @@ async function main(): Promise<void> {
     steps: string[];
     metadataEndpoint?: string;
     metadataPollMs: number;
+    checkpointStore?: string;
+    checkpointIntervalMs: number;
   }>();
+  const storeUrl = opts.checkpointStore ?? process.env.SPOTDAG_CHECKPOINT_STORE;
+  const store = storeUrl ? await openCheckpointStore(storeUrl) : undefined;
   loadStepModules([...stepModulesFromEnv(), ...opts.steps]);
   const target = temporalTargetFromEnv();
   const connection = await NativeConnection.connect(target.connectionOptions);
@@ -87,9 +102,12 @@ async function main(): Promise<void> {
     namespace: target.namespace,
     ...opts,
     metadataEndpoint: opts.metadataEndpoint ?? process.env.SPOTDAG_METADATA_ENDPOINT,
+    store,
+    checkpointIntervalMs: opts.checkpointIntervalMs,
   });
   // Temporal's runtime shuts the worker down gracefully on SIGTERM/SIGINT.
   await worker.run();
+  await store?.close();
   await connection.close();
 }
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import { LocalProvisioner } from '../src/provision/local';
+import type { TraceInterruptions } from '../src/provision/trace-interruptions';
 import { temporalTargetFromEnv, type TemporalTarget } from './connection';
 import { createControlWorker } from './control-worker';
 import { ensureLocalServer } from './dev-server';
@@ -15,12 +16,18 @@ export interface LocalStackOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Modules that define steps, loaded here and by every instance (besides SPOTDAG_STEPS). */
   stepModules?: string[];
+  /** Checkpoint store URL for the instances; default SPOTDAG_CHECKPOINT_STORE or sqlite in stateDir. */
+  checkpointStore?: string;
+  /** Replay spot traces against the local instances. */
+  interruptions?: TraceInterruptions;
   log?: (line: string) => void;
 }
 
 export interface LocalStack {
   client: Client;
   provisioner: LocalProvisioner;
+  /** Where the instances keep checkpoints. */
+  checkpointStore: string;
   address: string;
   namespace: string;
   /** Temporal Web UI, when spotdag started the server (or TEMPORAL_UI_URL says where it is). */
@@ -54,6 +61,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     uiUrl = server.uiUrl;
   }
   const address = target.address!;
+  // Local instances share one embedded store unless the environment names another.
+  const checkpointStoreUrl =
+    options.checkpointStore ??
+    process.env.SPOTDAG_CHECKPOINT_STORE ??
+    `sqlite:${path.join(options.stateDir, 'checkpoints.db')}`;
   const clientConnection = await Connection.connect(target.connectionOptions as ConnectionOptions);
   const client = new Client({ connection: clientConnection, namespace: target.namespace });
   const connection = await NativeConnection.connect(target.connectionOptions);
@@ -63,7 +75,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: target.namespace,
       SPOTDAG_STEPS: stepModules.join(path.delimiter),
+      SPOTDAG_CHECKPOINT_STORE: checkpointStoreUrl,
     },
+    interruptions: options.interruptions,
   });
   const createWorker = () =>
     createControlWorker({
@@ -76,6 +90,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return {
     client,
     provisioner,
+    checkpointStore: checkpointStoreUrl,
     address,
     namespace: target.namespace,
     uiUrl,

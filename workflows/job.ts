@@ -200,6 +200,11 @@ async function runSubTasks(
   const outcomes = new Map<string, SubTaskOutcome>();
   const finished: Finished[] = [];
   let running = 0;
+  const publishCounts = () => {
+    report.progress.running = running;
+    report.progress.done = outcomes.size;
+    report.publish();
+  };
   while (outcomes.size < subTasks.size) {
     for (let i = 0; i < ready.length && running < maxInFlight;) {
       const id = ready[i]!;
@@ -223,6 +228,7 @@ async function runSubTasks(
         (error: unknown) => finished.push({ id, error }),
       );
     }
+    publishCounts();
     if (running === 0)
       throw ApplicationFailure.nonRetryable('no sub-task can start: the DAG is inconsistent');
     await condition(() => finished.length > 0);
@@ -256,6 +262,7 @@ async function runSubTasks(
       }
     }
   }
+  publishCounts();
   return outcomes;
 }
 

@@ -5,6 +5,7 @@ import { registerEc2 } from './ec2';
 import { registerFleet } from './fleet';
 import { registerForecast } from './forecast';
 import { registerPlan } from './plan';
+import { registerReport } from './report';
 import { registerRun } from './run';
 import { registerServer } from './server';
 import { registerCancel, registerStatus } from './status';
@@ -17,6 +18,7 @@ export const commandRegistrations: Array<(program: Command) => void> = [
   registerPlan,
   registerRun,
   registerStatus,
+  registerReport,
   registerCancel,
   registerFleet,
   registerServer,

@@ -1,3 +1,4 @@
+import { openCheckpointStore } from '../../src/checkpoint';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { primesJobSpec } from '../../src/steps';
 import type { Relocation, SubTaskOutcome } from '../../src/job/types';
@@ -60,6 +61,24 @@ describe('lost instances: real processes interrupted and killed mid-job', () => 
       expect(reasons).toContain(`${noticed}:interrupted`);
       expect([...reasons].some((r) => r.startsWith(`${killed}:`))).toBe(true);
       expect(relocations.every((r) => r.to === `${r.from}-r1`)).toBe(true);
+
+      // The store saw every sub-task finish exactly once; the interrupted work resumed from a
+      // checkpoint written by a later attempt (a newer fencing token) than the one that started it.
+      const store = await openCheckpointStore(stack.checkpointStore);
+      try {
+        const states = await store.listSubTaskStates(workflowId);
+        expect(states.map((s) => s.subTaskId).sort()).toEqual(
+          [
+            ...Array.from({ length: chunks }, (_, i) => `count/${String(i).padStart(4, '0')}`),
+            'total',
+          ].sort(),
+        );
+        expect(states.every((s) => s.result !== undefined)).toBe(true);
+        const moved = new Set(relocations.map((r) => r.from));
+        expect(states.some((s) => s.token >= 2 && s.checkpoints > 0)).toBe(moved.size > 0);
+      } finally {
+        await store.close();
+      }
     });
     expect(await stack.provisioner.list(workflowId)).toEqual([]);
   });

@@ -1,0 +1,73 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { FencedWriteError, type CheckpointStore } from '../src/checkpoint';
+import type { AttemptCheckpoints, CheckpointDescriptor } from './instance';
+
+/** Error type of a write rejected by fencing: a newer attempt owns the sub-task. */
+export const FENCED = 'FencedWrite';
+
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value ?? null));
+const decode = (bytes: Buffer): unknown => JSON.parse(bytes.toString('utf8'));
+
+/**
+ * One execution attempt of a sub-task against the checkpoint store: it claims a fencing token,
+ * resumes from the last good checkpoint, writes checkpoints and the result with its token (a
+ * stale attempt's writes are rejected), and on an application failure marks the checkpoint it
+ * ran from bad, so that the next attempt rolls back past it.
+ */
+export class StoreAttempt implements AttemptCheckpoints {
+  private lastSeq?: number;
+
+  private constructor(
+    private readonly store: CheckpointStore,
+    private readonly jobId: string,
+    private readonly subTaskId: string,
+    readonly token: number,
+  ) {}
+
+  /** The result, when an earlier attempt already finished the sub-task (it never runs twice). */
+  static async finishedOutput(
+    store: CheckpointStore,
+    jobId: string,
+    subTaskId: string,
+  ): Promise<{ output: unknown } | undefined> {
+    const result = await store.readResult(jobId, subTaskId);
+    return result && { output: decode(result.bytes) };
+  }
+
+  static async begin(store: CheckpointStore, jobId: string, subTaskId: string): Promise<StoreAttempt> {
+    return new StoreAttempt(store, jobId, subTaskId, await store.claimToken(jobId, subTaskId));
+  }
+
+  async restore(): Promise<unknown> {
+    const latest = await this.store.latestGood(this.jobId, this.subTaskId);
+    if (!latest) return undefined;
+    this.lastSeq = latest.descriptor.seq;
+    return decode(latest.state);
+  }
+
+  async save(state: unknown): Promise<CheckpointDescriptor> {
+    const descriptor = await fenced(() =>
+      this.store.writeCheckpoint(this.jobId, this.subTaskId, this.token, encode(state)),
+    );
+    this.lastSeq = descriptor.seq;
+    return { seq: descriptor.seq, token: descriptor.token, digest: descriptor.digest };
+  }
+
+  async finish(output: unknown): Promise<void> {
+    await fenced(() => this.store.writeResult(this.jobId, this.subTaskId, this.token, encode(output)));
+  }
+
+  /** Rolls back: the checkpoint this attempt last wrote or resumed from is bad. */
+  async failed(): Promise<void> {
+    if (this.lastSeq !== undefined) await this.store.markBad(this.jobId, this.subTaskId, this.lastSeq);
+  }
+}
+
+async function fenced<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof FencedWriteError) throw ApplicationFailure.nonRetryable(err.message, FENCED);
+    throw err;
+  }
+}
