@@ -69,6 +69,7 @@ export function registerEc2(program: Command): void {
     .argument('<schedule.json|job.json>', 'a Schedule ({instances: [...]}), an array of plans, or a JobSpec')
     .requiredOption('--config <ec2.json>', 'EC2 settings (docs/ec2.md)')
     .option('--job <workflowId>', 'job id the requests are tagged with', 'dry-run')
+    .option('--json', 'print JSON (always: the requests are JSON)')
     .addHelpText('after', '\nExample:\n  spotdag ec2 dry-run schedule.json --config ec2.json --job primes-1')
     .action((file: string, opts: { config: string; job: string }) => {
       const settings = loadEc2Settings(opts.config);
@@ -78,14 +79,14 @@ export function registerEc2(program: Command): void {
     .command('user-data')
     .description("print the boot script that starts an instance's worker (for your own launch template)")
     .requiredOption('--config <ec2.json>', 'EC2 settings with a `worker` section')
-    .action((opts: { config: string }) => {
+    .option('--json', 'print {"userData": "<script>"} instead of the script')
+    .action((opts: { config: string; json?: boolean }) => {
       const settings = loadEc2Settings(opts.config);
       if (!settings.worker)
         throw Object.assign(new Error(`${opts.config}: no "worker" section`), { exitCode: 2 });
-      process.stdout.write(
-        renderUserData(settings.worker, {
-          lifetimeMinutes: lifetimeMinutes(settings.limits.maxInstanceHours),
-        }),
-      );
+      const userData = renderUserData(settings.worker, {
+        lifetimeMinutes: lifetimeMinutes(settings.limits.maxInstanceHours),
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify({ userData })}\n` : userData);
     });
 }
