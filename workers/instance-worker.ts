@@ -80,7 +80,12 @@ async function main(): Promise<void> {
       '--checkpoint-store <url>',
       'sqlite:<path>, etcd://host:port or consul://host:port (also SPOTDAG_CHECKPOINT_STORE); none: no checkpoints',
     )
-    .option('--checkpoint-interval-ms <ms>', 'minimum time between checkpoint writes', positiveInt, 10_000)
+    .option(
+      '--checkpoint-interval-ms <ms>',
+      'minimum time between checkpoint writes (also SPOTDAG_CHECKPOINT_INTERVAL_MS)',
+      positiveInt,
+      Number(process.env.SPOTDAG_CHECKPOINT_INTERVAL_MS ?? 10_000),
+    )
     .parse();
   const opts = program.opts<{
     instanceId: string;

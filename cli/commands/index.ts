@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench';
 import { registerCleanup } from './cleanup';
 import { registerDemo } from './demo';
 import { registerEc2 } from './ec2';
@@ -25,4 +26,5 @@ export const commandRegistrations: Array<(program: Command) => void> = [
   registerWorker,
   registerEc2,
   registerCleanup,
+  registerBench,
 ];

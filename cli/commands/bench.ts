@@ -1,0 +1,117 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { runAllocateBenchmark } from '../../bench/allocate';
+import { runDagBenchmark } from '../../bench/dag';
+import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
+import { runScheduleBenchmark } from '../../bench/schedule';
+import { parseDurationSeconds } from '../../src/util/duration';
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').filter(Boolean)];
+}
+
+interface ScheduleCli {
+  workflows: string[];
+  traces: string;
+  prices: string;
+  advisor?: string;
+  runtimeScale: number;
+  deadlineFactor: number;
+  seeds: number;
+  windows: number;
+  maxInstances: number;
+  policies?: string[];
+  json?: string;
+  progress: boolean;
+}
+
+/** `spotdag bench schedule | allocate | dag | forecast`. */
+export function registerBench(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description('benchmarks: scheduling policies, allocator speed, dag, forecasts');
+  bench
+    .command('schedule')
+    .description('simulate every workflow × window × seed under every policy on real traces and prices')
+    .requiredOption('--workflows <paths...>', 'WfFormat files or directories (every .json under them)')
+    .requiredOption('--traces <dir>', 'SkyPilot spot traces (every .json under the directory)')
+    .requiredOption('--prices <file>', 'spot prices: SpotLake .csv, history .tsv or AWS .json')
+    .option('--advisor <file>', 'Spot Advisor JSON: shapes of instance types beyond the built-in table')
+    .option('--runtime-scale <x>', 'multiply workflow runtimes', positiveNumber, 30)
+    .option('--deadline-factor <x>', 'deadline = factor × HEFT on-demand makespan', positiveNumber, 1.5)
+    .option('--seeds <n>', 'trace-to-pool mappings per window', positiveInt, 5)
+    .option('--windows <n>', 'job start times spread over the price data', positiveInt, 3)
+    .option('--max-instances <n>', 'instances alive at once', positiveInt, 64)
+    .option('--policies <names>', 'comma-separated subset of policies', list)
+    .option('--json <file>', 'write every run and the per-policy summary as JSON')
+    .option('--no-progress', 'no progress bar on stderr')
+    .action((opts: ScheduleCli) => {
+      runScheduleBenchmark({
+        workflows: opts.workflows,
+        traces: opts.traces,
+        prices: opts.prices,
+        advisor: opts.advisor,
+        runtimeScale: opts.runtimeScale,
+        deadlineFactor: opts.deadlineFactor,
+        seeds: opts.seeds,
+        windows: opts.windows,
+        maxInstances: opts.maxInstances,
+        policies: opts.policies,
+        json: opts.json,
+        progress: opts.progress,
+      });
+    });
+  bench
+    .command('allocate')
+    .description('time the allocator on synthetic DAGs over synthetic pools')
+    .option('--sizes <n,n>', 'sub-task counts', (v) => v.split(',').map(Number), [2000, 10000])
+    .option('--pools <n>', 'pools (each spot and on-demand)', positiveInt, 200)
+    .option('--repeat <n>', 'runs per size (median reported)', positiveInt, 3)
+    .option('--json <file>', 'write the rows as JSON')
+    .action((opts: { sizes: number[]; pools: number; repeat: number; json?: string }) => {
+      runAllocateBenchmark(opts);
+    });
+  bench
+    .command('dag')
+    .description('time decomposition, validation and analysis (bench/dag.ts)')
+    .option('--sub-tasks <n>', 'sub-tasks of the synthetic JobSpec', positiveInt)
+    .option('--repeat <n>', 'repeats', positiveInt)
+    .option('--json <file>', 'write the rows as JSON')
+    .argument('[workflows...]', 'WfFormat files')
+    .action((workflows: string[], opts: { subTasks?: number; repeat?: number; json?: string }) => {
+      runDagBenchmark({
+        subTasks: opts.subTasks,
+        repeat: opts.repeat,
+        jsonOut: opts.json,
+        workflows: workflows.length ? workflows : undefined,
+      });
+    });
+  bench
+    .command('forecast')
+    .description('time forecasting every pool of a price file (bench/forecast.ts)')
+    .requiredOption('--prices <file>', 'price file')
+    .option('--horizon <duration>', 'forecast horizon', (v) => parseDurationSeconds(v), 86_400)
+    .option('--repeats <n>', 'repeats', positiveInt, 5)
+    .option('--json <file>', 'write the result as JSON')
+    .action((opts: { prices: string; horizon: number; repeats: number; json?: string }) => {
+      const result = runForecastBenchmark({
+        prices: opts.prices,
+        horizonSeconds: opts.horizon,
+        repeats: opts.repeats,
+        json: opts.json,
+      });
+      process.stdout.write(formatForecastBenchmark(result));
+    });
+}

@@ -1,0 +1,423 @@
+/**
+ * Policies under test. spotdag's policies call the production allocator (`allocate`,
+ * `reallocate`); the baselines use the same list scheduler with their own pool choices and
+ * HEFT's earliest-finish placement:
+ *
+ * - on-demand-heft          HEFT (upward rank, earliest finish) on the cheapest on-demand pools.
+ * - greedy-failover         cheapest spot pool by current price; after an interruption relaunch in
+ *                           the same pool, and if it refuses, the next cheapest (SkyPilot FAILOVER).
+ * - eager-next-zone         cheapest spot pool; after an interruption move to the cheapest pool in
+ *                           another zone (SkyPilot EAGER_NEXT_REGION).
+ * - price-capacity-optimized EC2 Fleet's strategy, emulated: among the pools with the lowest
+ *                           estimated interruption rate (best third), the cheapest now.
+ * - uniform-progress        "Can't Be Late" (NSDI'24) for DAGs: spot (waiting for capacity) while the
+ *                           completed work is ahead of the HEFT on-demand plan stretched to the
+ *                           deadline, on-demand when behind or when the remaining critical path
+ *                           barely fits; re-decided every 10 minutes and on interruptions.
+ * - spotdag*, perfect-information  the allocator with forecasts / the actual future / ablations.
+ */
+import { allocate, reallocate, rankSubTasks } from '../allocate/allocate';
+import { MarketAllocationForecast } from '../allocate/market-forecast';
+import type { Preferences } from '../allocate/preferences';
+import { upwardRank, type DagArrays } from '../allocate/rank';
+import type { NewInstanceOption } from '../allocate/scheduler';
+import type {
+  AllocationForecast,
+  RankOrder,
+  ResolvedFleet,
+  RuntimeState,
+  SpotdagSchedule,
+} from '../allocate/types';
+import type { SimMarket } from './market';
+import type { ReplanEvent, SimPolicy } from './simulator';
+
+export interface PolicyEnv {
+  d: DagArrays;
+  fleet: ResolvedFleet;
+  preferences: Preferences;
+  /** The simulated market: baselines only read what is observable now (current prices). */
+  market: SimMarket;
+}
+
+/** How long a pool that interrupted or refused gets no new spot instances (spotdag). */
+export const PENALTY_SECONDS = 1800;
+
+class Penalties {
+  private readonly until = new Map<string, number>();
+  add(pools: string[], now: number, seconds: number): void {
+    for (const p of pools) this.until.set(p, Math.max(this.until.get(p) ?? 0, now + seconds));
+  }
+  active(now: number): string[] {
+    return [...this.until].filter(([, t]) => t > now).map(([p]) => p);
+  }
+}
+
+export interface SpotdagPolicyOptions {
+  name?: string;
+  order?: RankOrder;
+  forecast: AllocationForecast;
+}
+
+/** spotdag: `allocate` at the start, `reallocate` on every interruption or refused launch. */
+export function spotdagPolicy(env: PolicyEnv, options: SpotdagPolicyOptions): SimPolicy {
+  const order = options.order ?? 'pagerank';
+  const forecast = options.forecast;
+  const penalties = new Penalties();
+  let priority: Float64Array | undefined;
+  return {
+    name: options.name ?? 'spotdag',
+    onNoCapacity: 'replan',
+    plan() {
+      priority = rankSubTasks(env.d, forecast, env.fleet, env.preferences, order);
+      return allocate(env.d, forecast, env.fleet, env.preferences, { order, priority, arrays: env.d });
+    },
+    replan(state: RuntimeState, event: ReplanEvent, previous: SpotdagSchedule) {
+      const now = state.nowSeconds;
+      if (forecast instanceof MarketAllocationForecast) {
+        // Learn from what the runtime saw: exposure, interruptions, pools without capacity.
+        const index = new Map(forecast.pools.map((p, i) => [p.key, i]));
+        for (const o of event.observations) {
+          const i = index.get(o.pool);
+          if (i !== undefined)
+            forecast.model.observe(forecast.marketPool(i), o.exposureSeconds, o.interruptions);
+        }
+        for (const key of event.pools) {
+          const i = index.get(key);
+          if (i !== undefined)
+            forecast.model.observeAvailability(forecast.marketPool(i), forecast.startMs + now * 1000, false);
+        }
+        forecast.refresh();
+      }
+      penalties.add(event.pools, now, PENALTY_SECONDS);
+      return reallocate(
+        env.d,
+        forecast,
+        env.fleet,
+        env.preferences,
+        { ...state, penalisedPools: penalties.active(now) },
+        previous,
+        { order, priority, arrays: env.d },
+      );
+    },
+  };
+}
+
+/** Pools ordered by the current spot price (what a greedy policy sees), per instance shape. */
+function byCurrentPrice(env: PolicyEnv, now: number): number[] {
+  return env.market.pools
+    .map((p, i) => ({ i, price: env.market.spotPrice(i, now) / p.option.vcpu }))
+    .filter(
+      (x) =>
+        x.price < env.market.pools[x.i]!.option.onDemandPricePerHour / env.market.pools[x.i]!.option.vcpu,
+    )
+    .filter(
+      (x) =>
+        env.preferences.maxSpotPrice === undefined ||
+        env.market.spotPrice(x.i, now) <= env.preferences.maxSpotPrice,
+    )
+    .sort((a, b) => a.price - b.price || a.i - b.i)
+    .map((x) => x.i);
+}
+
+function cheapestOnDemand(env: PolicyEnv): NewInstanceOption[] {
+  const best = new Map<string, number>();
+  env.market.pools.forEach((p, i) => {
+    const shape = `${p.option.vcpu}/${p.option.memoryMiB}`;
+    const b = best.get(shape);
+    if (b === undefined || p.option.onDemandPricePerHour < env.market.pools[b]!.option.onDemandPricePerHour)
+      best.set(shape, i);
+  });
+  return [...best.values()].sort((a, b) => a - b).map((pool) => ({ pool, market: 'on-demand' as const }));
+}
+
+/**
+ * A spot pool plus, for sub-tasks that do not fit it (more memory), the cheapest on-demand pools of
+ * larger shapes; only on-demand when there is no spot pool.
+ */
+function withFallback(env: PolicyEnv, spot: number | undefined): NewInstanceOption[] {
+  if (spot === undefined) return cheapestOnDemand(env);
+  const memory = env.market.pools[spot]!.option.memoryMiB;
+  return [
+    { pool: spot, market: 'spot' },
+    ...cheapestOnDemand(env).filter((o) => env.market.pools[o.pool]!.option.memoryMiB > memory),
+  ];
+}
+
+/** The forecast baselines plan with: today's price holds, no hazard knowledge. */
+function nowForecast(env: PolicyEnv, now: () => number): AllocationForecast {
+  return {
+    pools: env.market.pools.map((p) => p.option),
+    spotPrice: (i) => env.market.spotPrice(i, now()),
+    spotPriceUpper: (i) => env.market.pools[i]!.option.onDemandPricePerHour,
+    interruptionProbability: () => 0,
+    hazardPerHour: () => 0,
+    availability: () => 1,
+  };
+}
+
+function heftPolicy(
+  env: PolicyEnv,
+  name: string,
+  onNoCapacity: 'wait' | 'replan',
+  options: (now: number, event: ReplanEvent | undefined) => NewInstanceOption[],
+  forecast: AllocationForecast,
+  clock: { now: number },
+): SimPolicy {
+  // The baselines are not deadline-aware (Uniform Progress handles the deadline itself).
+  const prefs = { ...env.preferences, deadline: undefined, objective: 'minimize-time' as const };
+  let priority: Float64Array | undefined;
+  return {
+    name,
+    onNoCapacity,
+    plan() {
+      clock.now = 0;
+      priority = rankSubTasks(env.d, forecast, env.fleet, prefs, 'heft');
+      return allocate(env.d, forecast, env.fleet, prefs, {
+        order: 'heft',
+        scoring: 'eft',
+        priority,
+        arrays: env.d,
+        newOptions: options(0, undefined),
+      });
+    },
+    replan(state, event, previous) {
+      clock.now = state.nowSeconds;
+      return reallocate(env.d, forecast, env.fleet, prefs, state, previous, {
+        order: 'heft',
+        scoring: 'eft',
+        priority,
+        arrays: env.d,
+        newOptions: options(state.nowSeconds, event),
+      });
+    },
+  };
+}
+
+/** Baseline 1: all on-demand, HEFT. */
+export function onDemandHeftPolicy(env: PolicyEnv): SimPolicy {
+  const clock = { now: 0 };
+  return heftPolicy(
+    env,
+    'on-demand-heft',
+    'replan',
+    () => cheapestOnDemand(env),
+    nowForecast(env, () => clock.now),
+    clock,
+  );
+}
+
+/** Keeps spot on one "home" pool per shape and moves it by a rule after interruptions/refusals. */
+function homePoolPolicy(
+  env: PolicyEnv,
+  name: string,
+  /** The next home pool after an event; undefined: none fits now (on-demand for the moment). */
+  move: (home: number, now: number, event: ReplanEvent, refused: Map<number, number>) => number | undefined,
+): SimPolicy {
+  const clock = { now: 0 };
+  const index = new Map(env.market.pools.map((p, i) => [p.option.key, i]));
+  let home: number | undefined;
+  const refused = new Map<number, number>();
+  const options = (now: number, event: ReplanEvent | undefined): NewInstanceOption[] => {
+    if (event?.reason === 'launch-failed') for (const p of event.pools) refused.set(index.get(p)!, now);
+    const recent = (i: number) => now - (refused.get(i) ?? -Infinity) < REFUSAL_MEMORY_SECONDS;
+    if (home === undefined) home = byCurrentPrice(env, now).find((i) => !recent(i));
+    else if (event) home = move(home, now, event, refused);
+    return withFallback(env, home);
+  };
+  return heftPolicy(
+    env,
+    name,
+    'replan',
+    options,
+    nowForecast(env, () => clock.now),
+    clock,
+  );
+}
+
+const REFUSAL_MEMORY_SECONDS = 600;
+
+/** Baseline 2: greedy cheapest spot, relaunch in the same pool (SkyPilot FAILOVER). */
+export function greedyFailoverPolicy(env: PolicyEnv): SimPolicy {
+  return homePoolPolicy(env, 'greedy-failover', (home, now, _event, refused) => {
+    const recent = (i: number) => now - (refused.get(i) ?? -Infinity) < REFUSAL_MEMORY_SECONDS;
+    if (!recent(home)) return home;
+    const order = byCurrentPrice(env, now);
+    const region = env.market.pools[home]!.option.region;
+    // When every spot pool refused within the last 10 minutes: on-demand until one may have capacity.
+    return (
+      order.find((i) => !recent(i) && env.market.pools[i]!.option.region === region) ??
+      order.find((i) => !recent(i))
+    );
+  });
+}
+
+/** Baseline 3: after an interruption move to another zone (SkyPilot EAGER_NEXT_REGION). */
+export function eagerNextZonePolicy(env: PolicyEnv): SimPolicy {
+  return homePoolPolicy(env, 'eager-next-zone', (home, now, event, refused) => {
+    const recent = (i: number) => now - (refused.get(i) ?? -Infinity) < REFUSAL_MEMORY_SECONDS;
+    const zone = env.market.pools[home]!.option.zone;
+    if (event.reason === 'interruption' || recent(home)) {
+      return byCurrentPrice(env, now).find((i) => env.market.pools[i]!.option.zone !== zone && !recent(i));
+    }
+    return home;
+  });
+}
+
+/**
+ * Baseline 4: EC2 Fleet price-capacity-optimized, emulated. AWS picks the pools with the most
+ * spare capacity, then the lowest price among them; capacity is not public, so the emulation uses
+ * the same interruption-rate estimate spotdag has (`hazard`) as the capacity signal: the best third
+ * of pools by hazard, then the cheapest now. Pools that interrupted or refused are avoided for 30 min.
+ */
+export function priceCapacityOptimizedPolicy(env: PolicyEnv, hazard: (pool: number) => number): SimPolicy {
+  const clock = { now: 0 };
+  const penalties = new Map<number, number>();
+  const index = new Map(env.market.pools.map((p, i) => [p.option.key, i]));
+  const options = (now: number, event: ReplanEvent | undefined): NewInstanceOption[] => {
+    for (const p of event?.pools ?? []) penalties.set(index.get(p)!, now + PENALTY_SECONDS);
+    const priced = new Set(byCurrentPrice(env, now));
+    const ok = env.market.pools
+      .map((_, i) => i)
+      .filter((i) => priced.has(i) && (penalties.get(i) ?? 0) <= now);
+    const byHazard = [...ok].sort((a, b) => hazard(a) - hazard(b) || a - b);
+    const tier = byHazard.slice(0, Math.max(1, Math.ceil(byHazard.length / 3)));
+    const best = tier.sort(
+      (a, b) =>
+        env.market.spotPrice(a, now) / env.market.pools[a]!.option.vcpu -
+          env.market.spotPrice(b, now) / env.market.pools[b]!.option.vcpu || a - b,
+    )[0];
+    return withFallback(env, best);
+  };
+  return heftPolicy(
+    env,
+    'price-capacity-optimized',
+    'replan',
+    options,
+    nowForecast(env, () => clock.now),
+    clock,
+  );
+}
+
+/**
+ * Baseline 5: Uniform Progress (Wu et al., "Can't Be Late", NSDI'24), for DAGs. The reference
+ * progress curve is the work completed over time by the HEFT on-demand plan, stretched to the
+ * deadline minus a safety margin. Ahead of it: spot on the cheapest pool, waiting for capacity when
+ * there is none. Behind it, or when the remaining critical path plus a restart no longer fits before
+ * the deadline: on-demand.
+ */
+export function uniformProgressPolicy(
+  env: PolicyEnv,
+  reference: SpotdagSchedule,
+  everySeconds?: number,
+): SimPolicy {
+  const clock = { now: 0 };
+  const forecast = nowForecast(env, () => clock.now);
+  const prefs = { ...env.preferences, deadline: undefined, objective: 'minimize-time' as const };
+  const deadline = env.preferences.deadline ?? reference.predictedMakespanSeconds * 1.5;
+  // Decisions every 10 min, more often for short deadlines (the paper decides every trace tick).
+  const period = everySeconds ?? Math.min(600, Math.max(60, deadline / 100));
+  const waited = new Map<number, number>();
+  const index = new Map(env.market.pools.map((p, i) => [p.option.key, i]));
+  const margin = env.fleet.bootSeconds + env.fleet.restartSeconds + 600;
+  const stretch = reference.predictedMakespanSeconds / Math.max(1, deadline - margin);
+  const ends = reference.placements
+    .map((p) => ({ t: p.finish, w: env.d.duration[env.d.indexOf.get(p.subTaskId)!]! }))
+    .sort((a, b) => a.t - b.t);
+  const total = ends.reduce((a, x) => a + x.w, 0) || 1;
+  const target = (t: number) => {
+    let w = 0;
+    for (const e of ends) {
+      if (e.t > t * stretch) break;
+      w += e.w;
+    }
+    return w / total;
+  };
+  const rank = upwardRank(env.d, env.fleet.bandwidth.region);
+  let priority: Float64Array | undefined;
+  let home: number | undefined;
+  let onDemandMode = false;
+  const decide = (state: RuntimeState | undefined, event?: ReplanEvent): NewInstanceOption[] => {
+    onDemandMode = false;
+    const now = state?.nowSeconds ?? 0;
+    if (home === undefined) home = byCurrentPrice(env, now)[0];
+    if (!state) {
+      // The safety rule already at the start: no time to lose on spot at all.
+      let path = 0;
+      for (let v = 0; v < env.d.ids.length; v++) path = Math.max(path, rank[v]!);
+      if (path + margin >= deadline) {
+        onDemandMode = true;
+        return cheapestOnDemand(env);
+      }
+      return withFallback(env, home);
+    }
+    // A home pool that kept a request waiting for a whole period: try the next cheapest one.
+    for (const key of [...(event?.waitingPools ?? []), ...(event?.pools ?? [])])
+      waited.set(index.get(key)!, now);
+    if (home !== undefined && waited.has(home) && now - waited.get(home)! < 2 * period) {
+      home =
+        byCurrentPrice(env, now).find((i) => !(waited.has(i) && now - waited.get(i)! < 2 * period)) ?? home;
+    }
+    if (home === undefined) return cheapestOnDemand(env);
+    const done = new Set(state.done.map((x) => x.subTaskId));
+    let work = 0;
+    for (const id of done) work += env.d.duration[env.d.indexOf.get(id)!]!;
+    for (const [, s] of Object.entries(state.progress ?? {})) work += s;
+    let remainingPath = 0;
+    for (let v = 0; v < env.d.ids.length; v++)
+      if (!done.has(env.d.ids[v]!)) remainingPath = Math.max(remainingPath, rank[v]!);
+    const behind = work / total < target(now);
+    const tight = now + remainingPath + margin >= deadline;
+    if (behind || tight) {
+      onDemandMode = true;
+      return cheapestOnDemand(env);
+    }
+    return withFallback(env, home);
+  };
+  return {
+    name: 'uniform-progress',
+    onNoCapacity: 'wait',
+    replanEverySeconds: period,
+    plan() {
+      priority = rankSubTasks(env.d, forecast, env.fleet, prefs, 'heft');
+      return allocate(env.d, forecast, env.fleet, prefs, {
+        order: 'heft',
+        scoring: 'eft',
+        priority,
+        arrays: env.d,
+        newOptions: decide(undefined),
+      });
+    },
+    replan(state, event, previous) {
+      clock.now = state.nowSeconds;
+      const newOptions = decide(state, event);
+      // On-demand mode: spot instances not launched yet are dropped, not waited for.
+      const instances = onDemandMode
+        ? state.instances.filter((i) => i.market === 'on-demand' || i.launched)
+        : state.instances;
+      return reallocate(env.d, forecast, env.fleet, prefs, { ...state, instances, full: true }, previous, {
+        order: 'heft',
+        scoring: 'eft',
+        priority,
+        arrays: env.d,
+        newOptions,
+      });
+    },
+  };
+}
+
+/**
+ * Baseline 7, the analytic lower bound: all work (core-seconds) at the cheapest spot price per vCPU
+ * of any pool at any time in [0, horizon), without interruptions, boots or idle time.
+ */
+export function lowerBoundCost(env: PolicyEnv, horizonSeconds: number): number {
+  let best = Infinity;
+  env.market.pools.forEach((p, i) => {
+    const f = p.price;
+    const step = f.stepSeconds;
+    for (let t = 0; t < horizonSeconds; t += step)
+      best = Math.min(best, env.market.spotPrice(i, t) / p.option.vcpu);
+  });
+  let coreSeconds = 0;
+  for (let v = 0; v < env.d.ids.length; v++) coreSeconds += env.d.duration[v]! * Math.max(1, env.d.cpu[v]!);
+  return (coreSeconds / 3600) * best;
+}
