@@ -1,7 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { allocateRoundRobin } from '../src/allocate/round-robin';
+import { allocate } from '../src/allocate';
+import { localFleetModel, marketAllocationForecast, plannedDag } from '../src/job/allocation-input';
 import type { Preferences } from '../src/allocate/preferences';
 import { analyseDag, decompose, JobSpecError, parseJobSpec, validateDag, type TaskDag } from '../src/dag';
 import type {
@@ -120,9 +121,9 @@ export function createControlActivities(deps: ControlActivityDeps) {
       job: DecomposedJob,
       market: MarketView,
       fleet: FleetSpec,
-      _preferences: Preferences,
+      preferences: Preferences,
     ): Promise<Schedule> {
-      return allocateRoundRobin(job, market, fleet);
+      return allocate(plannedDag(job), marketAllocationForecast(market), localFleetModel(fleet), preferences);
     },
 
     /** Provisions the schedule's instances and waits until each polls its task queue. */
