@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatScheduleTable, planSchedule } from '../../src/allocate';
 import {
   analyseDag,
   costOptimalSubTaskSeconds,
@@ -150,25 +151,47 @@ export function registerPlan(program: Command): void {
       '--json',
       'print one JSON object (nodes, edges, criticalPathSeconds, totalWorkSeconds, maxParallelism, subTasks, …)',
     )
+    .option(
+      '--prices <file>',
+      'spot price history: plan a schedule on its pools (PageRank allocator) and print it',
+    )
+    .option('--advisor <file>', 'Spot Advisor JSON, a prior for interruption rates (with --prices)')
+    .option('--runtime-scale <k>', 'multiply WfFormat runtimes by k (with --prices)', Number, 1)
     .addHelpText(
       'after',
-      '\nExamples:\n  spotdag plan job.json --explain\n  spotdag plan ../shared/data/workflows/montage-chameleon-2mass-005d-001.json --json',
+      '\nExamples:\n  spotdag plan job.json --explain\n  spotdag plan ../shared/data/workflows/montage-chameleon-2mass-005d-001.json --json' +
+        '\n  spotdag plan ../shared/data/workflows/blast-chameleon-small-001.json --prices ../shared/data/spot-prices/spotlake-2024-01-01-to-24.csv --runtime-scale 30',
     )
-    .action((file: string, opts: PlanOptions) => {
-      const plan = loadPlanFile(file);
-      validateDag(plan.dag, { maxNodes: plan.kind === 'jobspec' ? plan.spec.limits.maxSubTasks : undefined });
-      const analysis = analyseDag(plan.dag);
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(planJson(plan, analysis))}\n`);
-      } else if (opts.explain) {
-        process.stdout.write(explainPlan(plan, analysis));
-      } else {
-        const name = plan.kind === 'jobspec' ? plan.spec.name : String(plan.dag.getAttribute('name') ?? file);
-        process.stdout.write(
-          `${name}: ${analysis.nodes} sub-tasks, ${analysis.edges} dependencies, ` +
-            `critical path ${formatDuration(analysis.criticalPath.seconds)}, total work ${formatDuration(analysis.totalWorkSeconds)}, ` +
-            `max parallelism ${analysis.maxParallelism}\n`,
-        );
-      }
-    });
+    .action(
+      (file: string, opts: PlanOptions & { prices?: string; advisor?: string; runtimeScale: number }) => {
+        if (opts.prices) {
+          const { schedule } = planSchedule({
+            file,
+            prices: opts.prices,
+            advisor: opts.advisor,
+            runtimeScale: opts.runtimeScale,
+          });
+          process.stdout.write(opts.json ? `${JSON.stringify(schedule)}\n` : formatScheduleTable(schedule));
+          return;
+        }
+        const plan = loadPlanFile(file);
+        validateDag(plan.dag, {
+          maxNodes: plan.kind === 'jobspec' ? plan.spec.limits.maxSubTasks : undefined,
+        });
+        const analysis = analyseDag(plan.dag);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(planJson(plan, analysis))}\n`);
+        } else if (opts.explain) {
+          process.stdout.write(explainPlan(plan, analysis));
+        } else {
+          const name =
+            plan.kind === 'jobspec' ? plan.spec.name : String(plan.dag.getAttribute('name') ?? file);
+          process.stdout.write(
+            `${name}: ${analysis.nodes} sub-tasks, ${analysis.edges} dependencies, ` +
+              `critical path ${formatDuration(analysis.criticalPath.seconds)}, total work ${formatDuration(analysis.totalWorkSeconds)}, ` +
+              `max parallelism ${analysis.maxParallelism}\n`,
+          );
+        }
+      },
+    );
 }
