@@ -45,6 +45,10 @@ export function registerBench(program: Command): void {
   bench
     .command('schedule')
     .description('simulate every workflow × window × seed under every policy on real traces and prices')
+    .addHelpText(
+      'after',
+      '\nExample:\n  spotdag bench schedule --workflows ../shared/data/workflows --traces ../shared/data/spot-traces --prices ../shared/data/spot-prices/spotlake-2024-01-01-to-24.csv --json schedule.json',
+    )
     .requiredOption('--workflows <paths...>', 'WfFormat files or directories (every .json under them)')
     .requiredOption('--traces <dir>', 'SkyPilot spot traces (every .json under the directory)')
     .requiredOption('--prices <file>', 'spot prices: SpotLake .csv, history .tsv or AWS .json')
@@ -76,6 +80,10 @@ export function registerBench(program: Command): void {
   bench
     .command('allocate')
     .description('time the allocator on synthetic DAGs over synthetic pools')
+    .addHelpText(
+      'after',
+      '\nExample:\n  spotdag bench allocate --sizes 2000,10000 --pools 200 --json allocate.json',
+    )
     .option('--sizes <n,n>', 'sub-task counts', (v) => v.split(',').map(Number), [2000, 10000])
     .option('--pools <n>', 'pools (each spot and on-demand)', positiveInt, 200)
     .option('--repeat <n>', 'runs per size (median reported)', positiveInt, 3)
@@ -86,6 +94,7 @@ export function registerBench(program: Command): void {
   bench
     .command('dag')
     .description('time decomposition, validation and analysis (bench/dag.ts)')
+    .addHelpText('after', '\nExample:\n  spotdag bench dag --sub-tasks 100000 --json dag.json')
     .option('--sub-tasks <n>', 'sub-tasks of the synthetic JobSpec', positiveInt)
     .option('--repeat <n>', 'repeats', positiveInt)
     .option('--json <file>', 'write the rows as JSON')
@@ -101,6 +110,10 @@ export function registerBench(program: Command): void {
   bench
     .command('forecast')
     .description('time forecasting every pool of a price file (bench/forecast.ts)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  spotdag bench forecast --prices ../shared/data/spot-prices/spotlake-2024-01-01-to-24.csv --json forecast.json',
+    )
     .requiredOption('--prices <file>', 'price file')
     .option('--horizon <duration>', 'forecast horizon', (v) => parseDurationSeconds(v), 86_400)
     .option('--repeats <n>', 'repeats', positiveInt, 5)

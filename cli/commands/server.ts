@@ -9,6 +9,7 @@ export function registerServer(program: Command): void {
   server
     .command('start')
     .description('start it (or find it running); history persists in .spotdag/temporal.db')
+    .addHelpText('after', '\nExample:\n  spotdag server start --json')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const s = await ensureLocalServer(stateDir(), { log: (l) => process.stderr.write(`${l}\n`) });
@@ -22,6 +23,7 @@ export function registerServer(program: Command): void {
   server
     .command('stop')
     .description('stop it')
+    .addHelpText('after', '\nExample:\n  spotdag server stop')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const stopped = await stopLocalServer(stateDir());
