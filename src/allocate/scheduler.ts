@@ -12,6 +12,7 @@
  * p over the run, checkpoint interval τ, checkpoint cost C, restart r and boot b, an interruption
  * loses about τ/2 + C of work and r + b of setup, so E[rework] = p · (τ/2 + C + r + b).
  */
+import { Heap } from 'heap-js';
 import type { Preferences } from './preferences';
 import type { DagArrays } from './rank';
 import type {
@@ -165,45 +166,6 @@ export function preselectOptions(
   return out;
 }
 
-class MaxHeap {
-  private readonly items: number[] = [];
-  constructor(private readonly key: (v: number) => number) {}
-  get size(): number {
-    return this.items.length;
-  }
-  push(v: number): void {
-    const a = this.items;
-    a.push(v);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.key(a[p]!) >= this.key(a[i]!)) break;
-      [a[p], a[i]] = [a[i]!, a[p]!];
-      i = p;
-    }
-  }
-  pop(): number {
-    const a = this.items;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.key(a[l]!) > this.key(a[m]!)) m = l;
-        if (r < a.length && this.key(a[r]!) > this.key(a[m]!)) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i]!, a[m]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
 /** Runs the list scheduler; returns the schedule of every node that is neither done nor running. */
 export function listSchedule(input: SchedulerInput): SpotdagSchedule {
   const { d, forecast, fleet, preferences, priority, now } = input;
@@ -290,7 +252,9 @@ export function listSchedule(input: SchedulerInput): SpotdagSchedule {
 
   const topoPos = new Int32Array(n);
   d.topo.forEach((v, k) => (topoPos[v] = k));
-  const heap = new MaxHeap((v) => priority[v]! * 1e6 - topoPos[v]! / n);
+  // Highest priority first; ties in topological order.
+  const key = (v: number) => priority[v]! * 1e6 - topoPos[v]! / n;
+  const heap = new Heap<number>((a, b) => key(b) - key(a));
   const waiting = new Int32Array(n);
   let toPlace = 0;
   for (let v = 0; v < n; v++) {
@@ -366,8 +330,8 @@ export function listSchedule(input: SchedulerInput): SpotdagSchedule {
     option?: NewInstanceOption;
   }
 
-  while (heap.size > 0) {
-    const v = heap.pop();
+  while (heap.length > 0) {
+    const v = heap.pop()!;
     const work = Math.max(0, d.duration[v]! - (progress.get(v) ?? 0));
     const restart = (progress.get(v) ?? 0) > 0 ? fleet.restartSeconds : 0;
     const cpu = d.cpu[v]!;

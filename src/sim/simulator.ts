@@ -28,6 +28,7 @@
  * price, recomputed independently; no spot instance pays more than its MaxPrice or than
  * `maxSpotPrice`; the total cost stays within `budget`.
  */
+import { Heap } from 'heap-js';
 import type { Preferences } from '../allocate/preferences';
 import type { DagArrays } from '../allocate/rank';
 import { bandwidth, wallSeconds } from '../allocate/scheduler';
@@ -146,48 +147,19 @@ interface Event {
   version: number;
 }
 
+/** Events in time order; ties in the order they were queued. */
 class EventQueue {
-  private readonly a: Event[] = [];
+  private readonly heap = new Heap<Event>((x, y) => x.t - y.t || x.seq - y.seq);
   private seq = 0;
   get size(): number {
-    return this.a.length;
+    return this.heap.length;
   }
   push(t: number, type: Ev, version = 0, inst?: SimInst, task?: number): void {
-    const e: Event = { t, seq: this.seq++, type, inst, task, version };
-    const a = this.a;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(a[i]!, a[p]!)) break;
-      [a[p], a[i]] = [a[i]!, a[p]!];
-      i = p;
-    }
+    this.heap.push({ t, seq: this.seq++, type, inst, task, version });
   }
   pop(): Event {
-    const a = this.a;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i]!, a[m]!];
-        i = m;
-      }
-    }
-    return top;
+    return this.heap.pop()!;
   }
-}
-
-function less(x: Event, y: Event): boolean {
-  return x.t < y.t || (x.t === y.t && x.seq < y.seq);
 }
 
 const NOTICE_SECONDS = 120;
