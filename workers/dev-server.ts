@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../src/names';
+import { processAlive, stopProcess } from '../src/util/process';
 import { findOrInstallTemporalCli } from './temporal-cli';
 
 export interface DevServerOptions {
@@ -80,23 +81,6 @@ export async function waitForServer(
   throw new Error(
     `temporal server at ${address} did not become ready in ${timeoutMs} ms: ${String(lastError)}`,
   );
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function stopProcess(pid: number, timeoutMs = 10_000): Promise<void> {
-  if (!processAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 /** Starts `temporal server start-dev` with spotdag's search attributes registered. */

@@ -1,10 +1,11 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { createInstanceActivities } from '../activities/instance';
 import { openCheckpointStore, type CheckpointStore } from '../src/checkpoint';
 import { InterruptionWatcher } from '../src/provision/interruption-watcher';
 import { temporalTargetFromEnv } from './connection';
 import { loadStepModules, stepModulesFromEnv } from './steps-loader';
+import { positiveInt } from '../cli/args';
 
 export interface InstanceWorkerOptions {
   connection: NativeConnection;
@@ -57,12 +58,6 @@ export async function createInstanceWorker(options: InstanceWorkerOptions): Prom
     watcher.start();
   }
   return worker;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }
 
 async function main(): Promise<void> {

@@ -1,22 +1,10 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { runAllocateBenchmark } from '../../bench/allocate';
 import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
 import { runScheduleBenchmark } from '../../bench/schedule';
 import { parseDurationSeconds } from '../../src/util/duration';
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInt, positiveNumber } from '../args';
 
 function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').filter(Boolean)];

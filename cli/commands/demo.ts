@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { KNOWN_PRIME_COUNTS, primesJobSpec } from '../../src/steps';
 import { describeTarget, temporalTargetFromEnv } from '../../workers/connection';
 import { startLocalStack } from '../../workers/local-stack';
@@ -7,12 +6,7 @@ import { installCliRuntime } from '../../workers/runtime';
 import { EXIT } from '../errors';
 import { runJob } from '../job-runner';
 import { stateDir, workflowUiUrl } from '../state';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInt } from '../args';
 
 interface DemoOptions {
   n: number;

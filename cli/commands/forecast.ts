@@ -12,6 +12,7 @@ import {
   type SpotAdvisorData,
 } from '../../src/market';
 import { parseDurationSeconds } from '../../src/util/duration';
+import { positiveNumber } from '../args';
 
 /** Options that make no sense for the data given (too short for the test period, …). */
 class BacktestInputError extends Error {
@@ -26,12 +27,6 @@ function duration(value: string): number {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
 }
 
 function fraction(value: string): number {

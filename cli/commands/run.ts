@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { readJsonFile, parseJobSpec } from '../../src/dag';
 import { knownSteps } from '../../src/steps';
 import { describeTarget, temporalTargetFromEnv } from '../../workers/connection';
@@ -8,12 +7,7 @@ import { installCliRuntime } from '../../workers/runtime';
 import { loadStepModules, stepModulesFromEnv } from '../../workers/steps-loader';
 import { runJob } from '../job-runner';
 import { stateDir, workflowUiUrl } from '../state';
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
+import { positiveNumber } from '../args';
 
 interface RunOptions {
   id?: string;

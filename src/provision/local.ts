@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { InstancePlan, ProvisionedInstance } from '../job/types';
 import { instanceTaskQueue } from '../names';
 import { shortHash } from '../util/hash';
+import { processAlive, stopProcess, waitForExit } from '../util/process';
 import { LocalMetadataServer } from './metadata-server';
 import type { Provisioner } from './provisioner';
 import { firstPreemptionDelayMs, type TraceInterruptions } from './trace-interruptions';
@@ -80,24 +81,6 @@ export function replacementInstanceId(lostId: string): string {
   return match ? `${match[1]}-r${Number(match[2]) + 1}` : `${lostId}-r1`;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (alive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
-
 /**
  * Instances as worker processes on this machine, each polling its own task queue. Processes are
  * detached so that they outlive a restart of the control worker; records on disk let a retried
@@ -123,7 +106,7 @@ export class LocalProvisioner implements Provisioner {
       const id = localInstanceId(jobId, plan.id);
       const existing = this.read(id);
       instances.push(
-        toInstance(existing && alive(existing.pid) ? existing : await this.start(jobId, id, plan)),
+        toInstance(existing && processAlive(existing.pid) ? existing : await this.start(jobId, id, plan)),
       );
     }
     return instances;
@@ -134,7 +117,7 @@ export class LocalProvisioner implements Provisioner {
     if (!lost) throw new Error(`unknown instance ${lostInstanceId}`);
     const id = lost.replacedBy ?? replacementInstanceId(lostInstanceId);
     const existing = this.read(id);
-    if (existing && alive(existing.pid)) return toInstance(existing);
+    if (existing && processAlive(existing.pid)) return toInstance(existing);
     const replacement = await this.start(jobId, id, { id: lost.planId, pool: lost.pool, slots: lost.slots });
     // The lost process is left alone: if it was only paused, fencing rejects its late writes.
     writeFileSync(this.recordFile(lostInstanceId), JSON.stringify({ ...lost, replacedBy: id }, null, 2));
@@ -150,7 +133,9 @@ export class LocalProvisioner implements Provisioner {
     return readdirSync(this.dir)
       .filter((f) => f.endsWith('.json'))
       .map((f) => this.read(f.slice(0, -'.json'.length)))
-      .filter((r): r is InstanceRecord => !!r && alive(r.pid) && (jobId === undefined || r.jobId === jobId))
+      .filter(
+        (r): r is InstanceRecord => !!r && processAlive(r.pid) && (jobId === undefined || r.jobId === jobId),
+      )
       .map(toInstance);
   }
 
@@ -158,13 +143,7 @@ export class LocalProvisioner implements Provisioner {
   async stop(id: string, graceMs = 10_000): Promise<void> {
     const record = this.read(id);
     if (!record) return;
-    if (alive(record.pid)) {
-      process.kill(record.pid, 'SIGTERM');
-      if (!(await waitForExit(record.pid, graceMs))) {
-        process.kill(record.pid, 'SIGKILL');
-        await waitForExit(record.pid, 5_000);
-      }
-    }
+    await stopProcess(record.pid, graceMs);
     rmSync(this.recordFile(id), { force: true });
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
@@ -206,7 +185,7 @@ export class LocalProvisioner implements Provisioner {
   /** Process id of a live instance (for tests and the interruption simulator). */
   pidOf(id: string): number | undefined {
     const record = this.read(id);
-    return record && alive(record.pid) ? record.pid : undefined;
+    return record && processAlive(record.pid) ? record.pid : undefined;
   }
 
   private async start(

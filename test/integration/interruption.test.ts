@@ -3,15 +3,7 @@ import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { primesJobSpec } from '../../src/steps';
 import type { Relocation, SubTaskOutcome } from '../../src/job/types';
 import { spotdagJob } from '../../workflows';
-import { startTestStack, stopAllInstances, uniqueId } from './helpers';
-
-async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
 describe('lost instances: real processes interrupted and killed mid-job', () => {
   let stack: Awaited<ReturnType<typeof startTestStack>>;

@@ -9,17 +9,9 @@ import { primesJobSpec } from '../../src/steps';
 import { startDevServer, freePort } from '../../workers/dev-server';
 import { startLocalStack } from '../../workers/local-stack';
 import { spotdagJob } from '../../workflows';
-import { uniqueId } from './helpers';
+import { uniqueId, waitFor } from './helpers';
 
 const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
-
-async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null

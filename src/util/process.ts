@@ -1,0 +1,30 @@
+/** Process helpers for the adapters that start and stop processes (local instances, the dev server). */
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the process is gone; false if it is still alive after `timeoutMs`. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
+  if (!processAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  if (!(await waitForExit(pid, graceMs))) {
+    process.kill(pid, 'SIGKILL');
+    await waitForExit(pid, 5_000);
+  }
+}
