@@ -39,7 +39,8 @@ describe('lost instances: real processes interrupted and killed mid-job', () => 
       await new Promise((r) => setTimeout(r, 1_000));
       const [noticed, killed] = (await stack.provisioner.list(workflowId)).map((i) => i.id);
       expect(stack.provisioner.kill(killed!, 'SIGKILL')).toBe(true);
-      await stack.provisioner.interrupt(noticed!, 1_000);
+      // A notice long enough for the instance to see it (it polls every second) and checkpoint.
+      await stack.provisioner.interrupt(noticed!, 3_000);
 
       const result = await handle.result();
       expect(result.result).toBe(455_052_511);
