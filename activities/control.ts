@@ -5,6 +5,7 @@ import { allocate } from '../src/allocate';
 import { localFleetModel, marketAllocationForecast, plannedDag } from '../src/job/allocation-input';
 import type { Preferences } from '../src/allocate/preferences';
 import { analyseDag, decompose, JobSpecError, parseJobSpec, validateDag, type TaskDag } from '../src/dag';
+import type { ProviderMarket } from '../src/job/provider-market';
 import type {
   DecomposedJob,
   InstanceRef,
@@ -14,6 +15,7 @@ import type {
   Schedule,
 } from '../src/job/types';
 import type { FleetSpec } from '../src/provision/fleet';
+import { providerMismatch } from '../src/provision/provider';
 import type { Provisioner } from '../src/provision/provisioner';
 import { knownSteps } from '../src/steps';
 
@@ -22,6 +24,8 @@ export interface ControlActivityDeps {
   provisioner: Provisioner;
   /** How long to wait for a new instance to poll its task queue. */
   instanceReadyTimeoutMs?: number;
+  /** The market of the provisioner's provider when it is not `local` (EC2: `Ec2Market`). */
+  market?: ProviderMarket;
 }
 
 /** Error type of a rejected job spec; workflows treat it as non-retryable. */
@@ -45,7 +49,7 @@ async function waitForPoller(client: Client, taskQueue: string, timeoutMs: numbe
     if ((response.pollers?.length ?? 0) > 0) return;
     if (Date.now() > deadline) throw new Error(`no worker polls ${taskQueue} after ${timeoutMs} ms`);
     Context.current().heartbeat(`waiting for ${taskQueue}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await Context.current().sleep(250); // rejects when the activity is cancelled (e.g. the job is)
   }
 }
 
@@ -64,13 +68,35 @@ async function provisioning<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Sends a Temporal heartbeat every few seconds while `work` runs (e.g. EC2 launches). */
+async function heartbeating<T>(work: Promise<T>): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat('provisioning'), 5_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Planning and provisioning activities, run by the control worker. */
 export function createControlActivities(deps: ControlActivityDeps) {
+  const provider = deps.provisioner.provider ?? 'local';
+  /** The market of a non-local fleet; decomposeJob has already rejected another provider. */
+  const providerMarket = (fleet: FleetSpec): ProviderMarket => {
+    if (deps.market?.provider === fleet.provider) return deps.market;
+    throw ApplicationFailure.nonRetryable(
+      `fleet.provider: this control worker has no "${fleet.provider}" market (it provisions "${provider}")`,
+      INVALID_JOB_SPEC,
+    );
+  };
   return {
     /** Validates the spec and decomposes it into a DAG of sub-tasks, in topological order. */
     async decomposeJob(jobId: string, input: unknown): Promise<DecomposedJob> {
       try {
         const spec = parseJobSpec(input, { knownSteps: knownSteps() });
+        const mismatch = providerMismatch(spec.fleet.provider, provider);
+        if (mismatch) throw new JobSpecError([mismatch]);
         const dag = decompose(spec);
         validateDag(dag, { maxNodes: spec.limits.maxSubTasks });
         const analysis = analyseDag(dag);
@@ -93,10 +119,14 @@ export function createControlActivities(deps: ControlActivityDeps) {
     },
 
     /**
-     * The market the fleet buys from. Local instances are processes on this machine: one pool,
-     * free, not interrupted by any market.
+     * The market the fleet buys from: the provider's (EC2: pools with forecasts). Local instances
+     * are processes on this machine: one pool, free, not interrupted by any market.
      */
     async forecastMarket(fleet: FleetSpec, horizonSeconds = 24 * 3600): Promise<MarketView> {
+      if (fleet.provider !== 'local') {
+        const market = providerMarket(fleet);
+        return provisioning(() => market.forecast(fleet, horizonSeconds));
+      }
       const stepSeconds = 3600;
       return {
         generatedAtMs: Date.now(),
@@ -123,12 +153,16 @@ export function createControlActivities(deps: ControlActivityDeps) {
       fleet: FleetSpec,
       preferences: Preferences,
     ): Promise<Schedule> {
-      return allocate(plannedDag(job), marketAllocationForecast(market), localFleetModel(fleet), preferences);
+      const model =
+        fleet.provider === 'local' ? localFleetModel(fleet) : providerMarket(fleet).fleetModel(fleet);
+      return allocate(plannedDag(job), marketAllocationForecast(market), model, preferences);
     },
 
     /** Provisions the schedule's instances and waits until each polls its task queue. */
     async provisionInstances(jobId: string, schedule: Schedule): Promise<ProvisionedInstance[]> {
-      const instances = await provisioning(() => deps.provisioner.provision(jobId, schedule.instances));
+      const instances = await provisioning(() =>
+        heartbeating(deps.provisioner.provision(jobId, schedule.instances)),
+      );
       const timeout = deps.instanceReadyTimeoutMs ?? 60_000;
       await Promise.all(instances.map((i) => waitForPoller(deps.client, i.taskQueue, timeout)));
       return instances;

@@ -3,12 +3,13 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { JobProgress } from '../src/job/summary';
 import type { JobResult } from '../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../src/names';
-import type { LocalStack } from '../workers/local-stack';
+import type { ControlStack } from '../workers/control-stack';
 import { progressQuery, type JobRunOptions, type spotdagJob } from '../workflows';
 import { workflowUiUrl } from './state';
 
 export interface RunJobOptions {
-  stack: LocalStack;
+  /** Its provider's sub-task policy defaults apply under `runOptions.subTaskPolicy`. */
+  stack: ControlStack;
   /** The raw JobSpec JSON (validated by the caller); the workflow validates it again. */
   spec: unknown;
   workflowId: string;
@@ -65,15 +66,25 @@ async function watchProgress(handle: WorkflowHandle, done: Promise<unknown>): Pr
   }
 }
 
+/** The run options with the provider's policy defaults (e.g. EC2's schedule-to-start) under the caller's. */
+function withPolicyDefaults(
+  runOptions: JobRunOptions,
+  defaults: ControlStack['subTaskPolicy'],
+): JobRunOptions {
+  if (Object.keys(defaults).length === 0) return runOptions;
+  return { ...runOptions, subTaskPolicy: { ...defaults, ...runOptions.subTaskPolicy } };
+}
+
 /** Starts a job on the stack's control worker, shows its progress, and returns its result. */
 export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const { stack, spec, workflowId, say } = options;
   const uiLink = stack.uiUrl ? workflowUiUrl(stack.uiUrl, stack.namespace, workflowId) : undefined;
+  const runOptions = withPolicyDefaults(options.runOptions ?? {}, stack.subTaskPolicy);
   return stack.runUntil(async () => {
     const handle = await stack.client.workflow.start<typeof spotdagJob>('spotdagJob', {
       taskQueue: CONTROL_TASK_QUEUE,
       workflowId,
-      args: [spec, options.runOptions ?? {}],
+      args: [spec, runOptions],
     });
     say(`Job ${workflowId} started${uiLink ? `: ${uiLink}` : ''}`);
     const result = handle.result();

@@ -1,13 +1,21 @@
 import type { Client } from '@temporalio/client';
 import { SimplePlugin } from '@temporalio/plugin';
 import { createControlActivities } from '../activities/control';
+import type { ProviderMarket } from './job/provider-market';
 import type { Provisioner } from './provision/provisioner';
 
 export interface SpotDagPluginOptions {
   /** The client the planning activities use to watch instance task queues. */
   client: Client;
-  /** Where instances come from (e.g. `new LocalProvisioner({ stateDir })`). */
+  /**
+   * Where instances come from (e.g. `new LocalProvisioner({ stateDir })`). For EC2, spread
+   * `ec2Provider({ settings, stateDir })` (spotdag/workers): provisioner, market and timeouts.
+   */
   provisioner: Provisioner;
+  /** The market of a provider other than `local` (EC2: `Ec2Market`). */
+  market?: ProviderMarket;
+  /** How long to wait for a new instance to poll its queue (default 60 s). */
+  instanceReadyTimeoutMs?: number;
 }
 
 /**
@@ -18,7 +26,12 @@ export class SpotDagPlugin extends SimplePlugin {
   constructor(options: SpotDagPluginOptions) {
     super({
       name: 'spotdag',
-      activities: createControlActivities({ client: options.client, provisioner: options.provisioner }),
+      activities: createControlActivities({
+        client: options.client,
+        provisioner: options.provisioner,
+        market: options.market,
+        instanceReadyTimeoutMs: options.instanceReadyTimeoutMs,
+      }),
     });
   }
 }

@@ -1,15 +1,11 @@
-import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createControlActivities } from '../activities/control';
+import { createControlActivities, type ControlActivityDeps } from '../activities/control';
 import { CONTROL_TASK_QUEUE } from '../src/names';
-import type { Provisioner } from '../src/provision/provisioner';
 
-export interface ControlWorkerOptions {
+/** The activities' dependencies: `client` asks the server about instance queues. */
+export interface ControlWorkerOptions extends ControlActivityDeps {
   connection: NativeConnection;
   namespace: string;
-  /** Used by activities that ask the server about instance queues. */
-  client: Client;
-  provisioner: Provisioner;
   taskQueue?: string;
   /** A prebuilt workflow bundle; otherwise spotdag's workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -24,6 +20,11 @@ export async function createControlWorker(options: ControlWorkerOptions): Promis
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createControlActivities({ client: options.client, provisioner: options.provisioner }),
+    activities: createControlActivities({
+      client: options.client,
+      provisioner: options.provisioner,
+      instanceReadyTimeoutMs: options.instanceReadyTimeoutMs,
+      market: options.market,
+    }),
   });
 }

@@ -1,26 +1,37 @@
 import type { Command } from 'commander';
 import { readJsonFile, parseJobSpec } from '../../src/dag';
+import type { FleetProvider } from '../../src/provision/provider';
 import { knownSteps } from '../../src/steps';
 import { describeTarget, temporalTargetFromEnv } from '../../workers/connection';
-import { startLocalStack } from '../../workers/local-stack';
 import { installCliRuntime } from '../../workers/runtime';
 import { loadStepModules, stepModulesFromEnv } from '../../workers/steps-loader';
+import { formatEc2JobPlan, planEc2Job } from '../ec2-plan';
 import { runJob } from '../job-runner';
+import { addProviderOptions, chooseProvider, startStack, type ProviderFlags } from '../provider';
 import { stateDir, workflowUiUrl } from '../state';
 import { positiveNumber } from '../args';
 
-interface RunOptions {
+interface RunOptions extends ProviderFlags {
   id?: string;
   steps: string[];
   heartbeatTimeout?: number;
+  dryRun?: boolean;
   json?: boolean;
   progress: boolean;
 }
 
+/** The spec with `fleet.provider` set (`--provider` overrides the spec's). */
+function withProvider(raw: unknown, provider: FleetProvider): unknown {
+  const spec = raw as { fleet?: Record<string, unknown> };
+  return { ...spec, fleet: { ...spec.fleet, provider } };
+}
+
 export function registerRun(program: Command): void {
-  program
+  const command = program
     .command('run')
-    .description('run a job: plan it, provision local instances, and run its sub-tasks on Temporal')
+    .description(
+      'run a job: plan it, provision instances (local processes, or EC2), and run its sub-tasks on Temporal',
+    )
     .argument('<job.json>', 'a JobSpec file')
     .option('--id <workflowId>', 'workflow id (default: <name>-<time>)')
     .option('--steps <module...>', 'modules that define steps (also SPOTDAG_STEPS)', [])
@@ -29,11 +40,18 @@ export function registerRun(program: Command): void {
       'presume an instance lost after this long without a heartbeat',
       positiveNumber,
     )
+    .option(
+      '--dry-run',
+      'with --provider ec2: plan on the EC2 market and print the EC2 requests; launch nothing',
+    )
     .option('--no-progress', 'no progress bars')
-    .option('--json', 'print the result as JSON (no progress bars)')
+    .option('--json', 'print the result as JSON (no progress bars)');
+  addProviderOptions(command, "default: the spec's fleet.provider, which it overrides")
     .addHelpText(
       'after',
-      '\nExit codes: 0 done, 1 the job failed, 2 bad input, 3 no Temporal server.\n\nExamples:\n  spotdag run examples/primes.json\n  TEMPORAL_ADDRESS=temporal:7233 spotdag run job.json --steps ./dist/my-steps.js --json',
+      '\nExit codes: 0 done, 1 the job failed, 2 bad input, 3 no Temporal server.\n\nExamples:\n  spotdag run examples/primes.json\n  TEMPORAL_ADDRESS=temporal:7233 spotdag run job.json --steps ./dist/my-steps.js --json\n' +
+        '  spotdag run job.json --provider ec2 --ec2-settings ec2.json --dry-run\n' +
+        '  TEMPORAL_ADDRESS=temporal.internal:7233 spotdag run job.json --provider ec2 --ec2-settings ec2.json',
     )
     .action(async (file: string, opts: RunOptions) => {
       const say = (line: string) => {
@@ -42,14 +60,33 @@ export function registerRun(program: Command): void {
       // Validate before anything starts: bad specs and unknown steps exit with code 2.
       const modules = [...stepModulesFromEnv(), ...opts.steps];
       loadStepModules(modules);
-      const raw = readJsonFile(file);
+      const fromFile = readJsonFile(file);
+      const provider = opts.provider ?? parseJobSpec(fromFile).fleet.provider;
+      const raw = opts.provider ? withProvider(fromFile, provider) : fromFile;
       const spec = parseJobSpec(raw, { knownSteps: knownSteps() });
+      const choice = chooseProvider(provider, opts);
+      const workflowId = opts.id ?? `${spec.name}-${Date.now().toString(36)}`;
+      if (opts.dryRun) {
+        if (choice.provider !== 'ec2')
+          throw Object.assign(new Error('--dry-run prints EC2 requests: use it with --provider ec2'), {
+            exitCode: 2,
+          });
+        const plan = await planEc2Job(spec, workflowId, choice.settings);
+        process.stdout.write(opts.json ? `${JSON.stringify(plan)}\n` : formatEc2JobPlan(plan));
+        return;
+      }
       installCliRuntime();
       const target = temporalTargetFromEnv();
-      const stack = await startLocalStack({ stateDir: stateDir(), stepModules: opts.steps });
+      const stack = await startStack(choice, {
+        stateDir: stateDir(),
+        stepModules: opts.steps,
+        // EC2 launches and warnings (e.g. instances pointed at another Temporal address).
+        ...(choice.provider === 'ec2' ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
+      });
       try {
         say(`Temporal: ${target.address ? describeTarget(target) : `local dev server at ${stack.address}`}`);
-        const workflowId = opts.id ?? `${spec.name}-${Date.now().toString(36)}`;
+        if (choice.provider === 'ec2')
+          say(`Instances: EC2 in ${choice.settings.region} (${choice.settingsFile})`);
         const result = await runJob({
           stack,
           spec: raw,

@@ -4,10 +4,12 @@
  */
 import { DirectedGraph } from 'graphology';
 import type { AllocationFleet, AllocationForecast } from '../allocate';
-import { staticForecast } from '../allocate';
+import { marketForecast, staticForecast } from '../allocate';
 import type { TaskDag } from '../dag';
+import { InterruptionModel, type PriceForecast } from '../forecast';
+import { InstanceCatalog, poolKey, regionOfZone, type Pool } from '../market';
 import type { FleetSpec } from '../provision/fleet';
-import type { DecomposedJob, MarketView } from './types';
+import type { DecomposedJob, MarketView, PoolView } from './types';
 
 export function plannedDag(job: DecomposedJob): TaskDag {
   const dag: TaskDag = new DirectedGraph();
@@ -18,8 +20,14 @@ export function plannedDag(job: DecomposedJob): TaskDag {
   return dag;
 }
 
-/** The market view's pools at their current predicted price and interruption rate. */
+/**
+ * The market view as the allocator's forecast: spot pools (EC2) with their price forecasts and
+ * interruption rates, each offered on-demand too; otherwise (the local fleet) the pools at their
+ * current price and the highest interruption rate.
+ */
 export function marketAllocationForecast(market: MarketView): AllocationForecast {
+  const spot = market.pools.filter((p) => p.market === 'spot');
+  if (spot.length > 0) return spotPoolsForecast(market.generatedAtMs, spot);
   return staticForecast(
     market.pools.map((p) => ({
       pool: {
@@ -35,6 +43,43 @@ export function marketAllocationForecast(market: MarketView): AllocationForecast
     })),
     Math.max(0, ...market.pools.map((p) => p.interruptionsPerHour)),
   );
+}
+
+function marketPool(p: PoolView): Pool {
+  return { instanceType: p.instanceType, region: p.region ?? regionOfZone(p.zone) ?? '', zone: p.zone };
+}
+
+/** Price forecasts from second 0 = `startMs`, the view's rates as the interruption model's priors. */
+function spotPoolsForecast(startMs: number, pools: PoolView[]): AllocationForecast {
+  const interruptions = new InterruptionModel();
+  const forecasts: PriceForecast[] = pools.map((p) => {
+    const pool = marketPool(p);
+    if (p.interruptionsPerHour > 0) interruptions.setPriorRate(pool, p.interruptionsPerHour);
+    return {
+      pool,
+      startMs,
+      stepSeconds: p.stepSeconds,
+      mean: p.pricePerHour,
+      lower: p.pricePerHour,
+      upper: p.upperPricePerHour ?? p.pricePerHour,
+      models: {},
+    };
+  });
+  const onDemand = new Map(pools.map((p) => [p.key, p.onDemandPricePerHour]));
+  return marketForecast({
+    forecasts,
+    interruptions,
+    onDemandPrice: (pool) => onDemand.get(poolKey(pool)),
+    catalog: new InstanceCatalog(
+      pools.map((p) => ({
+        instanceType: p.instanceType,
+        vcpu: p.vcpu,
+        memoryMiB: p.memoryMiB,
+        onDemandByRegion: {},
+      })),
+    ),
+    startMs,
+  });
 }
 
 /** Local instances: at most the fleet's count, up in about a second, checkpoints nearly free. */

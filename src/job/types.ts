@@ -36,6 +36,12 @@ export interface PoolView {
   stepSeconds: number;
   /** Predicted interruptions per instance-hour. */
   interruptionsPerHour: number;
+  /** Spot pools (EC2) only: the zone's region. */
+  region?: string;
+  /** Spot pools only: the price of the same capacity on-demand (the allocator offers both markets). */
+  onDemandPricePerHour?: number;
+  /** Spot pools only: a high quantile of the spot price per step (the basis of MaxPrice). */
+  upperPricePerHour?: number[];
 }
 
 export interface MarketView {

@@ -80,6 +80,7 @@ function serviceErrorCode(err: unknown): string | undefined {
  * CreateFleet with the fleet it already launched, covering a retry before the instance is visible.
  */
 export class Ec2Provisioner implements Provisioner {
+  readonly provider = 'ec2';
   readonly client: EC2Client;
   readonly guard: SpendGuard;
   private templateReady?: Promise<void>;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { Ec2SettingsError } from './ec2-errors';
+import { MAX_INSTANCE_READY_SECONDS, PROVIDER_TIMEOUTS } from './provider';
 
 /** The compiled instance worker of a global `npm install -g spotdag` on the instance's image. */
 export const DEFAULT_WORKER_COMMAND = 'node "$(npm root -g)/spotdag/dist/workers/instance-worker.js"';
@@ -20,6 +22,23 @@ export const ec2WorkerSchema = z
     /** The instance worker program; receives --instance-id, --task-queue, --slots, --metadata-*. */
     command: z.string().min(1).default(DEFAULT_WORKER_COMMAND),
     metadataPollMs: z.number().int().positive().default(5_000),
+    /** SPOTDAG_CHECKPOINT_STORE of the instances (`etcd://…`, `consul://…`); none: no checkpoints. */
+    checkpointStore: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** How long to wait for EC2 instances (docs/ec2.md); defaults: PROVIDER_TIMEOUTS.ec2. */
+export const ec2TimeoutsSchema = z
+  .object({
+    /** From launch to the instance's worker polling its queue (boot, setup, connect). */
+    instanceReadySeconds: z
+      .number()
+      .int()
+      .min(30)
+      .max(MAX_INSTANCE_READY_SECONDS)
+      .default(PROVIDER_TIMEOUTS.ec2.instanceReadySeconds),
+    /** A sub-task not picked up by its instance within this long presumes the instance lost. */
+    scheduleToStartSeconds: z.number().int().min(30).default(PROVIDER_TIMEOUTS.ec2.scheduleToStartSeconds),
   })
   .strict();
 
@@ -61,6 +80,13 @@ export const ec2SettingsSchema = z
     onDemandFallback: z.boolean().default(true),
     /** For plans whose pool names no instance type (e.g. the local round-robin allocator's). */
     defaultInstanceType: z.string().min(1).optional(),
+    /**
+     * Instance types `spotdag run --provider ec2` plans on, in every subnet's zone; default
+     * `defaultInstanceType` and the types of `onDemandPricesPerHour`.
+     */
+    instanceTypes: z.array(z.string().min(1)).min(1).optional(),
+    /** AWS Spot Advisor data (spot-advisor-data.json): interruption-rate priors per instance type. */
+    spotAdvisorFile: z.string().min(1).optional(),
     /** Spot MaxPrice when a plan carries none (never above the on-demand price when known). */
     maxSpotPricePerHour: positive.optional(),
     /** On-demand $/h by instance type in `region`: the price bound of on-demand launches. */
@@ -78,6 +104,7 @@ export const ec2SettingsSchema = z
       .strict(),
     /** Attempts per EC2 call, with the SDK's exponential backoff on throttling (RequestLimitExceeded). */
     maxAttempts: z.number().int().min(1).max(20).default(8),
+    timeouts: ec2TimeoutsSchema.prefault({}),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -101,6 +128,20 @@ export type Ec2Settings = z.output<typeof ec2SettingsSchema>;
 export type Ec2SettingsInput = z.input<typeof ec2SettingsSchema>;
 export type Ec2WorkerSettings = z.output<typeof ec2WorkerSchema>;
 
+/** The instance types the market view plans on: `instanceTypes`, else the types the settings price. */
+export function plannedInstanceTypes(settings: Ec2Settings): string[] {
+  if (settings.instanceTypes) return [...new Set(settings.instanceTypes)];
+  const types = [
+    ...(settings.defaultInstanceType ? [settings.defaultInstanceType] : []),
+    ...Object.keys(settings.onDemandPricesPerHour),
+  ];
+  if (types.length === 0)
+    throw new Ec2SettingsError(
+      'instanceTypes: none to plan on; list them, or give defaultInstanceType or onDemandPricesPerHour',
+    );
+  return [...new Set(types)];
+}
+
 /** Validates settings; every problem is listed with its path. */
 export function parseEc2Settings(input: unknown, source = 'EC2 settings'): Ec2Settings {
   const result = ec2SettingsSchema.safeParse(input);
@@ -109,6 +150,7 @@ export function parseEc2Settings(input: unknown, source = 'EC2 settings'): Ec2Se
   throw new Ec2SettingsError(`${source}: ${problems.join('; ')}`);
 }
 
+/** Reads and validates a settings file; `spotAdvisorFile` is relative to the file's folder. */
 export function loadEc2Settings(file: string): Ec2Settings {
   let raw: unknown;
   try {
@@ -116,5 +158,8 @@ export function loadEc2Settings(file: string): Ec2Settings {
   } catch (err) {
     throw new Ec2SettingsError(`${file}: ${(err as Error).message}`);
   }
-  return parseEc2Settings(raw, file);
+  const settings = parseEc2Settings(raw, file);
+  if (settings.spotAdvisorFile)
+    settings.spotAdvisorFile = path.resolve(path.dirname(file), settings.spotAdvisorFile);
+  return settings;
 }

@@ -47,6 +47,9 @@ export function renderUserData(worker: Ec2WorkerSettings, options: UserDataOptio
     `export TEMPORAL_ADDRESS=${shellQuote(worker.temporalAddress)}`,
     `export TEMPORAL_NAMESPACE=${shellQuote(worker.namespace)}`,
     `export SPOTDAG_STEPS=${shellQuote(worker.steps.join(':'))}`,
+    ...(worker.checkpointStore
+      ? [`export SPOTDAG_CHECKPOINT_STORE=${shellQuote(worker.checkpointStore)}`]
+      : []),
     `exec ${worker.command} --instance-id "$INSTANCE_ID" --task-queue "${instanceTaskQueue('$INSTANCE_ID')}" --slots "$SLOTS" \\`,
     `  --metadata-endpoint "$IMDS" --metadata-poll-ms ${worker.metadataPollMs}`,
     '',

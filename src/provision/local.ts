@@ -87,6 +87,7 @@ export function replacementInstanceId(lostId: string): string {
  * or restarted provisioner find them again.
  */
 export class LocalProvisioner implements Provisioner {
+  readonly provider = 'local';
   private readonly dir: string;
   private readonly command: { file: string; args: string[] };
   private readonly metadata = new Map<string, LocalMetadataServer>();

@@ -1,4 +1,5 @@
 import type { InstancePlan, ProvisionedInstance } from '../job/types';
+import type { FleetProvider } from './provider';
 
 /**
  * Gets and releases the instances a schedule asks for. Provisioning the same plan for the same
@@ -7,6 +8,8 @@ import type { InstancePlan, ProvisionedInstance } from '../job/types';
  * for good instead of being retried.
  */
 export interface Provisioner {
+  /** The `fleet.provider` of the jobs it serves (default `local`); other jobs are rejected. */
+  readonly provider?: FleetProvider;
   provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]>;
   /**
    * A new instance in place of a lost one (same plan slot). Idempotent: asking again for the same

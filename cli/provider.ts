@@ -1,0 +1,57 @@
+/**
+ * The `--provider` and `--ec2-settings` options of `spotdag run` and `spotdag worker`, and the
+ * control stack they select.
+ */
+import { Option, type Command } from 'commander';
+import { Ec2SettingsError } from '../src/provision/ec2-errors';
+import { loadEc2Settings, type Ec2Settings } from '../src/provision/ec2-settings';
+import { FLEET_PROVIDERS, type FleetProvider } from '../src/provision/provider';
+import type { ControlStack, ControlStackOptions } from '../workers/control-stack';
+import { startEc2Stack } from '../workers/ec2-stack';
+import { startLocalStack } from '../workers/local-stack';
+
+/** Environment variable naming the EC2 settings file when `--ec2-settings` is not given. */
+export const EC2_SETTINGS_ENV = 'SPOTDAG_EC2_SETTINGS';
+
+export interface ProviderFlags {
+  provider?: FleetProvider;
+  ec2Settings?: string;
+}
+
+export type ProviderChoice =
+  { provider: 'local' } | { provider: 'ec2'; settings: Ec2Settings; settingsFile: string };
+
+export function addProviderOptions(command: Command, defaultHelp: string): Command {
+  return command
+    .addOption(
+      new Option('--provider <provider>', `where instances come from (${defaultHelp})`).choices(
+        FLEET_PROVIDERS,
+      ),
+    )
+    .option(
+      '--ec2-settings <file>',
+      `EC2 settings for --provider ec2 (also ${EC2_SETTINGS_ENV}; docs/ec2.md)`,
+    );
+}
+
+/** The provider and, for EC2, its validated settings; errors (exit code 2) name the flag or field. */
+export function chooseProvider(provider: FleetProvider, flags: ProviderFlags): ProviderChoice {
+  const file = flags.ec2Settings ?? process.env[EC2_SETTINGS_ENV];
+  if (provider === 'local') {
+    if (flags.ec2Settings)
+      throw new Ec2SettingsError('--ec2-settings is for --provider ec2 (the fleet provider is "local")');
+    return { provider };
+  }
+  if (!file)
+    throw new Ec2SettingsError(
+      `--provider ec2 needs EC2 settings: give --ec2-settings <file> or ${EC2_SETTINGS_ENV}`,
+    );
+  return { provider, settings: loadEc2Settings(file), settingsFile: file };
+}
+
+/** A control stack for the chosen provider. */
+export function startStack(choice: ProviderChoice, options: ControlStackOptions): Promise<ControlStack> {
+  return choice.provider === 'ec2'
+    ? startEc2Stack({ ...options, settings: choice.settings })
+    : startLocalStack(options);
+}
