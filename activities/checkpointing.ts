@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FencedWriteError, type CheckpointStore } from '../src/checkpoint';
-import type { AttemptCheckpoints, CheckpointDescriptor } from './instance';
+import type { AttemptCheckpoints, CheckpointDescriptor, SavedState } from './instance';
 
 /** Error type of a write rejected by fencing: a newer attempt owns the sub-task. */
 export const FENCED = 'FencedWrite';
@@ -38,16 +38,16 @@ export class StoreAttempt implements AttemptCheckpoints {
     return new StoreAttempt(store, jobId, subTaskId, await store.claimToken(jobId, subTaskId));
   }
 
-  async restore(): Promise<unknown> {
+  async restore(): Promise<SavedState | undefined> {
     const latest = await this.store.latestGood(this.jobId, this.subTaskId);
     if (!latest) return undefined;
     this.lastSeq = latest.descriptor.seq;
-    return decode(latest.state);
+    return decode(latest.state) as SavedState;
   }
 
-  async save(state: unknown): Promise<CheckpointDescriptor> {
+  async save(saved: SavedState): Promise<CheckpointDescriptor> {
     const descriptor = await fenced(() =>
-      this.store.writeCheckpoint(this.jobId, this.subTaskId, this.token, encode(state)),
+      this.store.writeCheckpoint(this.jobId, this.subTaskId, this.token, encode(saved)),
     );
     this.lastSeq = descriptor.seq;
     return { seq: descriptor.seq, token: descriptor.token, digest: descriptor.digest };

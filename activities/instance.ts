@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { CheckpointError, type CheckpointStore } from '../src/checkpoint';
 import { getStep, type StepContext } from '../src/steps';
-import { StoreAttempt } from './checkpointing';
+import { FENCED, StoreAttempt } from './checkpointing';
 import type { PlannedSubTask } from '../src/job/types';
 
 export interface RunSubTaskInput {
@@ -14,6 +14,8 @@ export interface RunSubTaskOutput {
   output: unknown;
   instanceId: string;
   attempt: number;
+  /** Progress of the checkpoint this attempt resumed from: the share of the work checkpoints saved. */
+  resumedFromProgress?: number;
 }
 
 /** Heartbeats at most this often; Temporal throttles too, but this keeps the bridge quiet. */
@@ -29,14 +31,47 @@ export interface CheckpointDescriptor {
   digest: string;
 }
 
+/** A step's saved state and how far along the sub-task was when it was saved. */
+export interface SavedState {
+  state: unknown;
+  progress: number;
+}
+
+/**
+ * What heartbeats (and an interrupted attempt's failure) carry: progress, the latest checkpoint
+ * and its progress, so that the work an interruption loses is known (progress − checkpointProgress).
+ */
+export interface AttemptProgress {
+  progress: number;
+  checkpoint?: CheckpointDescriptor;
+  checkpointProgress: number;
+}
+
 /** Where one attempt's checkpoints go; bound to a checkpoint store per attempt. */
 export interface AttemptCheckpoints {
-  restore(): Promise<unknown>;
-  save(state: unknown): Promise<CheckpointDescriptor | undefined>;
+  restore(): Promise<SavedState | undefined>;
+  save(saved: SavedState): Promise<CheckpointDescriptor | undefined>;
 }
 
 /** Without a store nothing is saved, and every attempt starts from the beginning. */
 const NO_CHECKPOINTS: AttemptCheckpoints = { restore: async () => undefined, save: async () => undefined };
+
+/**
+ * Runs a store operation while heartbeating: a slow or briefly unreachable store (the store
+ * retries through outages) does not make a live instance look lost.
+ */
+async function heartbeatWhile<T>(
+  activity: Context,
+  details: () => unknown,
+  operation: Promise<T>,
+): Promise<T> {
+  const timer = setInterval(() => activity.heartbeat(details()), HEARTBEAT_EVERY_MS);
+  try {
+    return await operation;
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 export interface InstanceActivityOptions {
   instanceId: string;
@@ -54,17 +89,17 @@ function stepContext(
   signal: AbortSignal,
   checkpoints: AttemptCheckpoints,
   checkpointIntervalMs: number,
+  attemptProgress: AttemptProgress,
+  restored: SavedState | undefined,
 ): StepContext {
   const { subTask } = input;
   let lastBeat = 0;
   let lastCheckpoint = Date.now();
-  let fraction = 0;
-  let descriptor: CheckpointDescriptor | undefined;
   const beat = (force = false) => {
     const now = Date.now();
     if (!force && now - lastBeat < HEARTBEAT_EVERY_MS) return;
     lastBeat = now;
-    activity.heartbeat({ progress: fraction, checkpoint: descriptor });
+    activity.heartbeat(attemptProgress);
   };
   return {
     subTask: {
@@ -80,7 +115,7 @@ function stepContext(
     inputs: input.inputs,
     signal,
     progress(value: number) {
-      fraction = Math.min(1, Math.max(0, value));
+      attemptProgress.progress = Math.min(1, Math.max(0, value));
       beat();
     },
     heartbeat: () => beat(),
@@ -88,10 +123,14 @@ function stepContext(
     async checkpoint(state, options = {}) {
       if (!options.final && Date.now() - lastCheckpoint < checkpointIntervalMs) return;
       lastCheckpoint = Date.now();
-      descriptor = (await checkpoints.save(state)) ?? descriptor;
+      const progress = attemptProgress.progress;
+      const saved = checkpoints.save({ state, progress });
+      const descriptor = await heartbeatWhile(activity, () => attemptProgress, saved);
+      if (descriptor)
+        Object.assign(attemptProgress, { checkpoint: descriptor, checkpointProgress: progress });
       beat(true);
     },
-    restore: async <T>() => (await checkpoints.restore()) as T | undefined,
+    restore: async <T>() => restored?.state as T | undefined,
     log: (message) => activity.log.info(message, { subTask: subTask.id }),
   };
 }
@@ -102,11 +141,16 @@ export function createInstanceActivities(options: InstanceActivityOptions) {
     async runSubTask(input: RunSubTaskInput): Promise<RunSubTaskOutput> {
       const activity = Context.current();
       const interruption = options.interruption;
+      const progress: AttemptProgress = { progress: 0, checkpointProgress: 0 };
+      // Fast and final: the sub-task workflow moves the work elsewhere. The details say how much
+      // work the notice cost (nothing past the final checkpoint, when the step took one).
       const interrupted = () =>
-        ApplicationFailure.nonRetryable(
-          `instance ${options.instanceId} interrupted: ${String(interruption?.reason)}`,
-          INSTANCE_INTERRUPTED,
-        );
+        ApplicationFailure.create({
+          message: `instance ${options.instanceId} interrupted: ${String(interruption?.reason)}`,
+          type: INSTANCE_INTERRUPTED,
+          nonRetryable: true,
+          details: [progress],
+        });
       if (interruption?.aborted) throw interrupted();
       const step = getStep(input.subTask.step);
       const signal = interruption
@@ -115,20 +159,31 @@ export function createInstanceActivities(options: InstanceActivityOptions) {
       const { store } = options;
       const { jobId, subTask } = input;
       const done = { instanceId: options.instanceId, attempt: activity.info.attempt };
+      const whileStoring = <T>(operation: Promise<T>) => heartbeatWhile(activity, () => progress, operation);
       // Exactly once: a sub-task whose result is stored is never run again.
-      const finished = store && (await StoreAttempt.finishedOutput(store, jobId, subTask.id));
+      const finished = store && (await whileStoring(StoreAttempt.finishedOutput(store, jobId, subTask.id)));
       if (finished) return { output: finished.output, ...done };
-      const attempt = store && (await StoreAttempt.begin(store, jobId, subTask.id));
-      activity.heartbeat({ progress: 0 });
+      const attempt = store && (await whileStoring(StoreAttempt.begin(store, jobId, subTask.id)));
       try {
+        const restored = attempt && (await whileStoring(attempt.restore()));
+        if (restored)
+          Object.assign(progress, { progress: restored.progress, checkpointProgress: restored.progress });
+        activity.heartbeat(progress);
         const interval = options.checkpointIntervalMs ?? 10_000;
-        const ctx = stepContext(input, activity, signal, attempt ?? NO_CHECKPOINTS, interval);
+        const checkpoints = attempt ?? NO_CHECKPOINTS;
+        const ctx = stepContext(input, activity, signal, checkpoints, interval, progress, restored);
         const output = await step.handler(ctx);
-        await attempt?.finish(output);
-        return { output, ...done };
+        if (attempt) await whileStoring(attempt.finish(output));
+        return { output, ...done, resumedFromProgress: restored?.progress ?? 0 };
       } catch (err) {
         // Whatever the step threw on its way out, a spot notice is the reason it stopped.
         if (interruption?.aborted) throw interrupted();
+        if (err instanceof ApplicationFailure && err.type === FENCED) {
+          activity.log.warn('write rejected by fencing: a newer attempt owns this sub-task', {
+            subTask: subTask.id,
+            token: attempt?.token,
+          });
+        }
         // The step's own failure: roll back past the checkpoint it ran from. Store and fencing
         // errors say nothing about the state, and a cancelled attempt did nothing wrong.
         const stepFailed =

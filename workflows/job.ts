@@ -70,6 +70,8 @@ export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Pr
     stages: [],
     running: 0,
     interruptions: 0,
+    workLostSeconds: 0,
+    workSavedSeconds: 0,
     costSoFarUsd: 0,
     plannedCostUsd: 0,
     plannedMakespanSeconds: 0,
@@ -136,6 +138,8 @@ export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Pr
     predictedCostUsd: schedule.predictedCostUsd,
     costUsd: progress.costSoFarUsd,
     interruptions: progress.interruptions,
+    workLostSeconds: progress.workLostSeconds,
+    workSavedSeconds: progress.workSavedSeconds,
     elapsedSeconds: (Date.now() - startedAtMs) / 1000,
   };
 }
@@ -254,6 +258,12 @@ async function runSubTasks(
       const price = poolOf.get(planId)?.pricePerHour[0] ?? 0;
       report.progress.costSoFarUsd += (hours * price) / slotsOf.get(planId)!;
       report.progress.interruptions += relocations.length;
+      const seconds = subTasks.get(done.id)!.durationSeconds;
+      for (const moved of relocations) {
+        if (moved.progress === undefined || moved.checkpointProgress === undefined) continue;
+        report.progress.workLostSeconds += Math.max(0, moved.progress - moved.checkpointProgress) * seconds;
+        report.progress.workSavedSeconds += moved.checkpointProgress * seconds;
+      }
       log.info('sub-task done', { subTask: done.id, instance: done.outcome.instanceId });
       for (const next of dependents.get(done.id) ?? []) {
         const left = waitingOn.get(next)! - 1;

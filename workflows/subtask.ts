@@ -38,6 +38,21 @@ function onInstance(instance: InstanceRef, policy: SubTaskPolicy, run: SubTaskRu
   });
 }
 
+/** How far a lost attempt had got and what its last checkpoint kept, when it said (heartbeats, notice). */
+function lostAttemptProgress(err: ActivityFailure): Pick<Relocation, 'progress' | 'checkpointProgress'> {
+  const cause = err.cause;
+  const details: unknown =
+    cause instanceof TimeoutFailure
+      ? cause.lastHeartbeatDetails
+      : cause instanceof ApplicationFailure
+        ? cause.details?.[0]
+        : undefined;
+  if (typeof details !== 'object' || details === null) return {};
+  const { progress, checkpointProgress } = details as Record<string, unknown>;
+  if (typeof progress !== 'number' || typeof checkpointProgress !== 'number') return {};
+  return { progress, checkpointProgress };
+}
+
 /** Why the instance is presumed lost, or undefined for any other failure. */
 function lostInstanceReason(err: unknown): Relocation['reason'] | undefined {
   if (!(err instanceof ActivityFailure)) return undefined;
@@ -75,6 +90,7 @@ export async function spotdagSubTask(run: SubTaskRun): Promise<SubTaskOutcome> {
         output: result.output,
         attempts: failures + relocations.length + 1,
         relocations,
+        resumedFromProgress: result.resumedFromProgress,
         startedAtMs,
         finishedAtMs: Date.now(),
       };
@@ -83,7 +99,8 @@ export async function spotdagSubTask(run: SubTaskRun): Promise<SubTaskOutcome> {
       if (reason) {
         if (relocations.length >= policy.maxRelocations) throw err;
         const replacement = await control.relocateSubTask(run.jobId, run.subTask.id, instance.id, reason);
-        relocations.push({ from: instance.id, to: replacement.id, reason, atMs: Date.now() });
+        const lost = lostAttemptProgress(err as ActivityFailure);
+        relocations.push({ from: instance.id, to: replacement.id, reason, atMs: Date.now(), ...lost });
         instance = replacement;
         continue;
       }

@@ -130,9 +130,10 @@ function addSplit(dag: TaskDag, spec: JobSpec, stage: SplitStage, upstream: Buil
       index: i,
       count,
     };
-    if (stage.range)
+    if (stage.range) {
       attributes.range = { start: stage.range.start + offset, end: stage.range.start + offset + length - 1 };
-    else attributes.input = stage.items!.slice(offset, offset + length);
+      if (stage.input !== undefined) attributes.input = stage.input;
+    } else attributes.input = stage.items!.slice(offset, offset + length);
     dag.addNode(id, attributes);
     connect(dag, upstream, id);
     ids[i] = id;

@@ -98,6 +98,10 @@ export const splitStageSchema = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: 'Items to fan out over (instead of range).' }),
+  input: z
+    .json()
+    .optional()
+    .meta({ description: 'JSON input passed to the step of every sub-task of a range split.' }),
   chunking: chunkingSchema.optional(),
   estimate: z
     .strictObject({ secondsPerUnit: nonNegative, uncertainty: uncertaintySchema.optional() })
@@ -479,6 +483,12 @@ function splitShapeIssues(stage: Record<string, unknown>, i: number): SpecIssue[
     issues.push({ path, message: 'a split stage takes either range or items, not both' });
   } else if (stage.range === undefined && stage.items === undefined) {
     issues.push({ path, message: 'a split stage needs range or items' });
+  }
+  if (stage.items !== undefined && stage.input !== undefined) {
+    issues.push({
+      path: `${path}.input`,
+      message: 'a split over items passes each sub-task its items as input',
+    });
   }
   const range = stage.range;
   if (

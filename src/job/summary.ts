@@ -29,10 +29,17 @@ export interface JobProgress {
   running: number;
   /** Lost instances the job's sub-tasks moved away from. */
   interruptions: number;
+  /** Estimated work lost to them, and kept by checkpoints (see JobResult). */
+  workLostSeconds: number;
+  workSavedSeconds: number;
   costSoFarUsd: number;
   plannedCostUsd: number;
   plannedMakespanSeconds: number;
   elapsedSeconds: number;
+}
+
+function seconds(value: number): string {
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} s`;
 }
 
 function usd(value: number): string {
@@ -43,9 +50,9 @@ function usd(value: number): string {
 export function jobDetailsMarkdown(p: JobProgress): string {
   const waiting = p.total - p.done - p.running;
   return [
-    '| phase | done | running | waiting | interruptions | cost so far | planned cost | elapsed | planned makespan |',
-    '|---|---|---|---|---|---|---|---|---|',
-    `| ${p.phase} | ${p.done}/${p.total} | ${p.running} | ${waiting} | ${p.interruptions} | ${usd(p.costSoFarUsd)} | ${usd(
+    '| phase | done | running | waiting | interruptions | work lost / saved | cost so far | planned cost | elapsed | planned makespan |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    `| ${p.phase} | ${p.done}/${p.total} | ${p.running} | ${waiting} | ${p.interruptions} | ${seconds(p.workLostSeconds)} / ${seconds(p.workSavedSeconds)} | ${usd(p.costSoFarUsd)} | ${usd(
       p.plannedCostUsd,
     )} | ${Math.round(p.elapsedSeconds)} s | ${Math.round(p.plannedMakespanSeconds)} s |`,
   ].join('\n');

@@ -140,6 +140,12 @@ export interface Relocation {
   to: string;
   reason: 'heartbeat-timeout' | 'schedule-to-start-timeout' | 'interrupted';
   atMs: number;
+  /**
+   * Progress of the lost attempt at its last heartbeat (or at the notice) and of its last
+   * checkpoint; absent when the attempt never started or said nothing. The difference is the work lost.
+   */
+  progress?: number;
+  checkpointProgress?: number;
 }
 
 export interface SubTaskOutcome {
@@ -148,6 +154,8 @@ export interface SubTaskOutcome {
   output: unknown;
   attempts: number;
   relocations: Relocation[];
+  /** Progress of the checkpoint the final attempt resumed from (0: it started from scratch). */
+  resumedFromProgress?: number;
   startedAtMs: number;
   finishedAtMs: number;
 }
@@ -165,5 +173,9 @@ export interface JobResult {
   costUsd: number;
   /** Lost instances that sub-tasks moved away from. */
   interruptions: number;
+  /** Estimated work redone after lost instances (progress past the last checkpoint × estimate). */
+  workLostSeconds: number;
+  /** Estimated work that checkpoints kept from being redone. */
+  workSavedSeconds: number;
   elapsedSeconds: number;
 }

@@ -9,3 +9,11 @@ export {
   primesJobSpec,
   primesSum,
 } from './primes';
+export {
+  expectedWorkloadSum,
+  workloadInputSchema,
+  workloadJobSpec,
+  workloadSpinStep,
+  workloadSumStep,
+  type WorkloadInput,
+} from './workload';

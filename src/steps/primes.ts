@@ -1,4 +1,5 @@
 import { defineStep, type StepContext } from './registry';
+import { sumOfInputs } from './sum';
 
 /** Odd numbers per sieve segment: 2^18 bytes stays inside L2 cache. */
 const SEGMENT_ODDS = 1 << 18;
@@ -91,19 +92,10 @@ async function countStep(ctx: StepContext): Promise<number> {
   }
 }
 
-function sumStep(ctx: StepContext): number {
-  let total = 0;
-  for (const [id, value] of Object.entries(ctx.inputs)) {
-    if (typeof value !== 'number') throw new TypeError(`primes.sum: input from ${id} is not a number`);
-    total += value;
-  }
-  return total;
-}
-
 export const primesCount = defineStep('primes.count', countStep, {
   description: 'Counts the primes in the sub-task range (segmented sieve).',
 });
-export const primesSum = defineStep('primes.sum', sumStep, {
+export const primesSum = defineStep('primes.sum', sumOfInputs('primes.sum'), {
   description: 'Sums the outputs of its inputs.',
 });
 

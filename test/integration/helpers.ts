@@ -1,15 +1,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startLocalStack, type LocalStack } from '../../workers/local-stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../workers/local-stack';
 
 /** A control worker in this process against the run's shared dev server, with its own state dir. */
-export async function startTestStack(): Promise<LocalStack & { stateDir: string }> {
+export async function startTestStack(
+  options: Omit<LocalStackOptions, 'stateDir' | 'workflowBundle'> = {},
+): Promise<LocalStack & { stateDir: string }> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'spotdag-test-'));
   const bundlePath = process.env.SPOTDAG_TEST_WORKFLOW_BUNDLE;
   if (!bundlePath)
     throw new Error('integration tests need the global setup (jest --selectProjects integration)');
-  const stack = await startLocalStack({ stateDir, workflowBundle: { codePath: bundlePath } });
+  const stack = await startLocalStack({ ...options, stateDir, workflowBundle: { codePath: bundlePath } });
   return { ...stack, stateDir };
 }
 

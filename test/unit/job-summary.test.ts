@@ -31,6 +31,8 @@ describe('Temporal UI text', () => {
       stages: [{ stage: 'primes', done: 10, total: 64 }],
       running: 4,
       interruptions: 1,
+      workLostSeconds: 2.46,
+      workSavedSeconds: 31.7,
       costSoFarUsd: 0.0123,
       plannedCostUsd: 1.5,
       plannedMakespanSeconds: 3600,
@@ -39,6 +41,6 @@ describe('Temporal UI text', () => {
     const rows = table.split('\n');
     expect(rows).toHaveLength(3);
     expect(rows[0]).toContain('| phase | done | running | waiting |');
-    expect(rows[2]).toBe('| run | 10/64 | 4 | 50 | 1 | $0.0123 | $1.50 | 120 s | 3600 s |');
+    expect(rows[2]).toBe('| run | 10/64 | 4 | 50 | 1 | 2.5 s / 32 s | $0.0123 | $1.50 | 120 s | 3600 s |');
   });
 });
