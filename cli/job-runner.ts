@@ -92,3 +92,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     return result;
   });
 }
+
+/** The job's interruptions and what they cost, for the CLI's closing lines. */
+export function interruptionLine(result: JobResult): string {
+  if (result.interruptions === 0) return 'No sub-task lost its instance.';
+  return (
+    `${result.interruptions} sub-task move(s) off lost instances: work lost ${result.workLostSeconds.toFixed(1)} s, ` +
+    `saved by checkpoints ${result.workSavedSeconds.toFixed(1)} s`
+  );
+}

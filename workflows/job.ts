@@ -25,6 +25,7 @@ import {
   type SubTaskPolicy,
 } from '../src/job/types';
 import { jobDetailsMarkdown, subTaskSummary, type JobProgress } from '../src/job/summary';
+import { relocationWork } from '../src/job/work-accounting';
 import { instanceTaskQueue } from '../src/names';
 import { spotdagSubTask } from './subtask';
 
@@ -258,12 +259,9 @@ async function runSubTasks(
       const price = poolOf.get(planId)?.pricePerHour[0] ?? 0;
       report.progress.costSoFarUsd += (hours * price) / slotsOf.get(planId)!;
       report.progress.interruptions += relocations.length;
-      const seconds = subTasks.get(done.id)!.durationSeconds;
-      for (const moved of relocations) {
-        if (moved.progress === undefined || moved.checkpointProgress === undefined) continue;
-        report.progress.workLostSeconds += Math.max(0, moved.progress - moved.checkpointProgress) * seconds;
-        report.progress.workSavedSeconds += moved.checkpointProgress * seconds;
-      }
+      const work = relocationWork(done.outcome, subTasks.get(done.id)!.durationSeconds);
+      report.progress.workLostSeconds += work.lostSeconds;
+      report.progress.workSavedSeconds += work.savedSeconds;
       log.info('sub-task done', { subTask: done.id, instance: done.outcome.instanceId });
       for (const next of dependents.get(done.id) ?? []) {
         const left = waitingOn.get(next)! - 1;

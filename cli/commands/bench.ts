@@ -3,6 +3,7 @@ import { runAllocateBenchmark } from '../../bench/allocate';
 import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
 import { runScheduleBenchmark } from '../../bench/schedule';
+import { runRecoveryBenchmarkCommand, type RecoveryCli } from './bench-recovery';
 import { parseDurationSeconds } from '../../src/util/duration';
 import { positiveInt, positiveNumber } from '../args';
 
@@ -78,6 +79,29 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'write the rows as JSON')
     .action((opts: { sizes: number[]; pools: number; repeat: number; json?: string }) => {
       runAllocateBenchmark(opts);
+    });
+  bench
+    .command('recovery')
+    .description('kill and interrupt real instance processes mid-sub-task: detection, resume, work lost')
+    .addHelpText(
+      'after',
+      '\nExample:\n  spotdag bench recovery --trials 3 --heartbeat-timeout 5 --checkpoint-interval 2 --json recovery.json',
+    )
+    .option('--trials <n>', 'trials per mode (kill without notice; notice then kill)', positiveInt, 3)
+    .option('--heartbeat-timeout <s>', 'sub-task heartbeat timeout, seconds', positiveInt, 5)
+    .option(
+      '--checkpoint-interval <s>',
+      'instances checkpoint at most this often, seconds',
+      positiveNumber,
+      2,
+    )
+    .option('--notice <s>', 'spot notice lead time before the kill, seconds', positiveNumber, 5)
+    .option('--work <s>', 'seconds of work in each trial’s sub-task', positiveNumber, 20)
+    .option('--unit-ms <ms>', 'work unit (a ledger line each)', positiveInt, 100)
+    .option('--seed <n>', 'seed of the hit times', positiveInt, 1)
+    .option('--json <file>', 'write the summary and every trial as JSON')
+    .action(async (opts: RecoveryCli) => {
+      await runRecoveryBenchmarkCommand(opts);
     });
   bench
     .command('dag')

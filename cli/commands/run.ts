@@ -6,7 +6,7 @@ import { describeTarget, temporalTargetFromEnv } from '../../workers/connection'
 import { installCliRuntime } from '../../workers/runtime';
 import { loadStepModules, stepModulesFromEnv } from '../../workers/steps-loader';
 import { formatEc2JobPlan, planEc2Job } from '../ec2-plan';
-import { runJob } from '../job-runner';
+import { interruptionLine, runJob } from '../job-runner';
 import { addProviderOptions, chooseProvider, startStack, type ProviderFlags } from '../provider';
 import { stateDir, workflowUiUrl } from '../state';
 import { positiveNumber } from '../args';
@@ -107,6 +107,7 @@ export function registerRun(program: Command): void {
             `(planned ${result.predictedMakespanSeconds.toFixed(1)} s); ${result.interruptions} interruption(s); ` +
             `cost $${result.costUsd.toFixed(4)} (planned $${result.predictedCostUsd.toFixed(4)})`,
         );
+        say(interruptionLine(result));
         if (stack.uiUrl) say(`Temporal UI: ${workflowUiUrl(stack.uiUrl, stack.namespace, workflowId)}`);
       } finally {
         await stack.close();

@@ -47,7 +47,7 @@ export interface ReportInput {
   failure?: string;
 }
 
-type Timestamp = { seconds?: unknown; nanos?: number | null } | null | undefined;
+export type Timestamp = { seconds?: unknown; nanos?: number | null } | null | undefined;
 
 function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;
@@ -55,7 +55,7 @@ function toNumber(value: unknown): number {
   return Number(String(value)); // Long
 }
 
-function timeMs(t: Timestamp): number | undefined {
+export function timeMs(t: Timestamp): number | undefined {
   if (!t) return undefined;
   return toNumber(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6;
 }

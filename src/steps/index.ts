@@ -11,7 +11,10 @@ export {
 } from './primes';
 export {
   expectedWorkloadSum,
+  readWorkloadLedger,
+  redoneUnits,
   workloadInputSchema,
+  type LedgerEntry,
   workloadJobSpec,
   workloadSpinStep,
   workloadSumStep,

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defineStep, type StepContext } from './registry';
 import { sumOfInputs } from './sum';
@@ -8,8 +8,8 @@ import { sumOfInputs } from './sum';
  * deployment out. Each number of the sub-task's range is one unit of `unitMs` busy CPU work; the
  * output is the sum of the units, so a job's result is checkable (Σ start..end).
  *
- * - `ledger`: a file that gets one line per unit finished (`<job> <sub-task> <unit>`), so that work
- *   done twice (lost to an interruption and redone) can be counted exactly afterwards.
+ * - `ledger`: a file that gets one line per unit finished (`<job> <sub-task> <unit> <epoch ms>`), so
+ *   that work done twice (lost to an interruption and redone) can be counted exactly afterwards.
  * - `failOnceAt` + `failMarker`: throw once when the sub-task reaches that fraction of its range
  *   (the marker file records that it did), to exercise rollback to the previous good checkpoint.
  */
@@ -71,7 +71,8 @@ async function spinStep(ctx: StepContext): Promise<number> {
       throw new Error(`workload.spin: injected failure at unit ${state.next} of ${subTask.id}`);
     }
     busyWait(input.unitMs);
-    if (input.ledger) appendFileSync(input.ledger, `${subTask.jobId} ${subTask.id} ${state.next}\n`);
+    if (input.ledger)
+      appendFileSync(input.ledger, `${subTask.jobId} ${subTask.id} ${state.next} ${Date.now()}\n`);
     state.sum += state.next;
     state.next++;
     ctx.progress((state.next - range.start) / size);
@@ -87,6 +88,36 @@ export const workloadSpinStep = defineStep('workload.spin', spinStep, {
 export const workloadSumStep = defineStep('workload.sum', sumOfInputs('workload.sum'), {
   description: 'Sums the outputs of its inputs.',
 });
+
+/** One unit a `workload.spin` sub-task finished, as its ledger recorded it. */
+export interface LedgerEntry {
+  unit: number;
+  atMs: number;
+}
+
+/** A job's ledger lines by sub-task, in the order they were written. */
+export function readWorkloadLedger(file: string, jobId: string): Map<string, LedgerEntry[]> {
+  const bySubTask = new Map<string, LedgerEntry[]>();
+  if (!existsSync(file)) return bySubTask;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [job, subTask, unit, atMs] = line.split(' ');
+    if (job !== jobId || !subTask || unit === undefined) continue;
+    const entries = bySubTask.get(subTask) ?? [];
+    entries.push({ unit: Number(unit), atMs: Number(atMs) });
+    bySubTask.set(subTask, entries);
+  }
+  return bySubTask;
+}
+
+/** Units finished more than once (work lost to an interruption and redone), ascending. */
+export function redoneUnits(entries: LedgerEntry[]): number[] {
+  const times = new Map<number, number>();
+  for (const { unit } of entries) times.set(unit, (times.get(unit) ?? 0) + 1);
+  return [...times.entries()]
+    .filter(([, n]) => n > 1)
+    .map(([unit]) => unit)
+    .sort((a, b) => a - b);
+}
 
 /** A job of `units` units of synthetic work in `chunks` sub-tasks, summed at the end. */
 export function workloadJobSpec(

@@ -1,0 +1,286 @@
+// Benchmark: what losing an instance costs. Real instance processes on a local stack are SIGKILLed
+// (no notice) or interrupted the way AWS does it (a metadata notice, then SIGKILL) in the middle of
+// a `workload.spin` sub-task; the sub-task's history and the workload's ledger say how long the
+// loss took to detect, how long until work resumed elsewhere, and how much work was done twice.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { JobResult } from '../src/job/types';
+import { CONTROL_TASK_QUEUE } from '../src/names';
+import { timeMs, type Timestamp } from '../src/report/history';
+import { rng } from '../src/sim/market';
+import {
+  expectedWorkloadSum,
+  readWorkloadLedger,
+  redoneUnits,
+  workloadJobSpec,
+  type LedgerEntry,
+} from '../src/steps';
+import type { LocalStack } from '../workers/local-stack';
+import { spotdagJob } from '../workflows';
+
+export type RecoveryMode = 'kill' | 'notice';
+
+export interface RecoveryBenchmarkOptions {
+  stack: LocalStack;
+  /** Trials per mode. */
+  trials: number;
+  heartbeatTimeoutSeconds: number;
+  /** The instances' checkpoint interval; the stack must have been started with it. */
+  checkpointIntervalSeconds: number;
+  /** Lead time of a spot notice before the kill (AWS: 120 s). */
+  noticeSeconds: number;
+  /** Each trial's sub-task: `workSeconds` of work in units of `unitMs`. */
+  workSeconds: number;
+  unitMs: number;
+  seed: number;
+  /** Where the workload ledgers go (a temporary directory by default). */
+  ledgerDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface RecoveryTrial {
+  mode: RecoveryMode;
+  workflowId: string;
+  /** Fraction of the sub-task done when the instance was hit. */
+  hitAtProgress: number;
+  /** Kill (or notice) → the server closed the attempt (heartbeat timeout, or the interrupted failure). */
+  detectionSeconds: number;
+  /** Kill (or notice) → the first unit of work finished on the replacement. */
+  resumeSeconds: number;
+  /** Units done twice × unitMs: work the interruption cost, from the ledger. */
+  lostWorkSeconds: number;
+  /** The job's own estimate of it, from heartbeats (JobResult.workLostSeconds). */
+  reportedLostWorkSeconds: number;
+  /** What the last checkpoint kept (JobResult.workSavedSeconds). */
+  savedWorkSeconds: number;
+  correct: boolean;
+}
+
+interface Stats {
+  mean: number;
+  median: number;
+  max: number;
+}
+
+export interface RecoveryBenchmarkResult {
+  heartbeatTimeoutSeconds: number;
+  checkpointIntervalSeconds: number;
+  noticeSeconds: number;
+  unitMs: number;
+  seed: number;
+  /** Without a notice: kill → heartbeat timeout recorded (mean over trials). */
+  detectionLatencySeconds: number;
+  /** With a notice: notice → the interrupted attempt failed (mean). */
+  noticeDetectionLatencySeconds: number;
+  /** Kill → work resumed on a replacement (mean). */
+  timeToResumeSeconds: number;
+  /** Work lost per interruption (mean), without and with a notice. */
+  lostWorkWithoutNoticeSeconds: number;
+  lostWorkWithNoticeSeconds: number;
+  goals: {
+    detectionWithinHeartbeatTimeoutPlus2s: boolean;
+    lostWithoutNoticeWithinCheckpointInterval: boolean;
+    lostWithNoticeNearZero: boolean;
+    allResultsCorrect: boolean;
+  };
+  stats: Record<
+    'detection' | 'noticeDetection' | 'resume' | 'noticeResume' | 'lostWithoutNotice' | 'lostWithNotice',
+    Stats
+  >;
+  trials: RecoveryTrial[];
+  node: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function stats(values: number[]): Stats {
+  if (values.length === 0) return { mean: NaN, median: NaN, max: NaN };
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return {
+    mean: sorted.reduce((s, v) => s + v, 0) / sorted.length,
+    median: sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2,
+    max: sorted.at(-1)!,
+  };
+}
+
+/** When the server closed the sub-task's first `runSubTask` attempt (timed out or failed). */
+async function firstAttemptClosedAtMs(stack: LocalStack, childId: string): Promise<number> {
+  const history = await stack.client.workflow.getHandle(childId).fetchHistory();
+  for (const event of history.events ?? []) {
+    if (event.activityTaskTimedOutEventAttributes || event.activityTaskFailedEventAttributes)
+      return timeMs(event.eventTime as Timestamp)!;
+  }
+  throw new Error(`${childId}: no lost attempt in its history (was the instance hit at all?)`);
+}
+
+/**
+ * The replacement's first unit: the one after the longest pause in the ledger since the hit (the
+ * pause is detection plus relocation; with a notice the victim first finishes a unit or so).
+ */
+function replacementFirstUnit(entries: LedgerEntry[], hitAtMs: number): LedgerEntry | undefined {
+  let best: LedgerEntry | undefined;
+  let longest = -Infinity;
+  for (let i = 1; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (entry.atMs <= hitAtMs) continue;
+    const pause = entry.atMs - Math.max(entries[i - 1]!.atMs, hitAtMs);
+    if (pause > longest) [best, longest] = [entry, pause];
+  }
+  return best;
+}
+
+async function runTrial(
+  options: RecoveryBenchmarkOptions,
+  mode: RecoveryMode,
+  workflowId: string,
+  random: () => number,
+  ledgerDir: string,
+): Promise<RecoveryTrial> {
+  const { stack, unitMs } = options;
+  const units = Math.round((options.workSeconds * 1000) / unitMs);
+  const ledger = path.join(ledgerDir, `${workflowId}.ledger`);
+  // One spin sub-task on one instance: the instance that is hit is the one doing the work.
+  const spec = workloadJobSpec(units, { chunks: 1, instances: 1, input: { unitMs, ledger } });
+  const hitAtProgress = 0.25 + random() * 0.35;
+  const hitAtUnits = Math.ceil(hitAtProgress * units);
+  const handle = await stack.client.workflow.start(spotdagJob, {
+    taskQueue: CONTROL_TASK_QUEUE,
+    workflowId,
+    args: [
+      spec,
+      {
+        subTaskPolicy: {
+          heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
+          scheduleToStartTimeoutSeconds: 60,
+        },
+      },
+    ],
+  });
+  let finished = false;
+  const result = handle.result().finally(() => (finished = true));
+  const done = () => readWorkloadLedger(ledger, workflowId).get('spin')?.length ?? 0;
+  while (done() < hitAtUnits) {
+    if (finished) throw new Error(`${workflowId} finished before the instance was hit`);
+    await sleep(20);
+  }
+  const [victim] = await stack.provisioner.list(workflowId);
+  if (!victim) throw new Error(`${workflowId}: no instance to hit`);
+  const hitAtMs = Date.now();
+  if (mode === 'kill') stack.provisioner.kill(victim.id, 'SIGKILL');
+  else void stack.provisioner.interrupt(victim.id, options.noticeSeconds * 1000);
+  const job: JobResult = await result;
+
+  const entries = readWorkloadLedger(ledger, workflowId).get('spin') ?? [];
+  const resumed = replacementFirstUnit(entries, hitAtMs);
+  const closedAtMs = await firstAttemptClosedAtMs(stack, `${workflowId}/spin`);
+  return {
+    mode,
+    workflowId,
+    hitAtProgress,
+    detectionSeconds: (closedAtMs - hitAtMs) / 1000,
+    resumeSeconds: resumed ? (resumed.atMs - unitMs - hitAtMs) / 1000 : NaN,
+    lostWorkSeconds: (redoneUnits(entries).length * unitMs) / 1000,
+    reportedLostWorkSeconds: job.workLostSeconds,
+    savedWorkSeconds: job.workSavedSeconds,
+    correct: job.result === expectedWorkloadSum(1, units) && job.interruptions === 1,
+  };
+}
+
+/** Whatever a failed trial left running (a job that completes releases its own instances). */
+async function stopJobInstances(stack: LocalStack, jobId: string): Promise<void> {
+  const left = await stack.provisioner.list(jobId);
+  await Promise.all(left.map((i) => stack.provisioner.stop(i.id, 2_000)));
+}
+
+export async function runRecoveryBenchmark(
+  options: RecoveryBenchmarkOptions,
+): Promise<RecoveryBenchmarkResult> {
+  const log = options.log ?? (() => {});
+  const random = rng(options.seed);
+  const ledgerDir = options.ledgerDir ?? mkdtempSync(path.join(tmpdir(), 'spotdag-bench-recovery-'));
+  const trials: RecoveryTrial[] = [];
+  for (const mode of ['kill', 'notice'] as const) {
+    for (let i = 0; i < options.trials; i++) {
+      const workflowId = `bench-recovery-${mode}-${i}-${Date.now().toString(36)}`;
+      const trial = await runTrial(options, mode, workflowId, random, ledgerDir).finally(() =>
+        stopJobInstances(options.stack, workflowId),
+      );
+      log(
+        `${mode} ${i + 1}/${options.trials}: hit at ${(trial.hitAtProgress * 100).toFixed(0)} %, ` +
+          `detected in ${trial.detectionSeconds.toFixed(2)} s, resumed in ${trial.resumeSeconds.toFixed(2)} s, ` +
+          `lost ${trial.lostWorkSeconds.toFixed(2)} s of work${trial.correct ? '' : ' — WRONG RESULT'}`,
+      );
+      trials.push(trial);
+    }
+  }
+  const of = (mode: RecoveryMode, pick: (t: RecoveryTrial) => number) =>
+    stats(trials.filter((t) => t.mode === mode).map(pick));
+  const s = {
+    detection: of('kill', (t) => t.detectionSeconds),
+    noticeDetection: of('notice', (t) => t.detectionSeconds),
+    resume: of('kill', (t) => t.resumeSeconds),
+    noticeResume: of('notice', (t) => t.resumeSeconds),
+    lostWithoutNotice: of('kill', (t) => t.lostWorkSeconds),
+    lostWithNotice: of('notice', (t) => t.lostWorkSeconds),
+  };
+  return {
+    heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
+    checkpointIntervalSeconds: options.checkpointIntervalSeconds,
+    noticeSeconds: options.noticeSeconds,
+    unitMs: options.unitMs,
+    seed: options.seed,
+    detectionLatencySeconds: s.detection.mean,
+    noticeDetectionLatencySeconds: s.noticeDetection.mean,
+    timeToResumeSeconds: s.resume.mean,
+    lostWorkWithoutNoticeSeconds: s.lostWithoutNotice.mean,
+    lostWorkWithNoticeSeconds: s.lostWithNotice.mean,
+    goals: {
+      detectionWithinHeartbeatTimeoutPlus2s: s.detection.max <= options.heartbeatTimeoutSeconds + 2,
+      // A unit in progress is redone too: the bound is one interval plus one unit.
+      lostWithoutNoticeWithinCheckpointInterval:
+        s.lostWithoutNotice.max <= options.checkpointIntervalSeconds + options.unitMs / 1000,
+      lostWithNoticeNearZero: s.lostWithNotice.max <= options.unitMs / 1000,
+      allResultsCorrect: trials.every((t) => t.correct),
+    },
+    stats: s,
+    trials,
+    node: process.version,
+  };
+}
+
+export function formatRecoveryBenchmark(r: RecoveryBenchmarkResult): string {
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '—');
+  const row = (name: string, st: Stats, goal: string, ok: boolean) =>
+    `${name.padEnd(34)} ${f(st.mean).padStart(7)} ${f(st.median).padStart(7)} ${f(st.max).padStart(7)}   ${goal.padEnd(16)} ${ok ? 'ok' : 'MISSED'}`;
+  const g = r.goals;
+  const lines = [
+    `heartbeat timeout ${r.heartbeatTimeoutSeconds} s · checkpoint interval ${r.checkpointIntervalSeconds} s · notice ${r.noticeSeconds} s · ${r.trials.length / 2} trials per mode`,
+    '',
+    `${'seconds'.padEnd(34)} ${'mean'.padStart(7)} ${'median'.padStart(7)} ${'max'.padStart(7)}   goal`,
+    row(
+      'detection after a kill',
+      r.stats.detection,
+      `≤ ${r.heartbeatTimeoutSeconds + 2}`,
+      g.detectionWithinHeartbeatTimeoutPlus2s,
+    ),
+    row('detection after a notice', r.stats.noticeDetection, '', true),
+    row('kill → work resumed elsewhere', r.stats.resume, '', true),
+    row('notice → work resumed elsewhere', r.stats.noticeResume, '', true),
+    row(
+      'work lost per kill (no notice)',
+      r.stats.lostWithoutNotice,
+      `≤ ${r.checkpointIntervalSeconds}`,
+      g.lostWithoutNoticeWithinCheckpointInterval,
+    ),
+    row('work lost per notice', r.stats.lostWithNotice, '≈ 0', g.lostWithNoticeNearZero),
+    '',
+    `results ${g.allResultsCorrect ? 'all correct' : 'NOT ALL CORRECT'}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function writeRecoveryBenchmarkJson(file: string, result: RecoveryBenchmarkResult): void {
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+}
