@@ -34,6 +34,14 @@ export interface Ec2MarketData {
   series: PriceSeries[];
   /** Spot Advisor data: the prior of each type's interruption rate. */
   advisor?: SpotAdvisorData;
+  /** Interruptions spotdag saw itself, per pool key: evidence on top of the prior. */
+  observed?: Map<string, ObservedInterruptions>;
+}
+
+/** Spot capacity spotdag ran in a pool and the interruptions it got there. */
+export interface ObservedInterruptions {
+  exposureSeconds: number;
+  interruptions: number;
 }
 
 export interface Ec2MarketViewOptions {
@@ -71,6 +79,8 @@ export function buildEc2MarketView(data: Ec2MarketData, options: Ec2MarketViewOp
         continue;
       }
       if (band !== undefined) interruptions.setPriorBand(pool, band);
+      const seen = data.observed?.get(poolKey(pool));
+      if (seen) interruptions.observe(pool, seen.exposureSeconds, seen.interruptions);
       const forecast = forecastPrices(series!, { horizonSeconds: options.horizonSeconds });
       const current = series!.values.at(-1)!;
       pools.push({
@@ -137,6 +147,8 @@ export async function fetchEc2MarketData(options: Ec2MarketOptions): Promise<Ec2
 export class Ec2Market implements ProviderMarket {
   readonly provider = 'ec2';
   private advisor?: SpotAdvisorData;
+  /** What this control worker saw (kept in memory: a restart starts again from the prior). */
+  private readonly observed = new Map<string, ObservedInterruptions>();
 
   constructor(private readonly options: Ec2MarketOptions) {
     this.advisor = options.advisor;
@@ -152,7 +164,15 @@ export class Ec2Market implements ProviderMarket {
       }
     }
     const data = await fetchEc2MarketData({ ...this.options, advisor: this.advisor });
-    return buildEc2MarketView(data, { horizonSeconds });
+    return buildEc2MarketView({ ...data, observed: this.observed }, { horizonSeconds });
+  }
+
+  observeInterruption(pool: string, exposureSeconds: number): void {
+    const seen = this.observed.get(pool) ?? { exposureSeconds: 0, interruptions: 0 };
+    this.observed.set(pool, {
+      exposureSeconds: seen.exposureSeconds + Math.max(0, exposureSeconds),
+      interruptions: seen.interruptions + 1,
+    });
   }
 
   fleetModel(fleet: FleetSpec): AllocationFleet {

@@ -14,4 +14,6 @@ export interface ProviderMarket {
   forecast(fleet: FleetSpec, horizonSeconds: number): Promise<MarketView>;
   /** Most instances at once, boot and restart times, for the allocator. */
   fleetModel(fleet: FleetSpec): AllocationFleet;
+  /** An instance of `pool` was lost after running `exposureSeconds`: later forecasts count it. */
+  observeInterruption(pool: string, exposureSeconds: number): void;
 }

@@ -22,7 +22,7 @@ import {
 import { ensureLaunchTemplate } from './ec2-launch-template';
 import type { Ec2Settings } from './ec2-settings';
 import { TAG } from './ec2-tags';
-import type { Provisioner } from './provisioner';
+import type { InstancePlacement, Provisioner } from './provisioner';
 import { FileSpendLedger, MemorySpendLedger, SpendGuard, type SpendLedger } from './spend-guard';
 
 export interface Ec2ProvisionerOptions {
@@ -129,7 +129,11 @@ export class Ec2Provisioner implements Provisioner {
     });
   }
 
-  async replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
+  async replace(
+    jobId: string,
+    lostInstanceId: string,
+    placement?: InstancePlacement,
+  ): Promise<ProvisionedInstance> {
     return this.guard.serialize(jobId, async () => {
       const lost = await this.find(jobId, lostInstanceId);
       if (!lost) throw new Error(`unknown instance ${lostInstanceId} of job ${jobId}`);
@@ -150,6 +154,7 @@ export class Ec2Provisioner implements Provisioner {
         slots: Number(lost.tags[TAG.slots] ?? 1),
         market: lost.tags[TAG.market] === 'on-demand' ? 'on-demand' : 'spot',
         ...(lost.tags[TAG.maxPrice] ? { maxPricePerHour: Number(lost.tags[TAG.maxPrice]) } : {}),
+        ...placement,
       };
       const launch = planLaunch(
         launchSlot(jobId, plan, generation, this.options.settings),

@@ -1,4 +1,7 @@
 import type { InstancePlan, ProvisionedInstance } from '../job/types';
+
+/** Where an instance goes: a pool and market of the plan, with the spot price cap. */
+export type InstancePlacement = Pick<InstancePlan, 'pool' | 'market' | 'maxPricePerHour'>;
 import type { FleetProvider } from './provider';
 
 /**
@@ -12,10 +15,11 @@ export interface Provisioner {
   readonly provider?: FleetProvider;
   provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]>;
   /**
-   * A new instance in place of a lost one (same plan slot). Idempotent: asking again for the same
-   * lost instance returns the same live replacement.
+   * A new instance in place of a lost one (same plan slot), in `placement`'s pool and market when
+   * given (the re-allocation's choice), else like the lost one. Idempotent: asking again for the
+   * same lost instance returns the same live replacement.
    */
-  replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance>;
+  replace(jobId: string, lostInstanceId: string, placement?: InstancePlacement): Promise<ProvisionedInstance>;
   release(jobId: string, instances: ProvisionedInstance[]): Promise<void>;
   /** Live instances, of one job or of all. */
   list(jobId?: string): Promise<ProvisionedInstance[]>;

@@ -198,6 +198,27 @@ describe('Ec2Provisioner against moto_server', () => {
     expect((await ec2.list('job-a')).map((i) => i.id)).toEqual([replacement.id]);
   });
 
+  it('puts a replacement where the re-allocation says: another pool, or on demand', async () => {
+    const { provisioner: ec2 } = provisioner();
+    const [lost] = await ec2.provision('job-r', [spotPlan]);
+    const moved = await ec2.replace('job-r', lost!.id, {
+      pool: 'm5.large@us-east-1a',
+      market: 'spot',
+      maxPricePerHour: 0.04,
+    });
+    expect(moved.pool).toBe('m5.large@us-east-1a');
+    const [fresh] = await describeIds([moved.id]);
+    expect(fresh).toMatchObject({ InstanceType: 'm5.large', InstanceLifecycle: 'spot' });
+    expect(fresh!.SubnetId).toBe(base.subnets[0]!.subnetId);
+    expect(tagMap(fresh!.Tags)).toMatchObject({ 'spotdag:plan': 'i0', 'spotdag:max-price': '0.04' });
+
+    const again = await ec2.replace('job-r', moved.id, { pool: 'c5.large@us-east-1b', market: 'on-demand' });
+    const [onDemand] = await describeIds([again.id]);
+    expect(onDemand!.InstanceType).toBe('c5.large');
+    expect(onDemand!.InstanceLifecycle).toBeUndefined(); // on demand
+    expect((await ec2.list('job-r')).map((i) => i.id)).toEqual([again.id]);
+  });
+
   describe('on-demand fallback (refusals injected at the SDK client, since moto never refuses capacity)', () => {
     it('falls back when spot CreateFleet throws InsufficientInstanceCapacity', async () => {
       const { provisioner: ec2, client: own, fleets } = provisioner();

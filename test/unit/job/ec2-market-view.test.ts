@@ -84,6 +84,16 @@ describe('the EC2 market view', () => {
     expect(new Set(view.pools.map((p) => p.interruptionsPerHour))).toEqual(new Set([bandRatePerHour(1)]));
   });
 
+  it('counts interruptions spotdag saw on top of the prior: that pool’s rate goes up, others stay', () => {
+    const before = buildEc2MarketView(data(), { horizonSeconds: 3600 });
+    const observed = new Map([['c5.large@us-east-1a', { exposureSeconds: 1800, interruptions: 1 }]]);
+    const after = buildEc2MarketView(data({ observed }), { horizonSeconds: 3600 });
+    const rate = (view: MarketView, key: string) =>
+      view.pools.find((p) => p.key === key)!.interruptionsPerHour;
+    expect(rate(after, 'c5.large@us-east-1a')).toBeGreaterThan(rate(before, 'c5.large@us-east-1a'));
+    expect(rate(after, 'c5.large@us-east-1b')).toBe(rate(before, 'c5.large@us-east-1b'));
+  });
+
   it('leaves out pools without price history or on-demand price, and fails naming why when none is left', () => {
     const partial = data({
       instanceTypes: [
