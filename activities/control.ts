@@ -6,18 +6,24 @@ import { localFleetModel, marketAllocationForecast, plannedDag } from '../src/jo
 import type { Preferences } from '../src/allocate/preferences';
 import { analyseDag, decompose, JobSpecError, parseJobSpec, validateDag, type TaskDag } from '../src/dag';
 import type { ProviderMarket } from '../src/job/provider-market';
+import type { CheckpointStore } from '../src/checkpoint';
+import { jobPlanOf, schedulePlanOf } from '../src/job/plan';
 import type {
   DecomposedJob,
   InstanceRef,
+  JobPlan,
   MarketView,
+  PlanDocument,
   PlannedSubTask,
   ProvisionedInstance,
   Schedule,
+  SchedulePlan,
 } from '../src/job/types';
 import type { FleetSpec } from '../src/provision/fleet';
 import { providerMismatch } from '../src/provision/provider';
 import type { Provisioner } from '../src/provision/provisioner';
 import { knownSteps } from '../src/steps';
+import { loadDocument, saveDocument } from './documents';
 
 export interface ControlActivityDeps {
   client: Client;
@@ -26,6 +32,12 @@ export interface ControlActivityDeps {
   instanceReadyTimeoutMs?: number;
   /** The market of the provisioner's provider when it is not `local` (EC2: `Ec2Market`). */
   market?: ProviderMarket;
+  /**
+   * Where the decomposed job and the schedule are kept, by reference (the instances' checkpoint
+   * store). Without one they travel inline in workflow history, which bounds a job to Temporal's
+   * 2 MB payload limit (a few thousand sub-tasks).
+   */
+  store?: CheckpointStore;
 }
 
 /** Error type of a rejected job spec; workflows treat it as non-retryable. */
@@ -90,32 +102,40 @@ export function createControlActivities(deps: ControlActivityDeps) {
       INVALID_JOB_SPEC,
     );
   };
-  return {
-    /** Validates the spec and decomposes it into a DAG of sub-tasks, in topological order. */
-    async decomposeJob(jobId: string, input: unknown): Promise<DecomposedJob> {
-      try {
-        const spec = parseJobSpec(input, { knownSteps: knownSteps() });
-        const mismatch = providerMismatch(spec.fleet.provider, provider);
-        if (mismatch) throw new JobSpecError([mismatch]);
-        const dag = decompose(spec);
-        validateDag(dag, { maxNodes: spec.limits.maxSubTasks });
-        const analysis = analyseDag(dag);
-        return {
-          jobId,
-          name: spec.name,
-          fleet: spec.fleet,
-          preferences: spec.preferences,
-          subTasks: plannedSubTasks(dag, analysis.topologicalOrder),
-          criticalPathSeconds: analysis.criticalPath.seconds,
-          totalWorkSeconds: analysis.totalWorkSeconds,
-          maxParallelism: analysis.maxParallelism,
-        };
-      } catch (err) {
-        if (err instanceof JobSpecError || (err as { exitCode?: number }).exitCode === 2) {
-          throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_SPEC);
-        }
-        throw err;
+  /** Validates the spec and decomposes it. */
+  const decomposeSpec = (jobId: string, input: unknown): DecomposedJob => {
+    try {
+      const spec = parseJobSpec(input, { knownSteps: knownSteps() });
+      const mismatch = providerMismatch(spec.fleet.provider, provider);
+      if (mismatch) throw new JobSpecError([mismatch]);
+      const dag = decompose(spec);
+      validateDag(dag, { maxNodes: spec.limits.maxSubTasks });
+      const analysis = analyseDag(dag);
+      return {
+        jobId,
+        name: spec.name,
+        fleet: spec.fleet,
+        preferences: spec.preferences,
+        subTasks: plannedSubTasks(dag, analysis.topologicalOrder),
+        criticalPathSeconds: analysis.criticalPath.seconds,
+        totalWorkSeconds: analysis.totalWorkSeconds,
+        maxParallelism: analysis.maxParallelism,
+      };
+    } catch (err) {
+      if (err instanceof JobSpecError || (err as { exitCode?: number }).exitCode === 2) {
+        throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_SPEC);
       }
+      throw err;
+    }
+  };
+  return {
+    /**
+     * Validates the spec and decomposes it into a DAG of sub-tasks, in topological order. The
+     * decomposed job goes to the checkpoint store; the result is its reference and a compact plan.
+     */
+    async decomposeJob(jobId: string, input: unknown): Promise<JobPlan> {
+      const job = decomposeSpec(jobId, input);
+      return jobPlanOf(job, await saveDocument(deps.store, jobId, job));
     },
 
     /**
@@ -147,19 +167,32 @@ export function createControlActivities(deps: ControlActivityDeps) {
       };
     },
 
+    /**
+     * Places the decomposed job (read by reference) on instances. The schedule goes to the
+     * checkpoint store; the result is its reference and what the parent workflow needs of it.
+     */
     async allocateSubTasks(
-      job: DecomposedJob,
+      jobPlan: Pick<JobPlan, 'jobId' | 'job'> | DecomposedJob, // the whole job: versions before references
       market: MarketView,
       fleet: FleetSpec,
       preferences: Preferences,
-    ): Promise<Schedule> {
+    ): Promise<SchedulePlan> {
+      const job =
+        'subTasks' in jobPlan
+          ? jobPlan
+          : await loadDocument<DecomposedJob>(deps.store, jobPlan.jobId, jobPlan.job);
       const model =
         fleet.provider === 'local' ? localFleetModel(fleet) : providerMarket(fleet).fleetModel(fleet);
-      return allocate(plannedDag(job), marketAllocationForecast(market), model, preferences);
+      const schedule = allocate(plannedDag(job), marketAllocationForecast(market), model, preferences);
+      const document: PlanDocument<Schedule> = await saveDocument(deps.store, job.jobId, schedule);
+      return schedulePlanOf(schedule, { ids: job.subTasks.map((s) => s.id) }, document);
     },
 
     /** Provisions the schedule's instances and waits until each polls its task queue. */
-    async provisionInstances(jobId: string, schedule: Schedule): Promise<ProvisionedInstance[]> {
+    async provisionInstances(
+      jobId: string,
+      schedule: Pick<Schedule, 'instances'>,
+    ): Promise<ProvisionedInstance[]> {
       const instances = await provisioning(() =>
         heartbeating(deps.provisioner.provision(jobId, schedule.instances)),
       );

@@ -2,9 +2,23 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { CheckpointError, type CheckpointStore } from '../src/checkpoint';
 import { getStep, type StepContext } from '../src/steps';
 import { FENCED, StoreAttempt } from './checkpointing';
-import type { PlannedSubTask } from '../src/job/types';
+import { DocumentCache, readDocument, storeOrFail } from './documents';
+import type { DecomposedJob, PlannedSubTask, SubTaskBrief } from '../src/job/types';
+import type { DocumentRef } from '../src/checkpoint';
+import { mapLimit } from '../src/checkpoint/blob';
 
 export interface RunSubTaskInput {
+  jobId: string;
+  /** The full definition, or its brief when `job` says where the definition is. */
+  subTask: PlannedSubTask | SubTaskBrief;
+  /** The decomposed job in the checkpoint store. */
+  job?: DocumentRef;
+  /** Dependency outputs not in the checkpoint store; the others are read from it. */
+  inputs?: Record<string, unknown>;
+}
+
+/** A sub-task with its definition and its dependencies' outputs, as its step sees it. */
+interface ResolvedInput {
   jobId: string;
   subTask: PlannedSubTask;
   inputs: Record<string, unknown>;
@@ -12,6 +26,8 @@ export interface RunSubTaskInput {
 
 export interface RunSubTaskOutput {
   output: unknown;
+  /** The output is in the checkpoint store (dependents read it there). */
+  stored?: boolean;
   instanceId: string;
   attempt: number;
   /** Progress of the checkpoint this attempt resumed from: the share of the work checkpoints saved. */
@@ -84,7 +100,7 @@ export interface InstanceActivityOptions {
 }
 
 function stepContext(
-  input: RunSubTaskInput,
+  input: ResolvedInput,
   activity: Context,
   signal: AbortSignal,
   checkpoints: AttemptCheckpoints,
@@ -135,10 +151,41 @@ function stepContext(
   };
 }
 
+/** Sub-task definitions by id, per decomposed job (by its digest). */
+type Definitions = Map<string, PlannedSubTask>;
+
 /** The activity every instance worker serves on its own task queue. */
 export function createInstanceActivities(options: InstanceActivityOptions) {
+  const definitions = new DocumentCache<Definitions>();
+  /** The sub-task's definition and its dependencies' outputs, read by reference where given so. */
+  const resolve = async (input: RunSubTaskInput): Promise<ResolvedInput> => {
+    const { store } = options;
+    const { jobId, job } = input;
+    const subTask = job
+      ? (
+          await definitions.get(`${jobId} ${job.digest}`, async () => {
+            const decomposed = await readDocument<DecomposedJob>(store, jobId, job);
+            return new Map(decomposed.subTasks.map((s) => [s.id, s]));
+          })
+        ).get(input.subTask.id)
+      : (input.subTask as PlannedSubTask);
+    if (!subTask)
+      throw ApplicationFailure.nonRetryable(`sub-task ${input.subTask.id} is not in job ${jobId}'s plan`);
+    const given = input.inputs ?? {};
+    const outputs = await mapLimit(subTask.dependsOn, 16, async ({ id }) => {
+      if (id in given) return given[id];
+      const stored = await StoreAttempt.finishedOutput(storeOrFail(store, `the output of ${id}`), jobId, id);
+      if (!stored)
+        throw ApplicationFailure.nonRetryable(
+          `the output of ${id} (an input of ${subTask.id}) is not stored`,
+        );
+      return stored.output;
+    });
+    const inputs = Object.fromEntries(subTask.dependsOn.map((d, i) => [d.id, outputs[i]]));
+    return { jobId, subTask, inputs };
+  };
   return {
-    async runSubTask(input: RunSubTaskInput): Promise<RunSubTaskOutput> {
+    async runSubTask(request: RunSubTaskInput): Promise<RunSubTaskOutput> {
       const activity = Context.current();
       const interruption = options.interruption;
       const progress: AttemptProgress = { progress: 0, checkpointProgress: 0 };
@@ -152,13 +199,14 @@ export function createInstanceActivities(options: InstanceActivityOptions) {
           details: [progress],
         });
       if (interruption?.aborted) throw interrupted();
+      const input = await heartbeatWhile(activity, () => progress, resolve(request));
       const step = getStep(input.subTask.step);
       const signal = interruption
         ? AbortSignal.any([activity.cancellationSignal, interruption])
         : activity.cancellationSignal;
       const { store } = options;
       const { jobId, subTask } = input;
-      const done = { instanceId: options.instanceId, attempt: activity.info.attempt };
+      const done = { instanceId: options.instanceId, attempt: activity.info.attempt, stored: !!store };
       const whileStoring = <T>(operation: Promise<T>) => heartbeatWhile(activity, () => progress, operation);
       // Exactly once: a sub-task whose result is stored is never run again.
       const finished = store && (await whileStoring(StoreAttempt.finishedOutput(store, jobId, subTask.id)));

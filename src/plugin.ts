@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { SimplePlugin } from '@temporalio/plugin';
 import { createControlActivities } from '../activities/control';
+import type { CheckpointStore } from './checkpoint';
 import type { ProviderMarket } from './job/provider-market';
 import type { Provisioner } from './provision/provisioner';
 
@@ -16,6 +17,11 @@ export interface SpotDagPluginOptions {
   market?: ProviderMarket;
   /** How long to wait for a new instance to poll its queue (default 60 s). */
   instanceReadyTimeoutMs?: number;
+  /**
+   * The instances' checkpoint store (`openCheckpointStore(url)`): plans are kept there and passed by
+   * reference, which large jobs need; without one they travel inline in workflow history.
+   */
+  checkpointStore?: CheckpointStore;
 }
 
 /**
@@ -31,6 +37,7 @@ export class SpotDagPlugin extends SimplePlugin {
         provisioner: options.provisioner,
         market: options.market,
         instanceReadyTimeoutMs: options.instanceReadyTimeoutMs,
+        store: options.checkpointStore,
       }),
     });
   }

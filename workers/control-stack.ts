@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
+import { openCheckpointStore } from '../src/checkpoint';
 import type { SubTaskPolicy } from '../src/job/types';
 import type { Provisioner } from '../src/provision/provisioner';
 import { temporalTargetFromEnv, type TemporalTarget } from './connection';
@@ -17,6 +18,11 @@ export interface ControlStackOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Modules that define steps, loaded here (besides SPOTDAG_STEPS); local instances load them too. */
   stepModules?: string[];
+  /**
+   * The instances' checkpoint store URL; the control worker keeps each job's plan there and
+   * passes references (without one, plans travel inline and jobs stay small).
+   */
+  checkpointStore?: string;
   log?: (line: string) => void;
 }
 
@@ -73,6 +79,7 @@ export async function startControlStack<P extends Provisioner>(
   const client = new Client({ connection: clientConnection, namespace: target.namespace });
   const connection = await NativeConnection.connect(target.connectionOptions);
   const provider = makeProvider({ address, namespace: target.namespace, stepModules });
+  const store = options.checkpointStore ? await openCheckpointStore(options.checkpointStore) : undefined;
   const createWorker = () =>
     createControlWorker({
       connection,
@@ -81,6 +88,7 @@ export async function startControlStack<P extends Provisioner>(
       provisioner: provider.provisioner,
       market: provider.market,
       instanceReadyTimeoutMs: provider.instanceReadyTimeoutMs,
+      store,
       workflowBundle: options.workflowBundle,
     });
   return {
@@ -94,6 +102,7 @@ export async function startControlStack<P extends Provisioner>(
     runUntil: async (fn) => (await createWorker()).runUntil(fn),
     async close() {
       await provider.close();
+      await store?.close();
       await connection.close();
       await clientConnection.close();
     },

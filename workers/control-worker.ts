@@ -25,6 +25,7 @@ export async function createControlWorker(options: ControlWorkerOptions): Promis
       provisioner: options.provisioner,
       instanceReadyTimeoutMs: options.instanceReadyTimeoutMs,
       market: options.market,
+      store: options.store,
     }),
   });
 }

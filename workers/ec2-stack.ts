@@ -18,7 +18,8 @@ export type Ec2Stack = ControlStack<Ec2Provisioner>;
  * Temporal address, which must reach the same server as this process.
  */
 export async function startEc2Stack(options: Ec2StackOptions): Promise<Ec2Stack> {
-  return startControlStack(options, (temporal) => {
+  const checkpointStore = options.checkpointStore ?? options.settings.worker?.checkpointStore;
+  return startControlStack({ ...options, checkpointStore }, (temporal) => {
     const instanceAddress = options.settings.worker?.temporalAddress;
     if (instanceAddress && instanceAddress !== temporal.address)
       options.log?.(

@@ -28,7 +28,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     options.checkpointStore ??
     process.env.SPOTDAG_CHECKPOINT_STORE ??
     `sqlite:${path.join(options.stateDir, 'checkpoints.db')}`;
-  const stack = await startControlStack(options, (temporal) =>
+  const stack = await startControlStack({ ...options, checkpointStore }, (temporal) =>
     localProvider({
       stateDir: options.stateDir,
       env: {

@@ -2,9 +2,11 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  continueAsNew,
   executeChild,
   log,
   defineQuery,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -13,14 +15,15 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ControlActivities } from '../activities/control';
+import { asJobPlan, asSchedulePlan, subTaskDefinition } from '../src/job/plan';
 import {
   DEFAULT_SUBTASK_POLICY,
-  type DecomposedJob,
   type InstanceRef,
-  type MarketView,
+  type JobPlan,
   type JobResult,
+  type PoolView,
   type ProvisionedInstance,
-  type Schedule,
+  type SchedulePlan,
   type SubTaskOutcome,
   type SubTaskPolicy,
 } from '../src/job/types';
@@ -30,8 +33,16 @@ import { instanceTaskQueue } from '../src/names';
 import { spotdagSubTask } from './subtask';
 
 export interface JobRunOptions {
-  /** Sub-task children running at once (also bounded by instance slots). Default 500. */
+  /**
+   * Sub-task children running at once (also bounded by instance slots). Default 500, at most
+   * 2,000 (Temporal's limit of pending children per workflow).
+   */
   maxChildrenInFlight?: number;
+  /**
+   * Children started by one run of the parent before it continues as new (it also does when
+   * Temporal suggests so, as the history grows). Default 2,000.
+   */
+  maxChildrenPerRun?: number;
   /** Set spotdag's search attributes (they must be registered on the namespace). Default true. */
   searchAttributes?: boolean;
   /** Lost-instance detection and retry limits of every sub-task (defaults: DEFAULT_SUBTASK_POLICY). */
@@ -57,14 +68,49 @@ const provisioning = proxyActivities<ControlActivities>({
   retry: { maximumAttempts: 5 },
 });
 
+/** Temporal's limit on pending child workflows of one workflow execution. */
+const MAX_PENDING_CHILDREN = 2_000;
+/** Marks runs that may continue as new: runs recorded before it never did, and replay as they ran. */
+const CONTINUE_AS_NEW_PATCH = 'spotdag-continue-as-new';
+
+/**
+ * What one run of the parent hands the next when it continues as new: the plan in compact form
+ * (the full decomposed job and schedule stay in the checkpoint store), which sub-tasks are done,
+ * the outputs still needed, the instances and where their slots moved, and the progress so far.
+ */
+export interface JobContinuation {
+  startedAtMs: number;
+  plan: JobPlan;
+  schedule: SchedulePlan;
+  /** The market's pools that the schedule's instances buy from. */
+  pools: PoolView[];
+  instances: ProvisionedInstance[];
+  /** Where each planned instance's sub-tasks go now (the replacement of a lost instance). */
+  instanceOf: Record<string, InstanceRef>;
+  /** One character per sub-task, indexed like `plan.ids`: '1' done, '0' not yet. */
+  done: string;
+  /** Outputs still needed: the sinks' (the job's result) and those not in the checkpoint store. */
+  outputs: Record<string, unknown>;
+  progress: JobProgress;
+  /** Runs before this one. */
+  runs: number;
+}
+
 /**
  * A spotdag job: decompose → forecast → allocate → provision as activities, then one child
- * workflow per sub-task in dependency order, then release the instances.
+ * workflow per sub-task in dependency order, then release the instances. The plan travels by
+ * reference (checkpoint store) with a compact form for scheduling; a bounded window of children
+ * runs at once, and the parent continues as new (after its running children finish) when its
+ * history grows, carrying a `JobContinuation` as its third argument.
  */
-export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Promise<JobResult> {
+export async function spotdagJob(
+  spec: unknown,
+  options: JobRunOptions = {},
+  continued?: JobContinuation,
+): Promise<JobResult> {
   const { workflowId: jobId } = workflowInfo();
-  const startedAtMs = Date.now();
-  const progress: JobProgress = {
+  const startedAtMs = continued?.startedAtMs ?? Date.now();
+  const progress: JobProgress = continued?.progress ?? {
     phase: 'decompose',
     total: 0,
     done: 0,
@@ -96,45 +142,32 @@ export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Pr
   };
   if (options.searchAttributes !== false) upsertSearchAttributes([{ key: JOB_ID, value: jobId }]);
 
-  setPhase('decompose');
-  const job = await planning.decomposeJob(jobId, spec);
-  progress.total = job.subTasks.length;
-  progress.stages = stageTotals(job);
-  setPhase('forecast');
-  const market = await planning.forecastMarket(job.fleet);
-  setPhase('allocate');
-  const schedule = await planning.allocateSubTasks(job, market, job.fleet, job.preferences);
-  progress.plannedCostUsd = schedule.predictedCostUsd;
-  progress.plannedMakespanSeconds = schedule.predictedMakespanSeconds;
-  setPhase('provision');
-  const instances = await provisioning.provisionInstances(jobId, schedule);
-  let outcomes: Map<string, SubTaskOutcome>;
+  const state = continued ?? (await planJob(jobId, spec, startedAtMs, progress, setPhase));
+  const { plan, schedule } = state;
+  let next: 'done' | 'continue' | undefined;
   try {
     setPhase('run');
     const policy = { ...DEFAULT_SUBTASK_POLICY, ...options.subTaskPolicy };
-    outcomes = await runSubTasks(
-      job,
-      schedule,
-      market,
-      instances,
-      policy,
-      options.maxChildrenInFlight ?? 500,
-      {
-        progress,
-        publish,
-      },
-    );
+    const maxInFlight = Math.min(options.maxChildrenInFlight ?? 500, MAX_PENDING_CHILDREN);
+    next = await runSubTasks(state, policy, maxInFlight, options.maxChildrenPerRun ?? 2_000, publish);
   } finally {
-    setPhase('release');
-    await CancellationScope.nonCancellable(() => provisioning.releaseInstances(jobId, instances));
+    if (next !== 'continue') {
+      setPhase('release');
+      await CancellationScope.nonCancellable(() => provisioning.releaseInstances(jobId, state.instances));
+    }
+  }
+  if (next === 'continue') {
+    log.info('continuing as new', { run: state.runs + 1, done: progress.done, total: progress.total });
+    // The spec is not needed again (its plan is in the state), and may be large.
+    return continueAsNew<typeof spotdagJob>(null, options, { ...state, runs: state.runs + 1 });
   }
   setPhase('done');
   return {
     jobId,
-    name: job.name,
-    result: finalResult(job, outcomes),
-    subTasks: job.subTasks.length,
-    instances: instances.length,
+    name: plan.name,
+    result: finalResult(plan, state.outputs),
+    subTasks: plan.ids.length,
+    instances: state.instances.length,
     predictedMakespanSeconds: schedule.predictedMakespanSeconds,
     predictedCostUsd: schedule.predictedCostUsd,
     costUsd: progress.costSoFarUsd,
@@ -145,133 +178,220 @@ export async function spotdagJob(spec: unknown, options: JobRunOptions = {}): Pr
   };
 }
 
-function stageTotals(job: DecomposedJob): JobProgress['stages'] {
-  const stages = new Map<string, { stage: string; done: number; total: number }>();
-  for (const s of job.subTasks) {
-    const entry = stages.get(s.stage) ?? { stage: s.stage, done: 0, total: 0 };
-    entry.total++;
-    stages.set(s.stage, entry);
-  }
-  return [...stages.values()];
+/** The first run's planning: decompose, forecast, allocate, provision. */
+async function planJob(
+  jobId: string,
+  spec: unknown,
+  startedAtMs: number,
+  progress: JobProgress,
+  setPhase: (phase: JobPhase) => void,
+): Promise<JobContinuation> {
+  setPhase('decompose');
+  const plan = asJobPlan(await planning.decomposeJob(jobId, spec));
+  progress.total = plan.ids.length;
+  progress.stages = plan.stages.map((s) => ({ stage: s.stage, done: 0, total: s.count }));
+  setPhase('forecast');
+  const market = await planning.forecastMarket(plan.fleet);
+  setPhase('allocate');
+  const scheduled = await planning.allocateSubTasks(
+    { jobId: plan.jobId, job: plan.job },
+    market,
+    plan.fleet,
+    plan.preferences,
+  );
+  const schedule = asSchedulePlan(scheduled, plan);
+  progress.plannedCostUsd = schedule.predictedCostUsd;
+  progress.plannedMakespanSeconds = schedule.predictedMakespanSeconds;
+  setPhase('provision');
+  const instances = await provisioning.provisionInstances(jobId, { instances: schedule.instances });
+  const usedPools = new Set(schedule.instances.map((i) => i.pool));
+  return {
+    startedAtMs,
+    plan,
+    schedule,
+    pools: market.pools.filter((p) => usedPools.has(p.key)),
+    instances,
+    instanceOf: Object.fromEntries(instances.map((i) => [i.planId, { id: i.id, taskQueue: i.taskQueue }])),
+    done: '0'.repeat(plan.ids.length),
+    outputs: {},
+    progress,
+    runs: 0,
+  };
+}
+
+/** Indices of the sub-tasks no other sub-task depends on. */
+function sinksOf(plan: JobPlan): number[] {
+  const hasDependents = new Set(plan.deps.flat());
+  return plan.ids.map((_, i) => i).filter((i) => !hasDependents.has(i));
 }
 
 /** The output of the single sink, or outputs by id when the DAG has several sinks. */
-function finalResult(job: DecomposedJob, outcomes: Map<string, SubTaskOutcome>): unknown {
-  const hasDependents = new Set(job.subTasks.flatMap((s) => s.dependsOn.map((d) => d.id)));
-  const sinks = job.subTasks.filter((s) => !hasDependents.has(s.id));
-  if (sinks.length === 1) return outcomes.get(sinks[0]!.id)?.output;
-  return Object.fromEntries(sinks.map((s) => [s.id, outcomes.get(s.id)?.output]));
+function finalResult(plan: JobPlan, outputs: Record<string, unknown>): unknown {
+  const sinks = sinksOf(plan).map((i) => plan.ids[i]!);
+  if (sinks.length === 1) return outputs[sinks[0]!];
+  return Object.fromEntries(sinks.map((id) => [id, outputs[id]]));
 }
 
-type Finished = { id: string; outcome: SubTaskOutcome } | { id: string; error: unknown };
+type Finished = { k: number; outcome: SubTaskOutcome } | { k: number; error: unknown };
 
 /**
  * Starts each sub-task's child once its dependencies are done and its instance has a free slot,
- * in schedule order, with at most `maxInFlight` children running.
+ * in schedule order, with at most `maxInFlight` children running. Returns 'continue' when this
+ * run should continue as new: after `maxPerRun` children or when Temporal suggests it, it starts
+ * no more children and returns once the running ones have finished (none is left behind, none
+ * runs twice). `state` is updated for the next run.
  */
 async function runSubTasks(
-  job: DecomposedJob,
-  schedule: Schedule,
-  market: MarketView,
-  instances: ProvisionedInstance[],
+  state: JobContinuation,
   policy: SubTaskPolicy,
   maxInFlight: number,
-  report: { progress: JobProgress; publish: () => void },
-): Promise<Map<string, SubTaskOutcome>> {
-  const pools = new Map(market.pools.map((p) => [p.key, p]));
-  const poolOf = new Map(schedule.instances.map((i) => [i.id, pools.get(i.pool)]));
-  const slotsOf = new Map(schedule.instances.map((i) => [i.id, i.slots]));
-  const subTasks = new Map(job.subTasks.map((s) => [s.id, s]));
-  const order = new Map(schedule.placements.map((p, i) => [p.subTaskId, i]));
-  const planOf = new Map(schedule.placements.map((p) => [p.subTaskId, p.instanceId]));
-  const instanceOf = new Map<string, InstanceRef>(
-    instances.map((i) => [i.planId, { id: i.id, taskQueue: i.taskQueue }]),
-  );
-  const freeSlots = new Map(schedule.instances.map((i) => [i.id, i.slots]));
-  const dependents = new Map<string, string[]>();
-  const waitingOn = new Map<string, number>();
-  for (const s of job.subTasks) {
-    waitingOn.set(s.id, s.dependsOn.length);
-    for (const dep of s.dependsOn) {
-      const list = dependents.get(dep.id);
-      if (list) list.push(s.id);
-      else dependents.set(dep.id, [s.id]);
+  maxPerRun: number,
+  publish: () => void,
+): Promise<'done' | 'continue'> {
+  const { plan, schedule, progress } = state;
+  const n = plan.ids.length;
+  const pools = new Map(state.pools.map((p) => [p.key, p]));
+  const instancePlans = schedule.instances;
+  const poolOf = (p: number) => pools.get(instancePlans[p]!.pool);
+  const freeSlots = instancePlans.map((i) => i.slots);
+  const done = Array.from(state.done, (c) => c === '1');
+  let doneCount = done.filter(Boolean).length;
+  const outputs = new Map(Object.entries(state.outputs));
+  const rank = new Array<number>(n);
+  schedule.order.forEach((k, r) => (rank[k] = r));
+  const byRank = (a: number, b: number) => rank[a]! - rank[b]!;
+  const dependents: number[][] = Array.from({ length: n }, () => []);
+  const waitingOn = new Array<number>(n).fill(0);
+  plan.deps.forEach((deps, k) => {
+    for (const d of deps) {
+      dependents[d]!.push(k);
+      if (!done[d]) waitingOn[k]!++;
     }
-  }
-  const ready = job.subTasks.filter((s) => s.dependsOn.length === 0).map((s) => s.id);
-  const byOrder = (a: string, b: string) => order.get(a)! - order.get(b)!;
-  ready.sort(byOrder);
+  });
+  // Ready sub-tasks per instance, in schedule order. Taking the lowest-ranked head among instances
+  // with a free slot starts children in the same order as one scan of a global ready list.
+  const readyOn: number[][] = instancePlans.map(() => []);
+  for (const k of schedule.order) if (!done[k] && waitingOn[k] === 0) readyOn[schedule.placedOn[k]!]!.push(k);
 
-  const outcomes = new Map<string, SubTaskOutcome>();
   const finished: Finished[] = [];
   let running = 0;
+  let startedThisRun = 0;
+  let draining = false;
   const publishCounts = () => {
-    report.progress.running = running;
-    report.progress.done = outcomes.size;
-    report.publish();
+    progress.running = running;
+    progress.done = doneCount;
+    publish();
   };
-  while (outcomes.size < subTasks.size) {
-    for (let i = 0; i < ready.length && running < maxInFlight;) {
-      const id = ready[i]!;
-      const planId = planOf.get(id)!;
-      if (freeSlots.get(planId)! === 0) {
-        i++;
-        continue;
+  const saveState = () => {
+    state.done = done.map((d) => (d ? '1' : '0')).join('');
+    state.outputs = Object.fromEntries(outputs);
+  };
+  while (doneCount < n) {
+    const wantsNewRun = startedThisRun >= maxPerRun || workflowInfo().continueAsNewSuggested;
+    if (!draining && wantsNewRun && patched(CONTINUE_AS_NEW_PATCH)) draining = true;
+    while (!draining && running < maxInFlight) {
+      let p = -1;
+      for (let q = 0; q < readyOn.length; q++) {
+        const head = readyOn[q]![0];
+        if (head === undefined || freeSlots[q] === 0) continue;
+        if (p < 0 || byRank(head, readyOn[p]![0]!) < 0) p = q;
       }
-      ready.splice(i, 1);
-      freeSlots.set(planId, freeSlots.get(planId)! - 1);
+      if (p < 0) break;
+      const k = readyOn[p]!.shift()!;
+      freeSlots[p]!--;
       running++;
-      const subTask = subTasks.get(id)!;
-      const instance = instanceOf.get(planId)!;
-      const inputs = Object.fromEntries(subTask.dependsOn.map((d) => [d.id, outcomes.get(d.id)!.output]));
-      executeChild(spotdagSubTask, {
-        workflowId: `${job.jobId}/${id}`,
-        staticSummary: subTaskSummary(subTask, poolOf.get(planId)),
-        args: [{ jobId: job.jobId, subTask, instance, inputs, policy }],
-      }).then(
-        (outcome) => finished.push({ id, outcome }),
-        (error: unknown) => finished.push({ id, error }),
+      startedThisRun++;
+      startChild(state, outputs, k, p, policy, poolOf(p)).then(
+        (outcome) => finished.push({ k, outcome }),
+        (error: unknown) => finished.push({ k, error }),
       );
     }
     publishCounts();
-    if (running === 0)
+    if (running === 0) {
+      if (draining) {
+        saveState();
+        return 'continue';
+      }
       throw ApplicationFailure.nonRetryable('no sub-task can start: the DAG is inconsistent');
+    }
     await condition(() => finished.length > 0);
-    for (const done of finished.splice(0)) {
+    for (const f of finished.splice(0)) {
       running--;
-      const planId = planOf.get(done.id)!;
-      freeSlots.set(planId, freeSlots.get(planId)! + 1);
-      if ('error' in done) {
+      const k = f.k;
+      const id = plan.ids[k]!;
+      const p = schedule.placedOn[k]!;
+      freeSlots[p]!++;
+      if ('error' in f) {
         throw ApplicationFailure.nonRetryable(
-          `sub-task ${done.id} failed: ${rootCause(done.error)}`,
+          `sub-task ${id} failed: ${rootCause(f.error)}`,
           'SubTaskFailed',
         );
       }
-      outcomes.set(done.id, done.outcome);
-      const stage = report.progress.stages.find((p) => p.stage === subTasks.get(done.id)!.stage);
+      const { outcome } = f;
+      done[k] = true;
+      doneCount++;
+      // Dependents read stored outputs from the checkpoint store; others travel inline.
+      if (!outcome.stored || dependents[k]!.length === 0) outputs.set(id, outcome.output);
+      const stage = progress.stages[plan.stageOf[k]!];
       if (stage) stage.done++;
       // Later sub-tasks of this slot go straight to the replacement of a lost instance.
-      const relocations = done.outcome.relocations ?? []; // absent in outcomes of older versions
+      const relocations = outcome.relocations ?? []; // absent in outcomes of older versions
       const moved = relocations.at(-1);
-      if (moved) instanceOf.set(planId, { id: moved.to, taskQueue: instanceTaskQueue(moved.to) });
+      const planId = instancePlans[p]!.id;
+      if (moved) state.instanceOf[planId] = { id: moved.to, taskQueue: instanceTaskQueue(moved.to) };
       // This sub-task's share of its instance's price, while it ran.
-      const hours = (done.outcome.finishedAtMs - done.outcome.startedAtMs) / 3_600_000;
-      const price = poolOf.get(planId)?.pricePerHour[0] ?? 0;
-      report.progress.costSoFarUsd += (hours * price) / slotsOf.get(planId)!;
-      report.progress.interruptions += relocations.length;
-      const work = relocationWork(done.outcome, subTasks.get(done.id)!.durationSeconds);
-      report.progress.workLostSeconds += work.lostSeconds;
-      report.progress.workSavedSeconds += work.savedSeconds;
-      log.info('sub-task done', { subTask: done.id, instance: done.outcome.instanceId });
-      for (const next of dependents.get(done.id) ?? []) {
-        const left = waitingOn.get(next)! - 1;
-        waitingOn.set(next, left);
-        if (left === 0) insertSorted(ready, next, byOrder);
+      const hours = (outcome.finishedAtMs - outcome.startedAtMs) / 3_600_000;
+      const price = poolOf(p)?.pricePerHour[0] ?? 0;
+      progress.costSoFarUsd += (hours * price) / instancePlans[p]!.slots;
+      progress.interruptions += relocations.length;
+      const work = relocationWork(outcome, plan.durationSeconds[k]!);
+      progress.workLostSeconds += work.lostSeconds;
+      progress.workSavedSeconds += work.savedSeconds;
+      log.debug('sub-task done', { subTask: id, instance: outcome.instanceId });
+      for (const next of dependents[k]!) {
+        if (--waitingOn[next]! === 0) insertSorted(readyOn[schedule.placedOn[next]!]!, next, byRank);
       }
     }
   }
   publishCounts();
-  return outcomes;
+  saveState();
+  return 'done';
+}
+
+/** Starts sub-task `k`'s child on planned instance `p`; its definition and inputs go by reference where stored. */
+function startChild(
+  state: JobContinuation,
+  outputs: Map<string, unknown>,
+  k: number,
+  p: number,
+  policy: SubTaskPolicy,
+  pool: PoolView | undefined,
+): Promise<SubTaskOutcome> {
+  const { plan } = state;
+  const id = plan.ids[k]!;
+  const stage = plan.stages[plan.stageOf[k]!]!;
+  const instance = state.instanceOf[state.schedule.instances[p]!.id]!;
+  const inputs: Record<string, unknown> = {};
+  for (const d of plan.deps[k]!) {
+    const depId = plan.ids[d]!;
+    if (outputs.has(depId)) inputs[depId] = outputs.get(depId);
+  }
+  return executeChild(spotdagSubTask, {
+    workflowId: `${plan.jobId}/${id}`,
+    staticSummary: subTaskSummary(
+      { stage: stage.stage, index: plan.indexInStage[k]!, count: stage.count },
+      pool,
+    ),
+    args: [
+      {
+        jobId: plan.jobId,
+        ...subTaskDefinition(plan, k),
+        instance,
+        ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
+        policy,
+      },
+    ],
+  });
 }
 
 /** The innermost message of a failure chain (child → activity → the step's own error). */
@@ -281,7 +401,7 @@ function rootCause(error: unknown): string {
   return current instanceof Error ? current.message : String(current);
 }
 
-function insertSorted(list: string[], item: string, compare: (a: string, b: string) => number): void {
+function insertSorted(list: number[], item: number, compare: (a: number, b: number) => number): void {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {

@@ -82,12 +82,14 @@ export async function spotdagSubTask(run: SubTaskRun): Promise<SubTaskOutcome> {
       const result = await onInstance(instance, policy, run).runSubTask({
         jobId: run.jobId,
         subTask: run.subTask,
+        job: run.job,
         inputs: run.inputs,
       });
       return {
         subTaskId: run.subTask.id,
         instanceId: result.instanceId,
         output: result.output,
+        stored: result.stored ?? false,
         attempts: failures + relocations.length + 1,
         relocations,
         resumedFromProgress: result.resumedFromProgress,

@@ -45,7 +45,7 @@ const PARALLEL_CHUNKS = 4;
 /** Writes the chunks; returns how many there are. */
 export async function writeBlob(
   kv: KvBackend,
-  keys: SubTaskKeys,
+  keys: Pick<SubTaskKeys, 'chunk'>,
   blobId: string,
   data: Buffer,
   chunkBytes: number,
@@ -58,7 +58,11 @@ export async function writeBlob(
 export type BlobRead = { ok: true; data: Buffer } | { ok: false; reason: string };
 
 /** Reads the chunks back and checks length and digest. */
-export async function readBlob(kv: KvBackend, keys: SubTaskKeys, ref: BlobRef): Promise<BlobRead> {
+export async function readBlob(
+  kv: KvBackend,
+  keys: Pick<SubTaskKeys, 'chunk'>,
+  ref: BlobRef,
+): Promise<BlobRead> {
   const indexes = Array.from({ length: ref.chunks }, (_, i) => i);
   const chunks = await mapLimit(indexes, PARALLEL_CHUNKS, (i) => kv.get(keys.chunk(ref.blob, i)));
   const missing = chunks.findIndex((chunk) => !chunk);

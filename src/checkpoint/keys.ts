@@ -70,6 +70,19 @@ export class KeyLayout {
     };
   }
 
+  /**
+   * Job-wide documents (the decomposed job, the schedule): immutable blobs beside the sub-tasks,
+   * under `jobs/<job>/d/<blob>/`. Only `blob`, `blobs` and `chunk` are meaningful here.
+   */
+  documents(jobId: string): Pick<SubTaskKeys, 'blobs' | 'blob' | 'chunk'> {
+    const blobs = `${this.job(jobId)}d/`;
+    return {
+      blobs,
+      blob: (blobId) => `${blobs}${blobId}/`,
+      chunk: (blobId, index) => `${blobs}${blobId}/${String(index).padStart(6, '0')}`,
+    };
+  }
+
   /** The sub-task id a key below `subTasksOf(jobId)` belongs to. */
   subTaskIdOf(jobId: string, key: string): string | undefined {
     const base = this.subTasksOf(jobId);

@@ -29,6 +29,7 @@ import type {
   CheckpointDescriptor,
   CheckpointStore,
   CheckpointStoreOptions,
+  DocumentRef,
   ResultDescriptor,
   SubTaskState,
 } from './types';
@@ -296,6 +297,22 @@ export class KvCheckpointStore implements CheckpointStore {
     const read = await readBlob(this.kv, keys, record);
     if (!read.ok) throw new CheckpointCorruptError(jobId, subTaskId, 'result', read.reason);
     return { descriptor: describeResult(record), bytes: read.data };
+  }
+
+  // ---- job documents --------------------------------------------------------------------------
+
+  async putDocument(jobId: string, bytes: Uint8Array): Promise<DocumentRef> {
+    const data = asBuffer(bytes);
+    this.checkSize(jobId, '(document)', data.length);
+    const blob = `d.${randomBytes(8).toString('hex')}`;
+    const chunks = await writeBlob(this.kv, this.layout.documents(jobId), blob, data, this.chunkBytes);
+    return { blob, chunks, bytes: data.length, digest: sha256(data) };
+  }
+
+  async readDocument(jobId: string, ref: DocumentRef): Promise<Buffer> {
+    const read = await readBlob(this.kv, this.layout.documents(jobId), ref);
+    if (!read.ok) throw new CheckpointCorruptError(jobId, '(document)', `document ${ref.blob}`, read.reason);
+    return read.data;
   }
 
   // ---- jobs -----------------------------------------------------------------------------------

@@ -20,6 +20,15 @@ export interface CheckpointDescriptor {
   good: boolean;
 }
 
+/** Where a job document's chunks are and how to check them. */
+export interface DocumentRef {
+  blob: string;
+  chunks: number;
+  bytes: number;
+  /** sha256, lower-case hex. */
+  digest: string;
+}
+
 export interface ResultDescriptor {
   token: number;
   digest: string;
@@ -73,6 +82,13 @@ export interface CheckpointStore {
     jobId: string,
     subTaskId: string,
   ): Promise<{ descriptor: ResultDescriptor; bytes: Buffer } | undefined>;
+  /**
+   * Stores a job-wide document (the decomposed job, the schedule) as an immutable, chunked blob and
+   * returns where it is; the reference is small enough to travel in workflow history.
+   */
+  putDocument(jobId: string, bytes: Uint8Array): Promise<DocumentRef>;
+  /** A document's bytes, checked against the reference's length and digest (`CheckpointCorruptError`). */
+  readDocument(jobId: string, ref: DocumentRef): Promise<Buffer>;
   /** Every sub-task of the job the store has keys for, sorted by id. */
   listSubTaskStates(jobId: string): Promise<SubTaskState[]>;
   /** Records that the job finished, for `cleanupFinishedJobs`. */

@@ -6,7 +6,7 @@ import type { PlannedSubTask, PoolView } from './types';
 
 /** e.g. `count 3/12 · c5.large · us-east-1a · spot` */
 export function subTaskSummary(
-  subTask: PlannedSubTask,
+  subTask: Pick<PlannedSubTask, 'stage' | 'index' | 'count'>,
   pool?: Pick<PoolView, 'instanceType' | 'zone' | 'market'>,
 ): string {
   const parts = [`${subTask.stage} ${subTask.index + 1}/${subTask.count}`];

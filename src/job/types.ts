@@ -4,6 +4,7 @@
  */
 import type { Preferences } from '../allocate/preferences';
 import type { SubTaskAttributes } from '../dag';
+import type { DocumentRef } from '../checkpoint/types';
 import type { FleetSpec } from '../provision/fleet';
 
 /** A sub-task of the decomposed DAG, with its dependencies listed (in topological order). */
@@ -21,6 +22,49 @@ export interface DecomposedJob {
   criticalPathSeconds: number;
   totalWorkSeconds: number;
   maxParallelism: number;
+}
+
+/**
+ * A job-wide document (the decomposed job, the schedule): in the checkpoint store by reference,
+ * or inline when the control worker has no store (then job size is bounded by Temporal's 2 MB
+ * payload limit).
+ */
+export type PlanDocument<T> = { stored: DocumentRef } | { inline: T };
+
+/**
+ * What `decomposeJob` returns: the decomposed job by reference, plus the compact form the parent
+ * workflow schedules from. Every per-sub-task list is indexed like `ids` (topological order).
+ */
+export interface JobPlan {
+  jobId: string;
+  name: string;
+  fleet: FleetSpec;
+  preferences: Preferences;
+  job: PlanDocument<DecomposedJob>;
+  ids: string[];
+  /** Indices (into `ids`) of each sub-task's dependencies. */
+  deps: number[][];
+  /** Stage names in the order they first appear, with their sub-task counts. */
+  stages: Array<{ stage: string; count: number }>;
+  /** Per sub-task: its stage (index into `stages`) and its index within the stage. */
+  stageOf: number[];
+  indexInStage: number[];
+  durationSeconds: number[];
+  criticalPathSeconds: number;
+  totalWorkSeconds: number;
+  maxParallelism: number;
+}
+
+/** What `allocateSubTasks` returns: the schedule by reference, plus what the parent needs of it. */
+export interface SchedulePlan {
+  schedule: PlanDocument<Schedule>;
+  instances: InstancePlan[];
+  /** Sub-task indices (into `JobPlan.ids`) in the order the runtime should start them. */
+  order: number[];
+  /** Per sub-task: the index into `instances` of the instance it is placed on. */
+  placedOn: number[];
+  predictedMakespanSeconds: number;
+  predictedCostUsd: number;
 }
 
 /** Capacity of one kind in one place: an instance type in a zone, bought on one market. */
@@ -124,13 +168,26 @@ export interface InstanceRef {
   taskQueue: string;
 }
 
+/** What a child needs to know of its sub-task when the full definition is read by reference. */
+export interface SubTaskBrief {
+  id: string;
+  stage: string;
+  durationSeconds: number;
+}
+
 /** What the sub-task child workflow is asked to do. */
 export interface SubTaskRun {
   jobId: string;
-  subTask: PlannedSubTask;
+  /** The full definition, or only its brief when `job` says where the definition is. */
+  subTask: PlannedSubTask | SubTaskBrief;
+  /** The decomposed job in the checkpoint store: the instance reads the sub-task's definition there. */
+  job?: DocumentRef;
   instance: InstanceRef;
-  /** Outputs of its dependencies, by sub-task id. */
-  inputs: Record<string, unknown>;
+  /**
+   * Outputs of dependencies that are not in the checkpoint store, by sub-task id (the instance
+   * reads the others from the store). Histories of older versions carry every output here.
+   */
+  inputs?: Record<string, unknown>;
   policy?: SubTaskPolicy;
 }
 
@@ -152,6 +209,8 @@ export interface SubTaskOutcome {
   subTaskId: string;
   instanceId: string;
   output: unknown;
+  /** The output is in the checkpoint store, where dependents read it (absent in older versions). */
+  stored?: boolean;
   attempts: number;
   relocations: Relocation[];
   /** Progress of the checkpoint the final attempt resumed from (0: it started from scratch). */

@@ -101,11 +101,12 @@ export function reportInputFromHistory(
     } else if (event.activityTaskCompletedEventAttributes) {
       const attrs = event.activityTaskCompletedEventAttributes;
       const name = activityNames.get(String(attrs.scheduledEventId));
-      if (name === 'decomposeJob' && !input.job) input.job = decodeFirst(attrs.result) as DecomposedJob;
+      if (name === 'decomposeJob' && !input.job)
+        input.job = planned<DecomposedJob>(decodeFirst(attrs.result), 'subTasks', 'job');
       else if (name === 'forecastMarket' && !input.market)
         input.market = decodeFirst(attrs.result) as MarketView;
       else if (name === 'allocateSubTasks' && !input.schedule)
-        input.schedule = decodeFirst(attrs.result) as Schedule;
+        input.schedule = planned<Schedule>(decodeFirst(attrs.result), 'placements', 'schedule');
       else if (name === 'provisionInstances' && !input.instances)
         input.instances = decodeFirst(attrs.result) as ProvisionedInstance[];
     } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
@@ -170,4 +171,16 @@ function failureMessages(failure: FailureLike): string | undefined {
   const messages: string[] = [];
   for (let f = failure; f; f = f.cause) if (f.message) messages.push(f.message);
   return messages.length ? messages.join(' ← ') : undefined;
+}
+
+/**
+ * A planning activity's result: the full document (versions before references, or inline when the
+ * control worker had no checkpoint store). A plan by reference gives undefined: its document is in
+ * the checkpoint store, and the report does without it.
+ */
+function planned<T>(result: unknown, fullKey: string, documentKey: string): T | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  if (fullKey in result) return result as T;
+  const document = (result as Record<string, unknown>)[documentKey] as { inline?: T } | undefined;
+  return document?.inline;
 }

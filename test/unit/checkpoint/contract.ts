@@ -301,6 +301,26 @@ export function checkpointStoreContract(factory: () => StoreFactory): void {
     });
   });
 
+  describe('job documents', () => {
+    it('are chunked, read back by reference, checked, and not listed as sub-tasks', async () => {
+      const store = await open({ chunkBytes: 1024 });
+      const job = newJob();
+      const data = Buffer.alloc(10_000, 7);
+      const ref = await store.putDocument(job, data);
+      expect(ref).toMatchObject({ chunks: 10, bytes: 10_000 });
+      expect(await store.readDocument(job, ref)).toEqual(data);
+      const other = await store.putDocument(job, text('another'));
+      expect(other.blob).not.toBe(ref.blob);
+      expect((await store.readDocument(job, other)).toString()).toBe('another');
+      expect(await store.listSubTaskStates(job)).toEqual([]);
+      await expect(store.readDocument(job, { ...ref, digest: '0'.repeat(64) })).rejects.toBeInstanceOf(
+        CheckpointCorruptError,
+      );
+      await store.cleanupJob(job);
+      await expect(store.readDocument(job, ref)).rejects.toBeInstanceOf(CheckpointCorruptError);
+    });
+  });
+
   describe('jobs', () => {
     it('list sub-task states: tokens, checkpoints, results', async () => {
       const store = await open();
