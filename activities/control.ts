@@ -2,9 +2,14 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { allocate } from '../src/allocate';
-import { localFleetModel, marketAllocationForecast, plannedDag } from '../src/job/allocation-input';
+import {
+  localFleetModel,
+  marketAllocationForecast,
+  plannedDag,
+  plannedSubTasks,
+} from '../src/job/allocation-input';
 import type { Preferences } from '../src/allocate/preferences';
-import { analyseDag, decompose, JobSpecError, parseJobSpec, validateDag, type TaskDag } from '../src/dag';
+import { analyseDag, decompose, JobSpecError, parseJobSpec, validateDag } from '../src/dag';
 import type { ProviderMarket } from '../src/job/provider-market';
 import type { CheckpointStore } from '../src/checkpoint';
 import { jobPlanOf, schedulePlanOf } from '../src/job/plan';
@@ -14,7 +19,6 @@ import type {
   JobPlan,
   MarketView,
   PlanDocument,
-  PlannedSubTask,
   ProvisionedInstance,
   Schedule,
   SchedulePlan,
@@ -24,6 +28,7 @@ import { providerMismatch } from '../src/provision/provider';
 import type { Provisioner } from '../src/provision/provisioner';
 import { knownSteps } from '../src/steps';
 import { loadDocument, saveDocument } from './documents';
+import { replacementFor, type MovingSubTask } from './replacement';
 
 export interface ControlActivityDeps {
   client: Client;
@@ -43,12 +48,6 @@ export interface ControlActivityDeps {
 /** Error type of a rejected job spec; workflows treat it as non-retryable. */
 export const INVALID_JOB_SPEC = 'InvalidJobSpec';
 
-function plannedSubTasks(dag: TaskDag, order: string[]): PlannedSubTask[] {
-  return order.map((id) => ({
-    ...dag.getNodeAttributes(id),
-    dependsOn: dag.mapInEdges(id, (_edge, attributes, source) => ({ id: source, bytes: attributes.bytes })),
-  }));
-}
 
 async function waitForPoller(client: Client, taskQueue: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -207,12 +206,24 @@ export function createControlActivities(deps: ControlActivityDeps) {
       subTaskId: string,
       lostInstanceId: string,
       reason: string,
+      moving: MovingSubTask = {}, // absent in histories of older versions
     ): Promise<InstanceRef> {
-      const replacement = await provisioning(() => deps.provisioner.replace(jobId, lostInstanceId));
-      Context.current().log.warn('instance lost; sub-task moves', {
+      const log = Context.current().log;
+      const placement = await replacementFor(
+        { ...deps, log: (message, details) => log.warn(message, details) },
+        jobId,
+        subTaskId,
+        lostInstanceId,
+        moving,
+      );
+      const replacement = await provisioning(() =>
+        deps.provisioner.replace(jobId, lostInstanceId, placement),
+      );
+      log.warn('instance lost; sub-task moves', {
         subTask: subTaskId,
         lost: lostInstanceId,
         replacement: replacement.id,
+        pool: replacement.pool,
         reason,
       });
       await waitForPoller(deps.client, replacement.taskQueue, deps.instanceReadyTimeoutMs ?? 60_000);

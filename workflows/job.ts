@@ -72,6 +72,8 @@ const provisioning = proxyActivities<ControlActivities>({
 const MAX_PENDING_CHILDREN = 2_000;
 /** Marks runs that may continue as new: runs recorded before it never did, and replay as they ran. */
 const CONTINUE_AS_NEW_PATCH = 'spotdag-continue-as-new';
+/** Marks runs that release what a failed or cancelled provisioning launched (earlier runs did not). */
+const RELEASE_AFTER_FAILED_PROVISION_PATCH = 'spotdag-release-after-failed-provision';
 
 /**
  * What one run of the parent hands the next when it continues as new: the plan in compact form
@@ -203,7 +205,18 @@ async function planJob(
   progress.plannedCostUsd = schedule.predictedCostUsd;
   progress.plannedMakespanSeconds = schedule.predictedMakespanSeconds;
   setPhase('provision');
-  const instances = await provisioning.provisionInstances(jobId, { instances: schedule.instances });
+  let instances: ProvisionedInstance[];
+  try {
+    instances = await provisioning.provisionInstances(jobId, { instances: schedule.instances });
+  } catch (err) {
+    // Failed or cancelled while instances boot: release whatever was launched (the provider
+    // finds the job's instances itself), so nothing is left running and billing.
+    if (patched(RELEASE_AFTER_FAILED_PROVISION_PATCH)) {
+      setPhase('release');
+      await CancellationScope.nonCancellable(() => provisioning.releaseInstances(jobId, []));
+    }
+    throw err;
+  }
   const usedPools = new Set(schedule.instances.map((i) => i.pool));
   return {
     startedAtMs,

@@ -100,8 +100,11 @@ export async function spotdagSubTask(run: SubTaskRun): Promise<SubTaskOutcome> {
       const reason = lostInstanceReason(err);
       if (reason) {
         if (relocations.length >= policy.maxRelocations) throw err;
-        const replacement = await control.relocateSubTask(run.jobId, run.subTask.id, instance.id, reason);
         const lost = lostAttemptProgress(err as ActivityFailure);
+        const replacement = await control.relocateSubTask(run.jobId, run.subTask.id, instance.id, reason, {
+          job: run.job,
+          savedFraction: lost.checkpointProgress,
+        });
         relocations.push({ from: instance.id, to: replacement.id, reason, atMs: Date.now(), ...lost });
         instance = replacement;
         continue;

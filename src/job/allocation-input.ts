@@ -9,7 +9,15 @@ import type { TaskDag } from '../dag';
 import { InterruptionModel, type PriceForecast } from '../forecast';
 import { InstanceCatalog, poolKey, regionOfZone, type Pool } from '../market';
 import type { FleetSpec } from '../provision/fleet';
-import type { DecomposedJob, MarketView, PoolView } from './types';
+import type { DecomposedJob, MarketView, PlannedSubTask, PoolView } from './types';
+
+/** The DAG's sub-tasks in `order` (topological), each listing its dependencies. */
+export function plannedSubTasks(dag: TaskDag, order: string[]): PlannedSubTask[] {
+  return order.map((id) => ({
+    ...dag.getNodeAttributes(id),
+    dependsOn: dag.mapInEdges(id, (_edge, attributes, source) => ({ id: source, bytes: attributes.bytes })),
+  }));
+}
 
 export function plannedDag(job: DecomposedJob): TaskDag {
   const dag: TaskDag = new DirectedGraph();

@@ -171,7 +171,7 @@ describe('spotdag run --provider ec2 against moto_server', () => {
     expect(Number(scheduled.activityTaskScheduledEventAttributes!.scheduleToStartTimeout!.seconds)).toBe(120);
   });
 
-  it('(a) cancelled while its instances boot: spotdag cleanup --job terminates what it launched', async () => {
+  it('(a) cancelled while its instances boot: the job terminates what it launched', async () => {
     // No stand-ins: like instances whose boot never gets the worker up, nobody polls their queues.
     const workflowId = uniqueId('ec2-cancel');
     await stack.runUntil(async () => {
@@ -184,10 +184,10 @@ describe('spotdag run --provider ec2 against moto_server', () => {
       await handle.cancel();
       await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
     });
-    // The job's release phase follows the run phase: a job that ends during provisioning leaves
-    // its instances to `spotdag cleanup` (or to their maxInstanceHours shutdown timer).
-    const running = (await instancesOf(workflowId, ['running'])).map((i) => i.instanceId).sort();
-    expect(running.length).toBeGreaterThan(0);
+    // The job released them on its way out: nothing of it is left running (no cleanup needed).
+    const launched = await instancesOf(workflowId);
+    expect(launched.length).toBeGreaterThan(0);
+    expect(await instancesOf(workflowId, ['pending', 'running'])).toEqual([]);
     const out = await cli(registerCleanup, [
       'cleanup',
       '--job',
@@ -198,9 +198,7 @@ describe('spotdag run --provider ec2 against moto_server', () => {
       '--endpoint',
       moto.endpoint,
     ]);
-    const cleaned = JSON.parse(out) as { terminated: Array<{ instanceId: string }> };
-    expect(cleaned.terminated.map((i) => i.instanceId).sort()).toEqual(running);
-    expect(await instancesOf(workflowId, ['pending', 'running'])).toEqual([]);
+    expect((JSON.parse(out) as { terminated: unknown[] }).terminated).toEqual([]);
   });
 
   it('(b) a job whose fleet.provider is not the control worker’s fails before provisioning, naming the field', async () => {

@@ -11,7 +11,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import { Command } from 'commander';
 import { registerCleanup } from '../../cli/commands/cleanup';
-import type { InstancePlan } from '../../src/job/types';
+import { replacementFor } from '../../activities/replacement';
+import { openCheckpointStore } from '../../src/checkpoint';
+import { decompose, parseJobSpec } from '../../src/dag';
+import { plannedSubTasks } from '../../src/job/allocation-input';
+import { Ec2Market } from '../../src/job/ec2-market-view';
+import type { DecomposedJob, InstancePlan } from '../../src/job/types';
+import { primesJobSpec } from '../../src/steps';
 import { instanceTaskQueue } from '../../src/names';
 import {
   InstanceCapExceededError,
@@ -217,6 +223,61 @@ describe('Ec2Provisioner against moto_server', () => {
     expect(onDemand!.InstanceType).toBe('c5.large');
     expect(onDemand!.InstanceLifecycle).toBeUndefined(); // on demand
     expect((await ec2.list('job-r')).map((i) => i.id)).toEqual([again.id]);
+  });
+
+  it('relocation re-allocates: the lost pool is penalised and counted, the replacement goes elsewhere', async () => {
+    const {
+      provisioner: ec2,
+      client: own,
+      settings,
+    } = provisioner({ instanceTypes: ['c5.large', 'm5.large'] });
+    const market = new Ec2Market({ settings, client: own });
+    const store = await openCheckpointStore('sqlite::memory:');
+    try {
+      const spec = parseJobSpec({
+        ...primesJobSpec(100_000_000, { chunks: 1 }),
+        fleet: { provider: 'ec2', instances: 1 },
+      });
+      const dag = decompose(spec);
+      const job: DecomposedJob = {
+        jobId: 'job-m',
+        name: spec.name,
+        fleet: spec.fleet,
+        preferences: spec.preferences,
+        subTasks: plannedSubTasks(dag, dag.nodes()),
+        criticalPathSeconds: 0,
+        totalWorkSeconds: 0,
+        maxParallelism: 1,
+      };
+      const ref = await store.putDocument('job-m', Buffer.from(JSON.stringify(job)));
+      const [lost] = await ec2.provision('job-m', [spotPlan]);
+      const rate = async () =>
+        (await market.forecast(spec.fleet, 3600)).pools.find((p) => p.key === spotPlan.pool)!
+          .interruptionsPerHour;
+      const before = await rate();
+      const logged: string[] = [];
+      const deps = { provisioner: ec2, market, store, log: (message: string) => void logged.push(message) };
+
+      const placement = await replacementFor(deps, 'job-m', 'count', lost!.id, {
+        job: ref,
+        savedFraction: 0.5,
+      });
+      expect(placement).toBeDefined();
+      // moto quotes one spot price everywhere: any other pool is as cheap, and the lost one is out.
+      expect(placement).toMatchObject({ market: 'spot' });
+      expect(placement!.pool).not.toBe(spotPlan.pool);
+      expect(await rate()).toBeGreaterThan(before); // the interruption reached the forecast model
+      const moved = await ec2.replace('job-m', lost!.id, placement);
+      expect(moved.pool).toBe(placement!.pool);
+
+      // A job whose plan is not in a store: the replacement stays in the lost pool, and says why.
+      expect(await replacementFor(deps, 'job-m', 'count', moved.id, {})).toBeUndefined();
+      expect(logged).toEqual([
+        'replacement stays in the lost pool: the job plan is not in a checkpoint store',
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 
   describe('on-demand fallback (refusals injected at the SDK client, since moto never refuses capacity)', () => {

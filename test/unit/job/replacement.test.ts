@@ -1,6 +1,6 @@
 import { allocate, preferencesSchema } from '../../../src/allocate';
 import { decompose, parseJobSpec } from '../../../src/dag';
-import { marketAllocationForecast, plannedDag } from '../../../src/job/allocation-input';
+import { marketAllocationForecast, plannedDag, plannedSubTasks } from '../../../src/job/allocation-input';
 import { buildEc2MarketView, type Ec2MarketData } from '../../../src/job/ec2-market-view';
 import { replacementPlacement } from '../../../src/job/replacement';
 import type { DecomposedJob } from '../../../src/job/types';
@@ -32,10 +32,7 @@ const data: Ec2MarketData = {
 function job(): DecomposedJob {
   const spec = parseJobSpec(primesJobSpec(10_000_000_000, { chunks: 1, instances: 1 }));
   const dag = decompose(spec);
-  const subTasks = dag.mapNodes((id, attributes) => ({
-    ...attributes,
-    dependsOn: dag.inNeighbors(id).map((dep) => ({ id: dep, bytes: 0 })),
-  }));
+  const subTasks = plannedSubTasks(dag, dag.nodes());
   return {
     jobId: 'j',
     name: spec.name,
