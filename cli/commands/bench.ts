@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runAllocateBenchmark } from '../../bench/allocate';
 import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
+import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
 import { runScheduleBenchmark } from '../../bench/schedule';
 import { runRecoveryBenchmarkCommand, type RecoveryCli } from './bench-recovery';
 import { parseDurationSeconds } from '../../src/util/duration';
@@ -138,5 +139,24 @@ export function registerBench(program: Command): void {
         json: opts.json,
       });
       process.stdout.write(formatForecastBenchmark(result));
+    });
+  bench
+    .command('engine')
+    .description(
+      'per-sub-task overhead of a spotdag job vs. plain Temporal fan-outs of the same no-op activities',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  spotdag bench engine --sub-tasks 200 --instances 4 --slots 8 --repeat 3 --json engine.json',
+    )
+    .option('--sub-tasks <n>', 'no-op sub-tasks (activities, children) per run', positiveInt, 200)
+    .option('--instances <n>', 'worker processes (spotdag: local instances)', positiveInt, 4)
+    .option('--slots <n>', 'activities each runs at once', positiveInt, 8)
+    .option('--repeat <n>', 'runs of each mode (median reported)', positiveInt, 3)
+    .option('--no-warmup', 'no unmeasured warm-up run of each mode')
+    .option('--no-breakdown', 'do not read the children’s histories for the per-stage breakdown')
+    .option('--json <file>', 'write the rows, every run and the breakdown as JSON')
+    .action(async (opts: EngineCli) => {
+      await runEngineBenchmarkCli(opts);
     });
 }
