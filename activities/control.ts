@@ -48,7 +48,6 @@ export interface ControlActivityDeps {
 /** Error type of a rejected job spec; workflows treat it as non-retryable. */
 export const INVALID_JOB_SPEC = 'InvalidJobSpec';
 
-
 async function waitForPoller(client: Client, taskQueue: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

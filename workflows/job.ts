@@ -47,6 +47,12 @@ export interface JobRunOptions {
   searchAttributes?: boolean;
   /** Lost-instance detection and retry limits of every sub-task (defaults: DEFAULT_SUBTASK_POLICY). */
   subTaskPolicy?: Partial<SubTaskPolicy>;
+  /**
+   * A sub-task that still fails after its retries: `fail-job` (default) fails the job naming it;
+   * `finish-rest` runs everything that does not depend on it and completes with
+   * `failedSubTasks` / `skippedSubTasks` in the result.
+   */
+  onSubTaskFailure?: 'fail-job' | 'finish-rest';
 }
 
 export type JobPhase = 'decompose' | 'forecast' | 'allocate' | 'provision' | 'run' | 'release' | 'done';
@@ -89,8 +95,11 @@ export interface JobContinuation {
   instances: ProvisionedInstance[];
   /** Where each planned instance's sub-tasks go now (the replacement of a lost instance). */
   instanceOf: Record<string, InstanceRef>;
-  /** One character per sub-task, indexed like `plan.ids`: '1' done, '0' not yet. */
+  /** One character per sub-task, indexed like `plan.ids`: '1' done, '0' not yet, 'x' failed or skipped. */
   done: string;
+  /** Failed sub-tasks (`finish-rest`) with their errors, and those skipped because of them. */
+  failed?: Array<{ subTaskId: string; error: string }>;
+  skipped?: string[];
   /** Outputs still needed: the sinks' (the job's result) and those not in the checkpoint store. */
   outputs: Record<string, unknown>;
   progress: JobProgress;
@@ -151,7 +160,14 @@ export async function spotdagJob(
     setPhase('run');
     const policy = { ...DEFAULT_SUBTASK_POLICY, ...options.subTaskPolicy };
     const maxInFlight = Math.min(options.maxChildrenInFlight ?? 500, MAX_PENDING_CHILDREN);
-    next = await runSubTasks(state, policy, maxInFlight, options.maxChildrenPerRun ?? 2_000, publish);
+    next = await runSubTasks(
+      state,
+      policy,
+      maxInFlight,
+      options.maxChildrenPerRun ?? 2_000,
+      options.onSubTaskFailure === 'finish-rest',
+      publish,
+    );
   } finally {
     if (next !== 'continue') {
       setPhase('release');
@@ -177,6 +193,7 @@ export async function spotdagJob(
     workLostSeconds: progress.workLostSeconds,
     workSavedSeconds: progress.workSavedSeconds,
     elapsedSeconds: (Date.now() - startedAtMs) / 1000,
+    ...(state.failed?.length ? { failedSubTasks: state.failed, skippedSubTasks: state.skipped ?? [] } : {}),
   };
 }
 
@@ -259,6 +276,7 @@ async function runSubTasks(
   policy: SubTaskPolicy,
   maxInFlight: number,
   maxPerRun: number,
+  finishRest: boolean,
   publish: () => void,
 ): Promise<'done' | 'continue'> {
   const { plan, schedule, progress } = state;
@@ -268,7 +286,12 @@ async function runSubTasks(
   const poolOf = (p: number) => pools.get(instancePlans[p]!.pool);
   const freeSlots = instancePlans.map((i) => i.slots);
   const done = Array.from(state.done, (c) => c === '1');
+  // Failed, or skipped because a dependency failed (finish-rest): settled without an output.
+  const dropped = Array.from(state.done, (c) => c === 'x');
   let doneCount = done.filter(Boolean).length;
+  let droppedCount = dropped.filter(Boolean).length;
+  const failed = state.failed ?? [];
+  const skipped = state.skipped ?? [];
   const outputs = new Map(Object.entries(state.outputs));
   const rank = new Array<number>(n);
   schedule.order.forEach((k, r) => (rank[k] = r));
@@ -284,7 +307,8 @@ async function runSubTasks(
   // Ready sub-tasks per instance, in schedule order. Taking the lowest-ranked head among instances
   // with a free slot starts children in the same order as one scan of a global ready list.
   const readyOn: number[][] = instancePlans.map(() => []);
-  for (const k of schedule.order) if (!done[k] && waitingOn[k] === 0) readyOn[schedule.placedOn[k]!]!.push(k);
+  for (const k of schedule.order)
+    if (!done[k] && !dropped[k] && waitingOn[k] === 0) readyOn[schedule.placedOn[k]!]!.push(k);
 
   const finished: Finished[] = [];
   let running = 0;
@@ -296,10 +320,27 @@ async function runSubTasks(
     publish();
   };
   const saveState = () => {
-    state.done = done.map((d) => (d ? '1' : '0')).join('');
+    state.done = done.map((d, k) => (d ? '1' : dropped[k] ? 'x' : '0')).join('');
     state.outputs = Object.fromEntries(outputs);
+    if (failed.length > 0) Object.assign(state, { failed, skipped });
   };
-  while (doneCount < n) {
+  /** Drops a failed sub-task and everything downstream of it; the rest goes on. */
+  const drop = (k: number, error: string) => {
+    failed.push({ subTaskId: plan.ids[k]!, error });
+    const stack = [k];
+    dropped[k] = true;
+    droppedCount++;
+    while (stack.length > 0) {
+      for (const next of dependents[stack.pop()!]!) {
+        if (dropped[next]) continue;
+        dropped[next] = true;
+        droppedCount++;
+        skipped.push(plan.ids[next]!);
+        stack.push(next);
+      }
+    }
+  };
+  while (doneCount + droppedCount < n) {
     const wantsNewRun = startedThisRun >= maxPerRun || workflowInfo().continueAsNewSuggested;
     if (!draining && wantsNewRun && patched(CONTINUE_AS_NEW_PATCH)) draining = true;
     while (!draining && running < maxInFlight) {
@@ -335,10 +376,14 @@ async function runSubTasks(
       const p = schedule.placedOn[k]!;
       freeSlots[p]!++;
       if ('error' in f) {
-        throw ApplicationFailure.nonRetryable(
-          `sub-task ${id} failed: ${rootCause(f.error)}`,
-          'SubTaskFailed',
-        );
+        if (!finishRest)
+          throw ApplicationFailure.nonRetryable(
+            `sub-task ${id} failed: ${rootCause(f.error)}`,
+            'SubTaskFailed',
+          );
+        log.warn('sub-task failed; the rest of the job goes on', { subTask: id, error: rootCause(f.error) });
+        drop(k, rootCause(f.error));
+        continue;
       }
       const { outcome } = f;
       done[k] = true;

@@ -10,11 +10,13 @@ import { interruptionLine, runJob } from '../job-runner';
 import { addProviderOptions, chooseProvider, startStack, type ProviderFlags } from '../provider';
 import { stateDir, workflowUiUrl } from '../state';
 import { positiveNumber } from '../args';
+import { EXIT } from '../errors';
 
 interface RunOptions extends ProviderFlags {
   id?: string;
   steps: string[];
   heartbeatTimeout?: number;
+  finishRest?: boolean;
   dryRun?: boolean;
   json?: boolean;
   progress: boolean;
@@ -39,6 +41,10 @@ export function registerRun(program: Command): void {
       '--heartbeat-timeout <seconds>',
       'presume an instance lost after this long without a heartbeat',
       positiveNumber,
+    )
+    .option(
+      '--finish-rest',
+      'a sub-task that fails after its retries does not fail the job: the rest runs, failures are reported',
     )
     .option(
       '--dry-run',
@@ -91,14 +97,18 @@ export function registerRun(program: Command): void {
           stack,
           spec: raw,
           workflowId,
-          runOptions: opts.heartbeatTimeout
-            ? { subTaskPolicy: { heartbeatTimeoutSeconds: opts.heartbeatTimeout } }
-            : {},
+          runOptions: {
+            ...(opts.heartbeatTimeout
+              ? { subTaskPolicy: { heartbeatTimeoutSeconds: opts.heartbeatTimeout } }
+              : {}),
+            ...(opts.finishRest ? { onSubTaskFailure: 'finish-rest' as const } : {}),
+          },
           showProgress: opts.progress && !opts.json && process.stderr.isTTY === true,
           say,
         });
         if (opts.json) {
           console.log(JSON.stringify(result));
+          if (result.failedSubTasks?.length) process.exitCode = EXIT.failed;
           return;
         }
         say(`Result: ${JSON.stringify(result.result)}`);
@@ -108,6 +118,12 @@ export function registerRun(program: Command): void {
             `cost $${result.costUsd.toFixed(4)} (planned $${result.predictedCostUsd.toFixed(4)})`,
         );
         say(interruptionLine(result));
+        for (const failure of result.failedSubTasks ?? [])
+          say(`✗ sub-task ${failure.subTaskId} failed: ${failure.error}`);
+        if (result.failedSubTasks?.length) {
+          say(`${result.skippedSubTasks?.length ?? 0} sub-task(s) skipped: they depend on a failed one`);
+          process.exitCode = EXIT.failed;
+        }
         if (stack.uiUrl) say(`Temporal UI: ${workflowUiUrl(stack.uiUrl, stack.namespace, workflowId)}`);
       } finally {
         await stack.close();

@@ -237,4 +237,10 @@ export interface JobResult {
   /** Estimated work that checkpoints kept from being redone. */
   workSavedSeconds: number;
   elapsedSeconds: number;
+  /**
+   * With `onSubTaskFailure: 'finish-rest'`: the sub-tasks that failed after their retries, and the
+   * sub-tasks that could not run because they depend on one (absent when none failed).
+   */
+  failedSubTasks?: Array<{ subTaskId: string; error: string }>;
+  skippedSubTasks?: string[];
 }

@@ -125,4 +125,62 @@ describe('recovery with real worker processes', () => {
       await store.close();
     }
   });
+
+  describe('a sub-task that fails after its retries', () => {
+    // One attempt only: the injected failure is final. Three spin sub-tasks, one instance.
+    const failing = (workflowId: string) =>
+      workloadJobSpec(30, {
+        chunks: 3,
+        instances: 1,
+        input: { unitMs: 20, failOnceAt: 0.5, failMarker: path.join(stack.stateDir, `${workflowId}.failed`) },
+      });
+    const policy = { ...POLICY, maxAttempts: 1 };
+    const failedId = (workflowId: string) =>
+      readFileSync(path.join(stack.stateDir, `${workflowId}.failed`), 'utf8').split(' ')[1]!;
+
+    it('fails the job, naming the sub-task and its error (default)', async () => {
+      const workflowId = uniqueId('fail-job');
+      const failure = await stack.runUntil(async () => {
+        const handle = await stack.client.workflow.start(spotdagJob, {
+          taskQueue: CONTROL_TASK_QUEUE,
+          workflowId,
+          args: [failing(workflowId), { subTaskPolicy: policy }],
+        });
+        return handle.result().then(
+          () => undefined,
+          (err: unknown) => err as Error,
+        );
+      });
+      expect(failure).toBeDefined();
+      let cause: unknown = failure;
+      while (cause instanceof Error && cause.cause) cause = cause.cause;
+      expect((cause as Error).message).toMatch(
+        new RegExp(`^sub-task ${failedId(workflowId)} failed: workload.spin: injected failure at unit \\d+`),
+      );
+    });
+
+    it('with finish-rest, runs everything that does not depend on it and reports what failed', async () => {
+      const workflowId = uniqueId('finish-rest');
+      const result = await stack.runUntil(async () => {
+        const handle = await stack.client.workflow.start(spotdagJob, {
+          taskQueue: CONTROL_TASK_QUEUE,
+          workflowId,
+          args: [failing(workflowId), { subTaskPolicy: policy, onSubTaskFailure: 'finish-rest' }],
+        });
+        return handle.result();
+      });
+      const failed = failedId(workflowId);
+      expect(result.failedSubTasks).toEqual([
+        { subTaskId: failed, error: expect.stringMatching(/^workload.spin: injected failure at unit \d+/) },
+      ]);
+      expect(result.skippedSubTasks).toEqual(['total']); // it needs every spin output
+      expect(result.result).toBeUndefined();
+      // The other two spin sub-tasks ran to the end.
+      for (const other of ['spin/0000', 'spin/0001', 'spin/0002'].filter((id) => id !== failed)) {
+        const outcome = await outcomeOf(workflowId, other);
+        expect(typeof outcome.output).toBe('number');
+      }
+      expect(await stack.provisioner.list(workflowId)).toEqual([]); // released as usual
+    });
+  });
 });
