@@ -1,6 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../workers/local-stack';
 
 /** A control worker in this process against the run's shared dev server, with its own state dir. */
@@ -36,4 +38,18 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+const FIXTURES = path.resolve(__dirname, '../fixtures/histories');
+
+/**
+ * With SPOTDAG_RECORD_HISTORIES=1, writes a workflow run's history as a replay fixture
+ * (test/fixtures/histories/<name>.json, replayed by replay.test.ts). Record only with a test file
+ * that makes new fixtures: fixtures of older versions must stay as they were recorded.
+ */
+export async function recordHistory(client: Client, name: string, workflowId: string, runId?: string) {
+  if (!process.env.SPOTDAG_RECORD_HISTORIES) return;
+  mkdirSync(FIXTURES, { recursive: true });
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  writeFileSync(path.join(FIXTURES, `${name}.json`), historyToJSON(history));
 }

@@ -1,16 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { CONTROL_TASK_QUEUE, instanceTaskQueue } from '../../src/names';
 import { primesJobSpec } from '../../src/steps';
 import type { SubTaskOutcome } from '../../src/job/types';
 import { findOrInstallTemporalCli } from '../../workers/temporal-cli';
 import { spotdagJob } from '../../workflows';
-import { startTestStack, stopAllInstances, uniqueId } from './helpers';
-
-const FIXTURES = path.resolve(__dirname, '../fixtures/histories');
+import { recordHistory, startTestStack, stopAllInstances, uniqueId } from './helpers';
 
 describe('a spotdag job on a real Temporal dev server with local instance processes', () => {
   let stack: Awaited<ReturnType<typeof startTestStack>>;
@@ -52,13 +47,8 @@ describe('a spotdag job on a real Temporal dev server with local instance proces
     // Instances are released when the job ends.
     expect(await stack.provisioner.list(workflowId)).toEqual([]);
 
-    if (process.env.SPOTDAG_RECORD_HISTORIES) {
-      mkdirSync(FIXTURES, { recursive: true });
-      const parent = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-      writeFileSync(path.join(FIXTURES, 'spotdagJob-primes.json'), historyToJSON(parent));
-      const child = await stack.client.workflow.getHandle(`${workflowId}/count/0000`).fetchHistory();
-      writeFileSync(path.join(FIXTURES, 'spotdagSubTask-primes.json'), historyToJSON(child));
-    }
+    await recordHistory(stack.client, 'spotdagJob-primes', workflowId);
+    await recordHistory(stack.client, 'spotdagSubTask-primes', `${workflowId}/count/0000`);
   });
 
   it('runs the same job when started by the temporal CLI', async () => {

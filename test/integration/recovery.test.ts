@@ -5,7 +5,7 @@ import type { SubTaskOutcome } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { expectedWorkloadSum, readWorkloadLedger, redoneUnits, workloadJobSpec } from '../../src/steps';
 import { spotdagJob } from '../../workflows';
-import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
+import { recordHistory, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
 const POLICY = { heartbeatTimeoutSeconds: 3, scheduleToStartTimeoutSeconds: 10 };
 
@@ -63,6 +63,7 @@ describe('recovery with real worker processes', () => {
         ]);
         expect(outcome.instanceId).toBe(outcome.relocations[0]!.to);
       });
+      await recordHistory(stack.client, 'spotdagSubTask-relocated', `${workflowId}/spin`);
       // Only the replacement's writes count: the result and every checkpoint kept carry its token.
       const token = await store.currentToken(workflowId, 'spin');
       expect(token).toBe(2);
@@ -181,6 +182,7 @@ describe('recovery with real worker processes', () => {
         expect(typeof outcome.output).toBe('number');
       }
       expect(await stack.provisioner.list(workflowId)).toEqual([]); // released as usual
+      await recordHistory(stack.client, 'spotdagJob-finish-rest', workflowId);
     });
   });
 });

@@ -3,7 +3,7 @@ import type { JobResult } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
 import { progressQuery, spotdagJob } from '../../workflows';
-import { startTestStack, stopAllInstances, uniqueId } from './helpers';
+import { recordHistory, startTestStack, stopAllInstances, uniqueId } from './helpers';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -100,6 +100,8 @@ describe('scale', () => {
         events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'releaseInstances'),
       ).toBe(false);
     }
+    await recordHistory(stack.client, 'spotdagJob-continued-first-run', workflowId, firstRunId);
+    await recordHistory(stack.client, 'spotdagJob-continued-last-run', workflowId);
     const childIds = childIdsOf(runs);
     expect(childIds.length).toBe(21);
     expect(new Set(childIds).size).toBe(21);
