@@ -7,9 +7,13 @@ import {
   formatSeconds,
   formatUsd,
   renderReportHtml,
-  reportInputFromHistory,
+  reportInputFromRuns,
   type ReportModel,
 } from '../../src/report';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { openCheckpointStore, type DocumentRef } from '../../src/checkpoint';
+import type { DecomposedJob, Schedule } from '../../src/job/types';
+import { stateDir } from '../state';
 import { connectClient } from '../client';
 import { EXIT } from '../errors';
 
@@ -23,17 +27,52 @@ export function chartJsSource(): string {
   return readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js'), 'utf8');
 }
 
-/** Reads a job's history from Temporal and builds its report model. */
-export async function fetchReportModel(client: Client, workflowId: string): Promise<ReportModel> {
-  const handle = client.workflow.getHandle(workflowId);
-  await handle.describe(); // WorkflowNotFoundError for an unknown id (fetchHistory throws a bare gRPC error)
-  const history = await handle.fetchHistory();
+/** Every run of a workflow, oldest first: back from the latest along its continue-as-new chain. */
+async function fetchRuns(client: Client, workflowId: string): Promise<History[]> {
+  const runs: History[] = [];
+  for (let runId: string | undefined; ;) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.unshift(history);
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    runId = started?.continuedExecutionRunId || undefined;
+    if (!runId) return runs;
+  }
+}
+
+/** The default checkpoint store of `spotdag run` / `demo` on this machine. */
+export function defaultCheckpointStore(): string {
+  return process.env.SPOTDAG_CHECKPOINT_STORE ?? `sqlite:${path.join(stateDir(), 'checkpoints.db')}`;
+}
+
+/**
+ * Reads a job's history from Temporal (every run of it) and builds its report model. A job planned
+ * by reference has its decomposed job and schedule in the checkpoint store: they are read there.
+ */
+export async function fetchReportModel(
+  client: Client,
+  workflowId: string,
+  checkpointStore: string = defaultCheckpointStore(),
+): Promise<ReportModel> {
+  await client.workflow.getHandle(workflowId).describe(); // WorkflowNotFoundError for an unknown id
+  const runs = await fetchRuns(client, workflowId);
   const converter = client.options.loadedDataConverter.payloadConverter;
-  const input = reportInputFromHistory(workflowId, history, (payload) => converter.fromPayload(payload));
+  const input = reportInputFromRuns(workflowId, runs, (payload) => converter.fromPayload(payload));
   if (input.workflowType !== 'spotdagJob') {
     throw new NotAJobError(
       `${workflowId} is a ${input.workflowType ?? 'unknown'} workflow, not a spotdagJob`,
     );
+  }
+  if ((!input.job && input.jobDocument) || (!input.schedule && input.scheduleDocument)) {
+    const store = await openCheckpointStore(checkpointStore);
+    try {
+      const read = async <T>(ref: DocumentRef) =>
+        JSON.parse((await store.readDocument(workflowId, ref)).toString('utf8')) as T;
+      if (!input.job && input.jobDocument) input.job = await read<DecomposedJob>(input.jobDocument);
+      if (!input.schedule && input.scheduleDocument)
+        input.schedule = await read<Schedule>(input.scheduleDocument);
+    } finally {
+      await store.close();
+    }
   }
   return buildReportModel(input);
 }
@@ -43,8 +82,9 @@ export async function writeReport(
   client: Client,
   workflowId: string,
   htmlPath: string,
+  checkpointStore?: string,
 ): Promise<ReportModel> {
-  const model = await fetchReportModel(client, workflowId);
+  const model = await fetchReportModel(client, workflowId, checkpointStore);
   const html = renderReportHtml(model, { chartJs: chartJsSource(), generatedAtMs: Date.now() });
   mkdirSync(path.dirname(path.resolve(htmlPath)), { recursive: true });
   writeFileSync(htmlPath, html);
@@ -58,6 +98,10 @@ export function registerReport(program: Command): void {
     .argument('<workflowId>', 'the job (its workflow id)')
     .option('--html <file>', 'write a self-contained HTML page (charts inlined, no network access)')
     .option('--json', 'print the report model as JSON')
+    .option(
+      '--checkpoint-store <url>',
+      'where the job kept its plan (default: SPOTDAG_CHECKPOINT_STORE or sqlite:.spotdag/checkpoints.db)',
+    )
     .addHelpText(
       'after',
       [
@@ -69,7 +113,7 @@ export function registerReport(program: Command): void {
         '  spotdag report primes-1e9-mx0hntln --json',
       ].join('\n'),
     )
-    .action(async (workflowId: string, opts: { html?: string; json?: boolean }) => {
+    .action(async (workflowId: string, opts: { html?: string; json?: boolean; checkpointStore?: string }) => {
       if (!opts.html && !opts.json) {
         console.error('spotdag: say where the report goes: --html <file> and/or --json');
         process.exitCode = EXIT.badInput;
@@ -78,8 +122,8 @@ export function registerReport(program: Command): void {
       const { client, close } = await connectClient();
       try {
         const model = opts.html
-          ? await writeReport(client, workflowId, opts.html)
-          : await fetchReportModel(client, workflowId);
+          ? await writeReport(client, workflowId, opts.html, opts.checkpointStore)
+          : await fetchReportModel(client, workflowId, opts.checkpointStore);
         const htmlPath = opts.html ? path.resolve(opts.html) : undefined;
         if (opts.json) {
           console.log(JSON.stringify({ workflowId, html: htmlPath, report: model }));

@@ -4,6 +4,7 @@
  * the history and supplies the payload decoder (the client's payload converter).
  */
 import type { History, Payload } from '@temporalio/common/lib/proto-utils';
+import type { DocumentRef } from '../checkpoint/types';
 import type {
   DecomposedJob,
   JobResult,
@@ -45,6 +46,9 @@ export interface ReportInput {
   result?: JobResult;
   /** The failure message of a failed job. */
   failure?: string;
+  /** Where the decomposed job and the schedule are when they were planned by reference. */
+  jobDocument?: DocumentRef;
+  scheduleDocument?: DocumentRef;
 }
 
 export type Timestamp = { seconds?: unknown; nanos?: number | null } | null | undefined;
@@ -69,18 +73,40 @@ function subTaskIdOf(jobId: string, childWorkflowId: string): string {
   return childWorkflowId.startsWith(`${jobId}/`) ? childWorkflowId.slice(jobId.length + 1) : childWorkflowId;
 }
 
-/**
- * Reads a spotdagJob's history. Planning results are taken from the first completion of each
- * planning activity; children are matched to their initiation by workflow id.
- */
+/** Reads one run of a spotdagJob (see reportInputFromRuns). */
 export function reportInputFromHistory(
   workflowId: string,
   history: History,
   decode: (payload: Payload) => unknown,
 ): ReportInput {
+  return reportInputFromRuns(workflowId, [history], decode);
+}
+
+/**
+ * Reads a spotdagJob's runs (oldest first: a job that continued as new has several). Planning
+ * results are taken from the first completion of each planning activity; children are matched to
+ * their initiation by workflow id; the status is the last run's.
+ */
+export function reportInputFromRuns(
+  workflowId: string,
+  runs: History[],
+  decode: (payload: Payload) => unknown,
+): ReportInput {
   const input: ReportInput = { workflowId, status: 'running', outcomes: [], unfinished: [] };
-  const activityNames = new Map<string, string>();
   const children = new Map<string, UnfinishedSubTask>();
+  for (const history of runs) readRun(input, history, children, decode);
+  input.unfinished = [...children.values()];
+  return input;
+}
+
+function readRun(
+  input: ReportInput,
+  history: History,
+  children: Map<string, UnfinishedSubTask>,
+  decode: (payload: Payload) => unknown,
+): void {
+  const { workflowId } = input;
+  const activityNames = new Map<string, string>(); // event ids start again in every run
   const decodeFirst = (payloads: Parameters<typeof firstPayload>[0]): unknown => {
     const payload = firstPayload(payloads);
     return payload ? decode(payload) : undefined;
@@ -94,20 +120,24 @@ export function reportInputFromHistory(
     const at = timeMs(event.eventTime as Timestamp);
     const id = String(event.eventId);
     if (event.workflowExecutionStartedEventAttributes) {
-      input.startedAtMs = at;
-      input.workflowType = event.workflowExecutionStartedEventAttributes.workflowType?.name ?? undefined;
+      input.startedAtMs ??= at;
+      input.workflowType ??= event.workflowExecutionStartedEventAttributes.workflowType?.name ?? undefined;
     } else if (event.activityTaskScheduledEventAttributes) {
       activityNames.set(id, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
     } else if (event.activityTaskCompletedEventAttributes) {
       const attrs = event.activityTaskCompletedEventAttributes;
       const name = activityNames.get(String(attrs.scheduledEventId));
-      if (name === 'decomposeJob' && !input.job)
-        input.job = planned<DecomposedJob>(decodeFirst(attrs.result), 'subTasks', 'job');
-      else if (name === 'forecastMarket' && !input.market)
+      if (name === 'decomposeJob' && !input.job && !input.jobDocument) {
+        const plan = planned<DecomposedJob>(decodeFirst(attrs.result), 'subTasks', 'job');
+        input.job = plan.full;
+        input.jobDocument = plan.stored;
+      } else if (name === 'forecastMarket' && !input.market)
         input.market = decodeFirst(attrs.result) as MarketView;
-      else if (name === 'allocateSubTasks' && !input.schedule)
-        input.schedule = planned<Schedule>(decodeFirst(attrs.result), 'placements', 'schedule');
-      else if (name === 'provisionInstances' && !input.instances)
+      else if (name === 'allocateSubTasks' && !input.schedule && !input.scheduleDocument) {
+        const plan = planned<Schedule>(decodeFirst(attrs.result), 'placements', 'schedule');
+        input.schedule = plan.full;
+        input.scheduleDocument = plan.stored;
+      } else if (name === 'provisionInstances' && !input.instances)
         input.instances = decodeFirst(attrs.result) as ProvisionedInstance[];
     } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
       const childId = event.startChildWorkflowExecutionInitiatedEventAttributes.workflowId ?? '';
@@ -160,8 +190,6 @@ export function reportInputFromHistory(
       input.closedAtMs = at;
     }
   }
-  input.unfinished = [...children.values()];
-  return input;
 }
 
 type FailureLike = { message?: string | null; cause?: FailureLike | null } | null | undefined;
@@ -175,12 +203,17 @@ function failureMessages(failure: FailureLike): string | undefined {
 
 /**
  * A planning activity's result: the full document (versions before references, or inline when the
- * control worker had no checkpoint store). A plan by reference gives undefined: its document is in
- * the checkpoint store, and the report does without it.
+ * control worker had no checkpoint store), or the reference of a document in the checkpoint store
+ * (the caller reads it there).
  */
-function planned<T>(result: unknown, fullKey: string, documentKey: string): T | undefined {
-  if (typeof result !== 'object' || result === null) return undefined;
-  if (fullKey in result) return result as T;
-  const document = (result as Record<string, unknown>)[documentKey] as { inline?: T } | undefined;
-  return document?.inline;
+function planned<T>(
+  result: unknown,
+  fullKey: string,
+  documentKey: string,
+): { full?: T; stored?: DocumentRef } {
+  if (typeof result !== 'object' || result === null) return {};
+  if (fullKey in result) return { full: result as T };
+  const document = (result as Record<string, unknown>)[documentKey] as
+    { inline?: T; stored?: DocumentRef } | undefined;
+  return { full: document?.inline, stored: document?.stored };
 }

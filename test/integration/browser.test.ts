@@ -17,13 +17,24 @@ const ARTIFACTS = path.resolve(__dirname, '../../artifacts');
 async function runReportCommand(
   workflowId: string,
   htmlPath: string,
+  checkpointStore: string,
 ): Promise<{ html: string; report: ReportModel }> {
   const program = new Command('spotdag').exitOverride();
   registerReport(program);
   const printed: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
   try {
-    await program.parseAsync(['node', 'spotdag', 'report', workflowId, '--html', htmlPath, '--json']);
+    await program.parseAsync([
+      'node',
+      'spotdag',
+      'report',
+      workflowId,
+      '--html',
+      htmlPath,
+      '--json',
+      '--checkpoint-store',
+      checkpointStore,
+    ]);
   } finally {
     log.mockRestore();
   }
@@ -113,7 +124,7 @@ describe('in a real browser: the Temporal Web UI and the HTML report of a real j
 
   it('`spotdag report --html` writes a page whose three charts draw, without errors or network', async () => {
     const htmlPath = path.join(ARTIFACTS, 'report.html');
-    const printed = await runReportCommand(workflowId, htmlPath);
+    const printed = await runReportCommand(workflowId, htmlPath, stack.checkpointStore);
     expect(printed.html).toBe(htmlPath);
     const { totals, lanes, gantt: bars } = printed.report;
     expect(totals).toMatchObject({

@@ -1,4 +1,5 @@
 import { temporal } from '@temporalio/proto';
+import { fetchReportModel } from '../../cli/commands/report';
 import type { JobResult } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
@@ -106,6 +107,10 @@ describe('scale', () => {
     expect(childIds.length).toBe(21);
     expect(new Set(childIds).size).toBe(21);
     expect(await stack.provisioner.list(workflowId)).toEqual([]);
+    // `spotdag report` follows the runs and reads the plan from the checkpoint store.
+    const report = await fetchReportModel(stack.client, workflowId, stack.checkpointStore);
+    expect(report.status).toBe('completed');
+    expect(report.totals).toMatchObject({ subTasks: 21, subTasksDone: 21, instancesPlanned: 2 });
   });
 
   it(`a ${SUB_TASKS}-sub-task job completes within Temporal's limits`, async () => {
