@@ -18,6 +18,7 @@ import { loadWorkflowFile } from '../src/dag';
 import { forecastAll, type PriceForecast } from '../src/forecast';
 import { loadSkyPilotTrace, loadSkyPilotTraces, type AvailabilityTrace } from '../src/market';
 import { OracleForecast } from '../src/sim/oracle';
+import { controllerPolicy } from '../src/sim/controller-policy';
 import {
   eagerNextZonePolicy,
   greedyFailoverPolicy,
@@ -42,6 +43,8 @@ export const ALL_POLICIES = [
   'spotdag-heft-order',
   'spotdag-topo-order',
   'spotdag-no-forecast',
+  'spotdag-controller',
+  'spotdag-controller-displaced',
 ] as const;
 export type PolicyName = (typeof ALL_POLICIES)[number] | 'lower-bound';
 
@@ -215,6 +218,10 @@ function makePolicy(
       return spotdagPolicy(env, { name, order: 'heft', forecast: scenario.forecast() });
     case 'spotdag-topo-order':
       return spotdagPolicy(env, { name, order: 'topological', forecast: scenario.forecast() });
+    case 'spotdag-controller':
+      return controllerPolicy(env, { name, forecast: scenario.forecast() });
+    case 'spotdag-controller-displaced':
+      return controllerPolicy(env, { name, forecast: scenario.forecast(), replan: 'displaced' });
     case 'spotdag-no-forecast':
       return spotdagPolicy(env, { name, forecast: scenario.noForecast() });
     case 'perfect-information':

@@ -73,6 +73,11 @@ export class InterruptionModel {
     return { options: { ...this.options }, pools: [...this.pools.values()].map((s) => ({ ...s })) };
   }
 
+  /** Whether the model has a prior or evidence of its own for the pool. */
+  knows(pool: Pool): boolean {
+    return this.pools.has(poolKey(pool));
+  }
+
   /** Sets the prior from a prior rate (per hour), keeping evidence already observed. */
   setPriorRate(pool: Pool, ratePerHour: number): void {
     if (!(ratePerHour > 0)) throw new RangeError(`prior rate must be > 0, got ${ratePerHour}`);

@@ -53,7 +53,8 @@ describe('lost instances: real processes interrupted and killed mid-job', () => 
       const reasons = new Set(relocations.map((r) => `${r.from}:${r.reason}`));
       expect(reasons).toContain(`${noticed}:interrupted`);
       expect([...reasons].some((r) => r.startsWith(`${killed}:`))).toBe(true);
-      expect(relocations.every((r) => r.to === `${r.from}-r1`)).toBe(true);
+      // The controller re-plans: the work goes to instances other than the lost ones.
+      expect(relocations.every((r) => r.to !== r.from)).toBe(true);
 
       // The store saw every sub-task finish exactly once; the interrupted work resumed from a
       // checkpoint written by a later attempt (a newer fencing token) than the one that started it.

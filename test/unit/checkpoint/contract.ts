@@ -321,6 +321,24 @@ export function checkpointStoreContract(factory: () => StoreFactory): void {
     });
   });
 
+  describe('records', () => {
+    it('are written by compare-and-swap on their version and outlive job cleanup', async () => {
+      const store = await open();
+      const name = `market/${newJob()}`;
+      expect(await store.readRecord(name)).toBeUndefined();
+      expect(await store.writeRecord(name, text('v1'), undefined)).toBe(true);
+      expect(await store.writeRecord(name, text('again'), undefined)).toBe(false);
+      const first = (await store.readRecord(name))!;
+      expect(first.bytes.toString()).toBe('v1');
+      expect(await store.writeRecord(name, text('v2'), first.version)).toBe(true);
+      // A writer that read before v2 loses: nothing it computed from v1 overwrites v2.
+      expect(await store.writeRecord(name, text('stale'), first.version)).toBe(false);
+      const job = newJob();
+      await store.cleanupJob(job);
+      expect((await store.readRecord(name))!.bytes.toString()).toBe('v2');
+    });
+  });
+
   describe('jobs', () => {
     it('list sub-task states: tokens, checkpoints, results', async () => {
       const store = await open();
