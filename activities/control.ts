@@ -224,12 +224,10 @@ export function createControlActivities(deps: ControlActivityDeps) {
         heartbeating(
           deps.provisioner.launchPlans
             ? deps.provisioner.launchPlans(jobId, plans, { jobStartMs })
-            : deps.provisioner
-                .provision(jobId, plans)
-                .then((launched) => ({
-                  launched: launched.map((i) => ({ ...i, launchedAtMs: Date.now() })),
-                  refused: [],
-                })),
+            : deps.provisioner.provision(jobId, plans).then((launched) => ({
+                launched: launched.map((i) => ({ ...i, launchedAtMs: Date.now() })),
+                refused: [],
+              })),
         ),
       );
       const timeout = deps.instanceReadyTimeoutMs ?? 60_000;

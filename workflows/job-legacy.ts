@@ -191,8 +191,6 @@ async function planJob(
   };
 }
 
-
-
 type Finished = { k: number; outcome: SubTaskOutcome } | { k: number; error: unknown };
 
 /**
@@ -382,5 +380,3 @@ function startChild(
     ],
   });
 }
-
-

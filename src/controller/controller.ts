@@ -100,9 +100,28 @@ export class Controller {
     let d = dagArrays(dag);
     const resplits = this.resplit(dag, d, state, mem, previous, notes);
     if (resplits.length > 0) d = dagArrays(dag);
-    const cut = stopped(dag, state, resplits.filter((r) => r.running).map((r) => r.subTaskId), resplits);
-    const priority = rankSubTasks(d, this.setup.forecast, this.setup.fleet, this.setup.preferences, this.order, now);
-    let guard = this.guard(d, cut, priority, mem, notes, spotIntervalSoon(previous, cut.nowSeconds, this.tick));
+    const cut = stopped(
+      dag,
+      state,
+      resplits.filter((r) => r.running).map((r) => r.subTaskId),
+      resplits,
+    );
+    const priority = rankSubTasks(
+      d,
+      this.setup.forecast,
+      this.setup.fleet,
+      this.setup.preferences,
+      this.order,
+      now,
+    );
+    let guard = this.guard(
+      d,
+      cut,
+      priority,
+      mem,
+      notes,
+      spotIntervalSoon(previous, cut.nowSeconds, this.tick),
+    );
     let current = stopped(dag, cut, guard.stopRunning, []);
     let schedule = this.replan(d, current, priority, penalised, guard, event, previous);
     if (!guard.onDemandMode) {
@@ -217,7 +236,12 @@ export class Controller {
     if (pool < 0 || v === undefined) return 0;
     const hazard = this.setup.forecast.hazardPerHour(pool);
     const fleet = this.setup.fleet;
-    return checkpointInterval(d.duration[v]!, hazard, fleet.checkpointSeconds, fleet.minCheckpointIntervalSeconds);
+    return checkpointInterval(
+      d.duration[v]!,
+      hazard,
+      fleet.checkpointSeconds,
+      fleet.minCheckpointIntervalSeconds,
+    );
   }
 
   /** The remaining DAG re-planned at the real elapsed time. */
@@ -318,7 +342,8 @@ function stopped(dag: TaskDag, state: ControllerState, stop: string[], resplits:
   const ids = new Set(stop);
   const progress = { ...state.progress };
   for (const r of state.running) {
-    if (ids.has(r.subTaskId) && (r.checkpointedSeconds ?? 0) > 0) progress[r.subTaskId] = r.checkpointedSeconds!;
+    if (ids.has(r.subTaskId) && (r.checkpointedSeconds ?? 0) > 0)
+      progress[r.subTaskId] = r.checkpointedSeconds!;
   }
   for (const r of resplits) {
     const duration = dag.getNodeAttribute(r.subTaskId, 'durationSeconds');

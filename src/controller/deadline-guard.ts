@@ -41,13 +41,19 @@ export function onDemandOptions(forecast: AllocationForecast): NewInstanceOption
   forecast.pools.forEach((p, i) => {
     const shape = `${p.vcpu}/${p.memoryMiB}`;
     const b = best.get(shape);
-    if (b === undefined || p.onDemandPricePerHour < forecast.pools[b]!.onDemandPricePerHour) best.set(shape, i);
+    if (b === undefined || p.onDemandPricePerHour < forecast.pools[b]!.onDemandPricePerHour)
+      best.set(shape, i);
   });
   return [...best.values()].sort((a, b) => a - b).map((pool) => ({ pool, market: 'on-demand' as const }));
 }
 
 /** Latest finish of every node so that the sink finishes by `deadline` (work and transfers on the way). */
-function latestFinish(d: DagArrays, deadline: number, work: (v: number) => number, bps: number): Float64Array {
+function latestFinish(
+  d: DagArrays,
+  deadline: number,
+  work: (v: number) => number,
+  bps: number,
+): Float64Array {
   const n = d.ids.length;
   const latest = new Float64Array(n).fill(Infinity);
   for (let k = n - 1; k >= 0; k--) {
@@ -142,7 +148,11 @@ export function readGuard(input: GuardInput): GuardReading {
     }
     const tight = new Set(onDemandSubTasks);
     for (const r of state.running)
-      if (tight.has(r.subTaskId) && spotInstances.has(r.instanceId) && !(input.checkpointInterval(r.subTaskId) > 0))
+      if (
+        tight.has(r.subTaskId) &&
+        spotInstances.has(r.instanceId) &&
+        !(input.checkpointInterval(r.subTaskId) > 0)
+      )
         stopRunning.push(r.subTaskId);
   }
   return { onDemandFinish, slackSeconds, marginSeconds, onDemandMode, onDemandSubTasks, stopRunning };

@@ -163,8 +163,7 @@ function candidatesOnCriticalPath(
     const id = d.ids[v]!;
     if (done.has(id) || running.has(id)) continue;
     let ok = true;
-    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++)
-      if (!done.has(d.ids[d.pred[i]!]!)) ok = false;
+    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) if (!done.has(d.ids[d.pred[i]!]!)) ok = false;
     if (ok) ready.push(v);
   }
   if (ready.length > 1) return undefined;
@@ -183,8 +182,7 @@ function candidatesOnCriticalPath(
     if (state.nowSeconds - (input.memory.resplitAt[r.subTaskId] ?? -Infinity) < input.options.cooldownSeconds)
       continue;
     const remaining = r.expectedFinish - state.nowSeconds;
-    if (!best || remaining > best.remaining)
-      best = { id: r.subTaskId, running: true, position, remaining };
+    if (!best || remaining > best.remaining) best = { id: r.subTaskId, running: true, position, remaining };
   }
   if (!best || best.remaining < 2 * input.options.minPieceSeconds) return undefined;
   return best;

@@ -50,6 +50,7 @@ export function penalise(
 ): string[] {
   for (const pool of event.pools ?? [])
     memory.penalties[pool] = Math.max(memory.penalties[pool] ?? 0, nowSeconds + penaltySeconds);
-  for (const [pool, until] of Object.entries(memory.penalties)) if (until <= nowSeconds) delete memory.penalties[pool];
+  for (const [pool, until] of Object.entries(memory.penalties))
+    if (until <= nowSeconds) delete memory.penalties[pool];
   return Object.keys(memory.penalties).sort();
 }

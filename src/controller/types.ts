@@ -8,12 +8,7 @@ import type { RuntimeState, SpotdagSchedule } from '../allocate/types';
 
 /** Why the controller is called. */
 export type ControllerEventKind =
-  | 'start'
-  | 'tick'
-  | 'sub-task-done'
-  | 'instance-lost'
-  | 'spot-notice'
-  | 'launch-refused';
+  'start' | 'tick' | 'sub-task-done' | 'instance-lost' | 'spot-notice' | 'launch-refused';
 
 /** Spot exposure and interruptions seen in a pool since the last call (to learn the hazard). */
 export interface PoolObservation {
