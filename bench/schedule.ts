@@ -276,6 +276,8 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
         windowStrideSeconds: 86400,
         forecasts,
       });
+      // Every policy checkpoints by the same rule from the forecast made at the start (src/sim/simulator.ts).
+      const checkpointForecast = scenario.forecast();
       for (const wf of workflows) {
         const basePrefs = preferencesSchema.parse({ objective: 'minimize-cost' });
         const baseEnv: PolicyEnv = { d: wf.d, fleet, preferences: basePrefs, market: scenario.market };
@@ -294,6 +296,7 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
               market: scenario.market,
               fleet,
               preferences,
+              checkpointForecast,
               policy: makePolicy(name, env, scenario, heftPlan),
             });
             run = {

@@ -14,8 +14,12 @@
  *   step above its MaxPrice; the notice comes 2 minutes before. At the notice the instance stops
  *   taking work; sub-tasks that would not finish before the interruption stop at once and keep only
  *   the work saved by their last checkpoint (conservatively, no final checkpoint is assumed).
- * - A sub-task checkpoints every τ seconds of work (τ from its placement), each checkpoint costs
- *   `checkpointSeconds`; resuming from a checkpoint costs `restartSeconds`.
+ * - Checkpoints are the simulator's, the same for every policy: a sub-task on a spot instance
+ *   checkpoints every τ seconds of work, τ = Young's interval √(2·C/λ) (`checkpointInterval`, the
+ *   rule spotdag's allocator plans with) for the pool's hazard λ in `checkpointForecast` and its
+ *   remaining work; each checkpoint costs C = `checkpointSeconds`; resuming from a checkpoint costs
+ *   `restartSeconds`. On-demand instances are not interrupted and do not checkpoint. The τ a plan
+ *   places a sub-task with is not used: a policy cannot opt out of (or into better) checkpoints.
  * - A sub-task starts on its instance when all its dependencies are done and their outputs have
  *   arrived (bytes / bandwidth between the zones, 0 on the same instance), and cores and memory fit.
  *   Instances take their queue in plan order; a sub-task may overtake earlier ones that cannot start
@@ -30,8 +34,14 @@
  */
 import type { Preferences } from '../allocate/preferences';
 import type { DagArrays } from '../allocate/rank';
-import { bandwidth, wallSeconds } from '../allocate/scheduler';
-import type { ResolvedFleet, RuntimeState, SpotdagInstancePlan, SpotdagSchedule } from '../allocate/types';
+import { bandwidth, checkpointInterval, wallSeconds } from '../allocate/scheduler';
+import type {
+  AllocationForecast,
+  ResolvedFleet,
+  RuntimeState,
+  SpotdagInstancePlan,
+  SpotdagSchedule,
+} from '../allocate/types';
 import { EventKind, EventQueue, type SimEvent } from './events';
 import { SimInstance } from './instance';
 import type { SimMarket } from './market';
@@ -72,6 +82,11 @@ export interface SimOptions {
   fleet: ResolvedFleet;
   preferences: Preferences;
   policy: SimPolicy;
+  /**
+   * The forecast whose hazard per pool sets every sub-task's checkpoint interval, whatever the
+   * policy (benchmarks: the forecast made at the job's start, which spotdag also starts from).
+   */
+  checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
   /** Give up (throw) after this much simulated time (default 60 days). */
   maxSeconds?: number;
 }
@@ -124,6 +139,7 @@ export class Simulator {
   private readonly fleet: ResolvedFleet;
   private readonly preferences: Preferences;
   private readonly policy: SimPolicy;
+  private readonly checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
   private readonly maxSeconds: number;
   private readonly n: number;
   private readonly queue = new EventQueue();
@@ -156,6 +172,7 @@ export class Simulator {
     this.fleet = options.fleet;
     this.preferences = options.preferences;
     this.policy = options.policy;
+    this.checkpointForecast = options.checkpointForecast;
     this.maxSeconds = options.maxSeconds ?? 60 * 86400;
     this.n = options.d.ids.length;
     this.tasks = new SubTasks(this.n);
@@ -343,7 +360,6 @@ export class Simulator {
       if (!inst || !inst.alive)
         return this.fail(`${p.subTaskId} is placed on a missing instance ${p.instanceId}`);
       tasks.assigned[v] = inst;
-      tasks.tau[v] = p.checkpointIntervalSeconds;
       inst.queue.push(v);
       this.displaced.delete(v);
     }
@@ -492,7 +508,10 @@ export class Simulator {
     }
     const work = Math.max(0, d.duration[v]! - tasks.progress[v]!);
     const restart = tasks.progress[v]! > 0 ? fleet.restartSeconds : 0;
-    const tau = inst.spot ? tasks.tau[v]! : 0;
+    const tau = inst.spot
+      ? checkpointInterval(work, this.checkpointForecast.hazardPerHour(inst.pool), fleet.checkpointSeconds)
+      : 0;
+    tasks.tau[v] = tau;
     tasks.status[v] = Running;
     tasks.attempt[v]!++;
     tasks.startAt[v] = this.now;
@@ -510,7 +529,7 @@ export class Simulator {
   /** Stops a running sub-task now; keeps the work saved by its checkpoints. */
   stop(v: number, inst: SimInstance): void {
     const { d, tasks, fleet } = this;
-    const tau = inst.spot ? tasks.tau[v]! : 0;
+    const tau = tasks.tau[v]!;
     const elapsed = this.now - tasks.startAt[v]! - tasks.restartOf[v]!;
     let saved = 0;
     if (tau > 0 && elapsed > 0) saved = Math.floor(elapsed / (tau + fleet.checkpointSeconds)) * tau;

@@ -37,7 +37,12 @@ describe('simulate: hand-checkable runs', () => {
     const list: TestPool[] = [{ key: 'od@z1', od: 0.1, spot: 0.5 }];
     const market = simMarket(list);
     const e = env(buildDag([task('a', 3600), task('b', 3600)], [['a', 'b', 1e9]]), market);
-    const r = simulate({ ...e, market, policy: spotdagPolicy(e, { forecast: flatForecast(list) }) });
+    const r = simulate({
+      ...e,
+      market,
+      checkpointForecast: flatForecast(list),
+      policy: spotdagPolicy(e, { forecast: flatForecast(list) }),
+    });
     expect(r.instancesLaunched).toBe(1);
     expect(r.makespanSeconds).toBeCloseTo(90 + 7200, 6);
     expect(r.costUsd).toBeCloseTo((0.1 * (90 + 7200)) / 3600, 9);
@@ -50,7 +55,12 @@ describe('simulate: hand-checkable runs', () => {
     const gaps = [false, false, false, false, false, false, true, true, ...new Array(100).fill(false)];
     const market = simMarket(list, [trace(gaps, 600)]);
     const e = env(buildDag([task('long', 7200)], []), market);
-    const r = simulate({ ...e, market, policy: spotdagPolicy(e, { forecast: flatForecast(list) }) });
+    const r = simulate({
+      ...e,
+      market,
+      checkpointForecast: flatForecast(list),
+      policy: spotdagPolicy(e, { forecast: flatForecast(list) }),
+    });
     expect(r.interruptions).toBe(1);
     // Started at 90 s, checkpoints every τ = √(2·10·3600/0.01) s (+10 s each), stopped at the notice (3480 s).
     const tau = Math.sqrt((2 * 10 * 3600) / 0.01);
@@ -61,6 +71,23 @@ describe('simulate: hand-checkable runs', () => {
     expect(r.instances[0]!.interrupted).toBe(true);
   });
 
+  it('every policy checkpoints by the same rule: a baseline keeps its work up to the last checkpoint', () => {
+    // The baselines plan with no hazard (τ = 0 in their placements); the simulator checkpoints anyway.
+    const list: TestPool[] = [{ key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 }];
+    const gaps = [false, false, false, false, false, false, true, true, ...new Array(100).fill(false)];
+    const market = simMarket(list, [trace(gaps, 600)]);
+    const e = env(buildDag([task('long', 7200)], []), market);
+    const policy = greedyFailoverPolicy(e);
+    expect(policy.plan().placements[0]!.checkpointIntervalSeconds).toBe(0);
+    const r = simulate({ ...e, market, checkpointForecast: flatForecast(list), policy });
+    expect(r.interruptions).toBe(1);
+    const tau = Math.sqrt((2 * 10 * 3600) / 0.01);
+    const elapsed = 3480 - 90;
+    const saved = Math.floor(elapsed / (tau + 10)) * tau;
+    expect(saved).toBeGreaterThan(0);
+    expect(r.lostWorkHours).toBeCloseTo((elapsed - saved) / 3600, 9);
+  });
+
   it('the first spot instance ends billing at the interruption; cost = Σ time × price', () => {
     const list: TestPool[] = [
       { key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 },
@@ -68,7 +95,12 @@ describe('simulate: hand-checkable runs', () => {
     ];
     const market = simMarket(list, [trace([false, false, false, true, ...new Array(20).fill(false)], 600)]);
     const e = env(forkJoin(3, 2400), market);
-    const r = simulate({ ...e, market, policy: spotdagPolicy(e, { forecast: flatForecast(list) }) });
+    const r = simulate({
+      ...e,
+      market,
+      checkpointForecast: flatForecast(list),
+      policy: spotdagPolicy(e, { forecast: flatForecast(list) }),
+    });
     const billed = r.instances.reduce(
       (a, i) =>
         a +
@@ -99,7 +131,9 @@ describe('simulate: invariants', () => {
         throw new Error('unused');
       },
     };
-    expect(() => simulate({ ...e, market, policy: bad })).toThrow(SimulationInvariantError);
+    expect(() => simulate({ ...e, market, checkpointForecast: flatForecast(list), policy: bad })).toThrow(
+      SimulationInvariantError,
+    );
   });
 
   it('throws when a plan overcommits an instance', () => {
@@ -153,7 +187,9 @@ describe('simulate: invariants', () => {
       },
     };
     // The sub-task never fits: the run stalls, which is reported rather than looping forever.
-    expect(() => simulate({ ...e, market, policy })).toThrow(SimulationInvariantError);
+    expect(() => simulate({ ...e, market, checkpointForecast: flatForecast(list), policy })).toThrow(
+      SimulationInvariantError,
+    );
   });
 
   it('property: every policy completes random DAGs on random traces with all invariants', () => {
@@ -205,7 +241,7 @@ describe('simulate: invariants', () => {
           uniformProgressPolicy(e, heft),
         ];
         for (const policy of policies) {
-          const r = simulate({ ...e, market, policy });
+          const r = simulate({ ...e, market, checkpointForecast: flatForecast(pools), policy });
           expect(r.costUsd).toBeGreaterThan(0);
           if (policy.name === 'spotdag' && deadline) expect(r.deadlineMet).toBe(true);
         }
