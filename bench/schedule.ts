@@ -13,7 +13,7 @@ import { SingleBar } from 'cli-progress';
 import { preferencesSchema } from '../src/allocate/preferences';
 import { historyBefore, loadMarket, type MarketSetup } from '../src/allocate/plan';
 import { dagArrays, type DagArrays } from '../src/allocate/rank';
-import { resolveFleet, type ResolvedFleet } from '../src/allocate/types';
+import { resolveFleet, type AllocationForecast, type ResolvedFleet } from '../src/allocate/types';
 import { loadWorkflowFile } from '../src/dag';
 import { forecastAll, type PriceForecast } from '../src/forecast';
 import { loadSkyPilotTrace, loadSkyPilotTraces, type AvailabilityTrace } from '../src/market';
@@ -206,7 +206,7 @@ function makePolicy(
   name: (typeof ALL_POLICIES)[number],
   env: PolicyEnv,
   scenario: Scenario,
-  heftPlan: ReturnType<SimPolicy['plan']>,
+  checkpointForecast: AllocationForecast,
 ): SimPolicy {
   switch (name) {
     case 'spotdag':
@@ -228,7 +228,7 @@ function makePolicy(
     case 'price-capacity-optimized':
       return priceCapacityOptimizedPolicy(env, (i) => scenario.hazardAtStart[i]!);
     case 'uniform-progress':
-      return uniformProgressPolicy(env, heftPlan);
+      return uniformProgressPolicy(env, { checkpointForecast });
   }
 }
 
@@ -297,7 +297,7 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
               fleet,
               preferences,
               checkpointForecast,
-              policy: makePolicy(name, env, scenario, heftPlan),
+              policy: makePolicy(name, env, scenario, checkpointForecast),
             });
             run = {
               workflow: wf.name,

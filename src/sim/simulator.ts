@@ -73,6 +73,11 @@ export interface SimPolicy {
   /** Re-plan every so many seconds as well (Uniform Progress). */
   readonly replanEverySeconds?: number;
   plan(): SpotdagSchedule;
+  /**
+   * A new plan from the state now. Returning `previous` itself keeps the plan in force (allowed
+   * only when it still places every pending sub-task on a live instance, e.g. at a periodic
+   * decision that changes nothing).
+   */
   replan(state: RuntimeState, event: ReplanEvent, previous: SpotdagSchedule): SpotdagSchedule;
 }
 
@@ -315,9 +320,12 @@ export class Simulator {
     this.replan(reason);
   }
 
+  /** The policy's periodic decision; a re-plan already due at this instant is folded into it. */
   private onPeriodic(): void {
     if (this.tasks.doneCount >= this.n) return;
-    this.replan('periodic');
+    const reason = this.replanPending ?? 'periodic';
+    this.replanPending = undefined;
+    this.replan(reason);
     this.queue.push(this.now + this.policy.replanEverySeconds!, EventKind.Periodic);
   }
 
@@ -526,14 +534,20 @@ export class Simulator {
     }
   }
 
-  /** Stops a running sub-task now; keeps the work saved by its checkpoints. */
-  stop(v: number, inst: SimInstance): void {
+  /** Work a running sub-task's current attempt has saved in checkpoints by now. */
+  private savedThisAttempt(v: number): number {
     const { d, tasks, fleet } = this;
     const tau = tasks.tau[v]!;
     const elapsed = this.now - tasks.startAt[v]! - tasks.restartOf[v]!;
-    let saved = 0;
-    if (tau > 0 && elapsed > 0) saved = Math.floor(elapsed / (tau + fleet.checkpointSeconds)) * tau;
-    saved = Math.min(saved, d.duration[v]! - tasks.progress[v]!);
+    if (!(tau > 0 && elapsed > 0)) return 0;
+    const saved = Math.floor(elapsed / (tau + fleet.checkpointSeconds)) * tau;
+    return Math.min(saved, d.duration[v]! - tasks.progress[v]!);
+  }
+
+  /** Stops a running sub-task now; keeps the work saved by its checkpoints. */
+  stop(v: number, inst: SimInstance): void {
+    const { d, tasks } = this;
+    const saved = this.savedThisAttempt(v);
     this.lostWork += Math.max(0, this.now - tasks.startAt[v]! - saved) / 3600;
     tasks.progress[v]! += saved;
     tasks.status[v] = Pending;
@@ -592,7 +606,10 @@ export class Simulator {
     this.replans++;
     const schedule = this.policy.replan(state, event, this.current!);
     this.displaced.clear();
-    this.apply(schedule);
+    if (schedule !== this.current) return this.apply(schedule);
+    for (let v = 0; v < this.n; v++)
+      if (this.tasks.status[v] === Pending && !this.tasks.assigned[v]?.alive)
+        this.fail(`the plan kept in force leaves ${this.d.ids[v]} without a live instance`);
   }
 
   /** What the runtime knows now, as the allocator's RuntimeState. */
@@ -608,13 +625,17 @@ export class Simulator {
           instanceId: tasks.doneOn[v]!.plan.id,
           finishedAt: tasks.doneAt[v]!,
         });
-      else if (tasks.status[v] === Running)
-        running.push({
-          subTaskId: d.ids[v]!,
-          instanceId: tasks.runOn[v]!.plan.id,
-          expectedFinish: tasks.finishAt[v]!,
-        });
-      else if (tasks.progress[v]! > 0) progress[d.ids[v]!] = tasks.progress[v]!;
+      else {
+        if (tasks.status[v] === Running)
+          running.push({
+            subTaskId: d.ids[v]!,
+            instanceId: tasks.runOn[v]!.plan.id,
+            expectedFinish: tasks.finishAt[v]!,
+          });
+        // Checkpointed work, running sub-tasks included (what they would keep if stopped now).
+        const saved = tasks.progress[v]! + (tasks.status[v] === Running ? this.savedThisAttempt(v) : 0);
+        if (saved > 0) progress[d.ids[v]!] = saved;
+      }
     }
     const instances: SpotdagInstancePlan[] = [];
     for (const inst of this.byId.values()) {

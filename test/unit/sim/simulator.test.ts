@@ -238,7 +238,7 @@ describe('simulate: invariants', () => {
           spotdagPolicy(e, { name: 'perfect', forecast: new OracleForecast(market) }),
           onDemandHeftPolicy(e),
           greedyFailoverPolicy(e),
-          uniformProgressPolicy(e, heft),
+          ...(deadline ? [uniformProgressPolicy(e, { checkpointForecast: flatForecast(pools) })] : []),
         ];
         for (const policy of policies) {
           const r = simulate({ ...e, market, checkpointForecast: flatForecast(pools), policy });
