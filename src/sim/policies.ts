@@ -333,7 +333,8 @@ export function uniformProgressPolicy(
   const clock = { now: 0 };
   const forecast = nowForecast(env, () => clock.now);
   const prefs = { ...env.preferences, deadline: undefined, objective: 'minimize-time' as const };
-  const tick = options.tickSeconds ?? Math.min(...market.pools.map((p) => p.trace.gapSeconds));
+  const tick =
+    options.tickSeconds ?? market.pools.reduce((a, p) => Math.min(a, p.trace.gapSeconds), Infinity);
   const n = d.ids.length;
   let totalWork = 0;
   for (let v = 0; v < n; v++) totalWork += d.duration[v]!;

@@ -67,7 +67,14 @@ export function advance(job: SingleJob, s: JobState, choice: Choice): JobState {
   if (s.finishedAt !== undefined) return s;
   if (choice === 'spot' && !spotAvailable(job, s.tick))
     throw new Error(`tick ${s.tick}: spot chosen while the trace has no capacity`);
-  const next: JobState = { ...s, tick: s.tick + 1 };
+  const next: JobState = {
+    tick: s.tick + 1,
+    done: s.done,
+    on: s.on,
+    overheadLeft: s.overheadLeft,
+    costUsd: s.costUsd,
+    preemptions: s.preemptions,
+  };
   if (choice === 'none') {
     next.on = 'none';
     next.overheadLeft = 0;
