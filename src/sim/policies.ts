@@ -12,7 +12,8 @@
  *                           estimated interruption rate (best third), the cheapest now.
  * - uniform-progress        "Can't Be Late" (NSDI'24) §4's rules, generalised to DAGs: decided at
  *                           every trace tick; see `uniformProgressPolicy`.
- * - spotdag*, perfect-information  the allocator with forecasts / the actual future / ablations.
+ * - spotdag*               the allocator with forecasts (and ablations); with the actual future
+ *                           (OracleForecast) it is bench schedule's oracle-informed heuristic.
  */
 import { allocate, reallocate, rankSubTasks } from '../allocate/allocate';
 import { MarketAllocationForecast } from '../allocate/market-forecast';
@@ -454,18 +455,23 @@ export function uniformProgressPolicy(
 }
 
 /**
- * Baseline 7, the analytic lower bound: all work (core-seconds) at the cheapest spot price per vCPU
- * of any pool at any time in [0, horizon), without interruptions, boots or idle time.
+ * The analytic lower bound on the cost of any run that ends by `horizonSeconds` (for the deadline:
+ * of any schedule meeting it): Σ over sub-tasks of cores × duration, at the lowest price per vCPU
+ * of any pool, spot or on-demand, in force at any instant of [0, horizon).
+ *
+ * Proof: an instance's bill over any interval is at least its price per vCPU × the cores its
+ * running sub-tasks use (they never use more than its vCPUs); every sub-task runs for at least its
+ * duration in total over its attempts (work only advances while it runs); boots, idle time,
+ * checkpoints and lost work only add. So the bill is at least Σ cores × duration × the lowest
+ * price per vCPU paid at any instant before the run ends.
  */
 export function lowerBoundCost(env: PolicyEnv, horizonSeconds: number): number {
   let best = Infinity;
   env.market.pools.forEach((p, i) => {
-    const f = p.price;
-    const step = f.stepSeconds;
-    for (let t = 0; t < horizonSeconds; t += step)
-      best = Math.min(best, env.market.spotPrice(i, t) / p.option.vcpu);
+    const price = Math.min(env.market.minPrice(i, 0, horizonSeconds), p.option.onDemandPricePerHour);
+    best = Math.min(best, price / p.option.vcpu);
   });
   let coreSeconds = 0;
-  for (let v = 0; v < env.d.ids.length; v++) coreSeconds += env.d.duration[v]! * Math.max(1, env.d.cpu[v]!);
+  for (let v = 0; v < env.d.ids.length; v++) coreSeconds += env.d.duration[v]! * env.d.cpu[v]!;
   return (coreSeconds / 3600) * best;
 }
