@@ -20,7 +20,7 @@ export interface PoolOption {
  * What the allocator needs to know about the future, per pool (by index into `pools`). Times are
  * seconds from the job's start. Implemented from forecasts (`marketForecast`), from the current
  * price only (`staticForecast`, the no-forecast ablation) and, in the simulator, from the actual
- * future (the perfect-information reference).
+ * future (the oracle-informed heuristic).
  */
 export interface AllocationForecast {
   readonly pools: readonly PoolOption[];
