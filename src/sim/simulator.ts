@@ -66,6 +66,15 @@ export interface ReplanEvent {
   waitingPools: string[];
 }
 
+/**
+ * A plan that also changes the job (the runtime controller's cuts): `dag` is the job's arrays after
+ * the cuts — the nodes it had keep their indices, new pieces come after — and `stop` the running
+ * sub-tasks to stop at their last checkpoint first (the plan places them again).
+ */
+export interface SimPlan extends SpotdagSchedule {
+  dagChange?: { d: DagArrays; stop: string[] };
+}
+
 export interface SimPolicy {
   readonly name: string;
   /** What a refused spot request does: wait for capacity (persistent request) or re-plan. */
@@ -78,7 +87,7 @@ export interface SimPolicy {
    * only when it still places every pending sub-task on a live instance, e.g. at a periodic
    * decision that changes nothing).
    */
-  replan(state: RuntimeState, event: ReplanEvent, previous: SpotdagSchedule): SpotdagSchedule;
+  replan(state: RuntimeState, event: ReplanEvent, previous: SpotdagSchedule): SimPlan;
 }
 
 export interface SimOptions {
@@ -128,7 +137,6 @@ export interface SimResult {
   instances: SimInstanceRecord[];
 }
 
-const NOTICE_SECONDS = 120;
 const EPS = 1e-6;
 const { Pending, Running, Done } = TaskStatus;
 
@@ -139,16 +147,16 @@ const { Pending, Running, Done } = TaskStatus;
  * checks the invariants at the end.
  */
 export class Simulator {
-  private readonly d: DagArrays;
+  private d: DagArrays;
   private readonly market: SimMarket;
   private readonly fleet: ResolvedFleet;
   private readonly preferences: Preferences;
   private readonly policy: SimPolicy;
   private readonly checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
   private readonly maxSeconds: number;
-  private readonly n: number;
+  private n: number;
   private readonly queue = new EventQueue();
-  private readonly tasks: SubTasks;
+  private tasks: SubTasks;
   /** Instances by plan id, and every instance in the order they were first planned. */
   private readonly byId = new Map<string, SimInstance>();
   private readonly all: SimInstance[] = [];
@@ -410,7 +418,7 @@ export class Simulator {
     if (inst.spot) {
       // Capacity that is being reclaimed (gone within the notice period) is not offered either.
       const ok =
-        market.nextUnavailable(inst.pool, this.now) > this.now + NOTICE_SECONDS &&
+        market.nextUnavailable(inst.pool, this.now) > this.now + this.fleet.noticeSeconds &&
         market.spotPrice(inst.pool, this.now) <= inst.plan.maxPricePerHour;
       if (!ok) return this.refuse(inst);
     }
@@ -425,7 +433,7 @@ export class Simulator {
       inst.interruptAt = Math.min(gone, pricey);
       if (Number.isFinite(inst.interruptAt)) {
         this.queue.push(
-          Math.max(this.now, inst.interruptAt - NOTICE_SECONDS),
+          Math.max(this.now, inst.interruptAt - this.fleet.noticeSeconds),
           EventKind.Notice,
           inst.version,
           inst,
@@ -517,7 +525,12 @@ export class Simulator {
     const work = Math.max(0, d.duration[v]! - tasks.progress[v]!);
     const restart = tasks.progress[v]! > 0 ? fleet.restartSeconds : 0;
     const tau = inst.spot
-      ? checkpointInterval(work, this.checkpointForecast.hazardPerHour(inst.pool), fleet.checkpointSeconds)
+      ? checkpointInterval(
+          work,
+          this.checkpointForecast.hazardPerHour(inst.pool),
+          fleet.checkpointSeconds,
+          fleet.minCheckpointIntervalSeconds,
+        )
       : 0;
     tasks.tau[v] = tau;
     tasks.status[v] = Running;
@@ -606,10 +619,40 @@ export class Simulator {
     this.replans++;
     const schedule = this.policy.replan(state, event, this.current!);
     this.displaced.clear();
+    if (schedule.dagChange) this.changeDag(schedule.dagChange);
     if (schedule !== this.current) return this.apply(schedule);
     for (let v = 0; v < this.n; v++)
       if (this.tasks.status[v] === Pending && !this.tasks.assigned[v]?.alive)
         this.fail(`the plan kept in force leaves ${this.d.ids[v]} without a live instance`);
+  }
+
+  /**
+   * The policy cut sub-tasks: stops the running ones it names at their last checkpoint, then takes
+   * the new arrays (old nodes keep their indices; a cut node's duration shrinks to the part its
+   * checkpoint covers, and its progress with it).
+   */
+  private changeDag(change: { d: DagArrays; stop: string[] }): void {
+    const { tasks } = this;
+    for (const id of change.stop) {
+      const v = this.d.indexOf.get(id);
+      if (v === undefined) this.fail(`the policy stops an unknown sub-task ${id}`);
+      if (tasks.status[v!] === Running) this.stop(v!, tasks.runOn[v!]!);
+    }
+    const d = change.d;
+    for (let v = 0; v < this.n; v++)
+      if (d.ids[v] !== this.d.ids[v]) this.fail(`the new DAG moved sub-task ${this.d.ids[v]} to another index`);
+    for (let v = 0; v < this.n; v++) {
+      if (tasks.status[v] === Running && d.duration[v]! < this.d.duration[v]! - EPS)
+        this.fail(`the policy cut ${d.ids[v]} while it runs (stop it first)`);
+      if (tasks.status[v] !== Done && tasks.progress[v]! > d.duration[v]!) {
+        // Work past the cut is redone by the piece that now covers it.
+        this.lostWork += (tasks.progress[v]! - d.duration[v]!) / 3600;
+        tasks.progress[v] = d.duration[v]!;
+      }
+    }
+    this.tasks = tasks.grown(d.ids.length);
+    this.d = d;
+    this.n = d.ids.length;
   }
 
   /** What the runtime knows now, as the allocator's RuntimeState. */

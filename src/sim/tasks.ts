@@ -43,6 +43,29 @@ export class SubTasks {
     this.completions = new Int32Array(n);
   }
 
+  /** The same state with `n` sub-tasks, the new ones pending (a policy cut some into pieces). */
+  grown(n: number): SubTasks {
+    if (n < this.n) throw new RangeError(`sub-tasks cannot go from ${this.n} to ${n}`);
+    const next = new SubTasks(n);
+    next.status.set(this.status);
+    next.tau.set(this.tau);
+    next.progress.set(this.progress);
+    next.attempt.set(this.attempt);
+    next.startAt.set(this.startAt);
+    next.restartOf.set(this.restartOf);
+    next.finishAt.set(this.finishAt);
+    next.doneAt.set(this.doneAt);
+    next.completions.set(this.completions);
+    for (let v = 0; v < this.n; v++) {
+      next.assigned[v] = this.assigned[v];
+      next.runOn[v] = this.runOn[v];
+      next.doneOn[v] = this.doneOn[v];
+    }
+    next.doneCount = this.doneCount;
+    next.onDemandDone = this.onDemandDone;
+    return next;
+  }
+
   /** Pending and placed on `inst` by the current plan. */
   queuedOn(v: number, inst: SimInstance): boolean {
     return this.status[v] === TaskStatus.Pending && this.assigned[v] === inst;
