@@ -14,6 +14,7 @@ import {
   type TaskDag,
 } from '../../src/dag';
 import { formatDuration } from '../../src/util/duration';
+import { maxOf } from '../../src/util/array';
 
 interface PlanOptions {
   explain?: boolean;
@@ -83,7 +84,7 @@ export function planJson(plan: LoadedPlan, analysis: DagAnalysis = analyseDag(pl
 }
 
 function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const widths = rows[0]!.map((_, c) => maxOf(rows.map((r) => r[c]!.length)));
   return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`.trimEnd());
 }
 
@@ -122,7 +123,7 @@ export function explainPlan(plan: LoadedPlan, analysis: DagAnalysis = analyseDag
   ];
   if (plan.kind === 'jobspec') {
     const model = overheadModel(plan.spec);
-    const longest = Math.max(...json.stages.map((s) => s.maxSubTaskSeconds));
+    const longest = maxOf(json.stages.map((s) => s.maxSubTaskSeconds));
     lines.push(
       '',
       'overhead model',
