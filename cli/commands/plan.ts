@@ -142,6 +142,11 @@ export function explainPlan(plan: LoadedPlan, analysis: DagAnalysis = analyseDag
   return `${lines.join('\n')}\n`;
 }
 
+/** Assumed input values, one line per field, on stderr (stdout stays the plan, e.g. JSON). */
+function printWarnings(warnings: string[]): void {
+  for (const warning of warnings) process.stderr.write(`spotdag: warning: ${warning}\n`);
+}
+
 export function registerPlan(program: Command): void {
   program
     .command('plan')
@@ -166,16 +171,18 @@ export function registerPlan(program: Command): void {
     .action(
       (file: string, opts: PlanOptions & { prices?: string; advisor?: string; runtimeScale: number }) => {
         if (opts.prices) {
-          const { schedule } = planSchedule({
+          const { schedule, warnings } = planSchedule({
             file,
             prices: opts.prices,
             advisor: opts.advisor,
             runtimeScale: opts.runtimeScale,
           });
+          printWarnings(warnings);
           process.stdout.write(opts.json ? `${JSON.stringify(schedule)}\n` : formatScheduleTable(schedule));
           return;
         }
         const plan = loadPlanFile(file);
+        printWarnings(plan.warnings);
         validateDag(plan.dag, {
           maxNodes: plan.kind === 'jobspec' ? plan.spec.limits.maxSubTasks : undefined,
         });

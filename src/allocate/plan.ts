@@ -125,6 +125,8 @@ export interface PlanScheduleOptions {
 export interface PlannedSchedule {
   name: string;
   dag: TaskDag;
+  /** The WfFormat import's warnings (assumed values), for the caller to show. */
+  warnings: string[];
   schedule: SpotdagSchedule;
   forecast: MarketAllocationForecast;
   startMs: number;
@@ -145,7 +147,7 @@ export function planSchedule(options: PlanScheduleOptions): PlannedSchedule {
   const schedule = allocate(plan.dag, forecast, options.fleet, preferences, options.allocateOptions);
   const name =
     plan.kind === 'jobspec' ? plan.spec.name : String(plan.dag.getAttribute('name') ?? options.file);
-  return { name, dag: plan.dag, schedule, forecast, startMs };
+  return { name, dag: plan.dag, warnings: plan.warnings, schedule, forecast, startMs };
 }
 
 function table(rows: string[][], right: Set<number> = new Set()): string[] {
