@@ -44,7 +44,6 @@ export default tseslint.config(
       'bench/schedule.ts',
       'cli/commands/forecast.ts',
       'src/forecast/**/*.ts',
-      'src/sim/**/*.ts',
     ],
     rules: { 'spotdag/no-unbounded-spread': 'warn' },
   },
