@@ -26,6 +26,7 @@ import type {
 } from './types';
 import type { TransferInstruction } from '../job/types';
 import { NoCapacityError } from './errors';
+import { minOf } from '../util/array';
 
 export type Scoring = 'spotdag' | 'eft' | 'cost';
 export type Market = 'spot' | 'on-demand';
@@ -340,7 +341,7 @@ export function listSchedule(input: SchedulerInput): SpotdagSchedule {
       let best = -1;
       for (let l = 0; l < inst.lanes.length; l++)
         if (inst.lanes[l]! <= start + 1e-9 && (best === -1 || inst.lanes[l]! > inst.lanes[best]!)) best = l;
-      if (best === -1) best = inst.lanes.indexOf(Math.min(...inst.lanes));
+      if (best === -1) best = inst.lanes.indexOf(minOf(inst.lanes));
       inst.lanes[best] = end;
       inst.laneMem[best] = mem / need;
     }

@@ -11,6 +11,7 @@ import type { TaskDag } from '../dag';
 import { InterruptionModel, type PriceForecast } from '../forecast';
 import { InstanceCatalog, poolKey, regionOfZone, type Pool } from '../market';
 import type { FleetSpec } from '../provision/fleet';
+import { maxOf } from '../util/array';
 import type { DecomposedJob, MarketView, PlannedSubTask, PoolView } from './types';
 
 /** The DAG's sub-tasks in `order` (topological), each listing its dependencies. */
@@ -65,7 +66,7 @@ export function marketAllocationForecast(
       },
       spotPricePerHour: p.pricePerHour[0] ?? 0,
     })),
-    Math.max(0, ...market.pools.map((p) => p.interruptionsPerHour)),
+    Math.max(0, maxOf(market.pools.map((p) => p.interruptionsPerHour))),
   );
 }
 

@@ -2,6 +2,7 @@ import { openCheckpointStore } from '../../src/checkpoint';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { primesJobSpec } from '../../src/steps';
 import type { Relocation, SubTaskOutcome } from '../../src/job/types';
+import { pushAll } from '../../src/util/array';
 import { spotdagJob } from '../../workflows';
 import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
@@ -48,7 +49,7 @@ describe('lost instances: real processes interrupted and killed mid-job', () => 
       const relocations: Relocation[] = [];
       for (let i = 0; i < chunks; i++) {
         const child = stack.client.workflow.getHandle(`${workflowId}/count/${String(i).padStart(4, '0')}`);
-        relocations.push(...((await child.result()) as SubTaskOutcome).relocations);
+        pushAll(relocations, ((await child.result()) as SubTaskOutcome).relocations);
       }
       const reasons = new Set(relocations.map((r) => `${r.from}:${r.reason}`));
       expect(reasons).toContain(`${noticed}:interrupted`);

@@ -3,6 +3,7 @@ import { fetchReportModel } from '../../cli/commands/report';
 import type { JobResult } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
+import { maxOf } from '../../src/util/array';
 import { progressQuery, spotdagJob } from '../../workflows';
 import { recordHistory, startTestStack, stopAllInstances, uniqueId } from './helpers';
 
@@ -38,7 +39,7 @@ function maxPendingChildren(events: HistoryEvent[]): { max: number; atEnd: numbe
 
 /** The largest event of a run, encoded: an upper bound of any payload it carries. */
 function largestEventBytes(events: HistoryEvent[]): number {
-  return Math.max(...events.map((e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length));
+  return maxOf(events.map((e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length));
 }
 
 describe('scale', () => {

@@ -7,6 +7,7 @@ import {
   type KvCheckpointStore,
   type KvCheckpointStoreOptions,
 } from '../../../src/checkpoint';
+import { maxOf, minOf } from '../../../src/util/array';
 
 /**
  * The behaviour every checkpoint store backend must have, as one jest suite. `open` returns a new
@@ -62,8 +63,8 @@ export function checkpointStoreContract(factory: () => StoreFactory): void {
         for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
       const all = sequences.flat();
       expect(new Set(all).size).toBe(all.length);
-      expect(Math.min(...all)).toBeGreaterThanOrEqual(1);
-      expect(await stores[1]!.currentToken(job, 's/0')).toBe(Math.max(...all));
+      expect(minOf(all)).toBeGreaterThanOrEqual(1);
+      expect(await stores[1]!.currentToken(job, 's/0')).toBe(maxOf(all));
     });
   });
 
