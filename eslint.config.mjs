@@ -37,17 +37,6 @@ export default tseslint.config(
     rules: { 'spotdag/no-unbounded-spread': 'error' },
   },
   {
-    // Issue 14: these files belong to branches in flight (forecast, simulator), which fix their
-    // spreads; a warning until they are merged, then delete this block.
-    files: [
-      'bench/forecast.ts',
-      'bench/schedule.ts',
-      'cli/commands/forecast.ts',
-      'src/forecast/**/*.ts',
-    ],
-    rules: { 'spotdag/no-unbounded-spread': 'warn' },
-  },
-  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O, and no
     // runtime imports of activity, worker or client code (type-only imports are fine).
     files: ['workflows/**/*.ts'],

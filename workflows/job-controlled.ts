@@ -38,6 +38,7 @@ import {
   type SubTaskPolicy,
 } from '../src/job/types';
 import { relocationWork } from '../src/job/work-accounting';
+import { pushAll } from '../src/util/array';
 import {
   finalResult,
   insertSorted,
@@ -327,7 +328,7 @@ class ControlledRun {
     summary.resplits += response.resplits.length;
     summary.pieces += response.resplits.reduce((n, r) => n + r.parts, 0);
     if (response.onDemandMode) summary.safetyNet = true;
-    this.state.resplits.push(...response.resplits);
+    pushAll(this.state.resplits, response.resplits);
     this.applyPatch(response);
     for (const k of response.stopRunning) this.stop(k);
     // Instances: keep what is launched, take the plan's new ones, forget planned ones it dropped.
