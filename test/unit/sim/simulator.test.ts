@@ -19,6 +19,16 @@ import {
 import { buildDag, chain, flatForecast, forkJoin, task, type TestPool } from '../allocate/helpers';
 import { env, simMarket, trace } from './helpers';
 
+/** The error `fn` throws (fails the test if it returns). */
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected an error');
+}
+
 describe('trace replay', () => {
   it('finds the next unavailable / available tick cyclically', () => {
     const t = new CyclicTrace(trace([false, false, true, false]));
@@ -135,9 +145,9 @@ describe('simulate: invariants', () => {
         throw new Error('unused');
       },
     };
-    expect(() => simulate({ ...e, market, checkpointForecast: flatForecast(list), policy: bad })).toThrow(
-      SimulationInvariantError,
-    );
+    const err = thrown(() => simulate({ ...e, market, checkpointForecast: flatForecast(list), policy: bad }));
+    expect(err).toBeInstanceOf(SimulationInvariantError);
+    expect(err.message).toBe('simulation invariant violated: bad: sub-task a is not placed by the new plan');
   });
 
   it('throws when a plan overcommits an instance', () => {
@@ -191,8 +201,10 @@ describe('simulate: invariants', () => {
       },
     };
     // The sub-task never fits: the run stalls, which is reported rather than looping forever.
-    expect(() => simulate({ ...e, market, checkpointForecast: flatForecast(list), policy })).toThrow(
-      SimulationInvariantError,
+    const err = thrown(() => simulate({ ...e, market, checkpointForecast: flatForecast(list), policy }));
+    expect(err).toBeInstanceOf(SimulationInvariantError);
+    expect(err.message).toBe(
+      'simulation invariant violated: overcommit: stalled at 90 s with 1 sub-tasks left',
     );
   });
 

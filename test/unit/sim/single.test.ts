@@ -112,8 +112,10 @@ describe('omniscient', () => {
         (runs, startTick, overhead, slack) => {
           // Alternating runs of capacity / no capacity, 15-minute ticks.
           const ticks: boolean[] = [];
-          runs.forEach((len, i) => ticks.push(...new Array<boolean>(len).fill(i % 2 === 0)));
-          while (ticks.length < startTick + 80) ticks.push(...ticks.slice(0, 20));
+          runs.forEach((len, i) => {
+            for (let k = 0; k < len; k++) ticks.push(i % 2 === 0);
+          });
+          for (let k = 0; ticks.length < startTick + 80; k++) ticks.push(ticks[k % 20]!);
           const j = job(ticks.slice(startTick), 12 * H, (12 + slack / 2) * H, overhead * H, 900);
           const trace: AvailabilityTrace = {
             name: 'random',
