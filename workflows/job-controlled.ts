@@ -49,7 +49,21 @@ import {
   type JobRunOptions,
   type JobTelemetry,
 } from './job-shared';
+import { defineQuery } from '@temporalio/workflow';
 import { subTaskLostSignal, subTaskMoveSignal, type LostReport } from './messages';
+
+/** The runtime state of a controlled job, for operators and tests (`spotdag status --json`). */
+export interface ControlledJobState {
+  nowSeconds: number;
+  nextTickAt?: number;
+  onDemandMode: boolean;
+  launching: number;
+  eventDue: boolean;
+  subTasks: Record<string, { status: string; on?: string; placedOn?: string }>;
+  instances: JobInstance[];
+}
+
+export const jobStateQuery = defineQuery<ControlledJobState>('spotdagJobState');
 import { spotdagSubTask } from './subtask';
 
 const planning = proxyActivities<ControlActivities>({
@@ -226,6 +240,20 @@ class ControlledRun {
     setHandler(subTaskLostSignal, (report) => {
       this.lostReports.push(report);
     });
+    setHandler(jobStateQuery, () => ({
+      nowSeconds: this.nowSeconds,
+      nextTickAt: this.state.nextTickAt,
+      onDemandMode: this.state.onDemandMode,
+      launching: this.launching,
+      eventDue: this.eventDue,
+      subTasks: Object.fromEntries(
+        this.plan.ids.map((id, k) => [
+          id,
+          { status: this.status[k]!, on: this.children.get(k)?.on, placedOn: this.state.placedOn[k] },
+        ]),
+      ),
+      instances: [...this.instances.values()],
+    }));
   }
 
   private get nowSeconds(): number {

@@ -190,21 +190,22 @@ export function preselectOptions(
   });
   const out: NewInstanceOption[] = [];
   const horizon = 2 * 3600;
-  const launch = now + fleet.bootSeconds;
+  // A launch needs capacity when it is made, now; the instance then runs from `start`.
+  const start = now + fleet.bootSeconds;
   for (const pools of byShape.values()) {
     const spot = pools
       .filter((i) => !penalised.has(i))
       .map((i) => {
         const back = wait
-          ? availableFrom(forecast, i, launch, wait.maxSeconds, fleet.bootSeconds)
-          : forecast.availability(i, launch) >= 0.5
-            ? launch
+          ? availableFrom(forecast, i, now, wait.maxSeconds, fleet.bootSeconds / 4)
+          : forecast.availability(i, start) >= 0.5
+            ? now
             : undefined;
         return { i, back };
       })
       .filter((x): x is { i: number; back: number } => x.back !== undefined)
       .map(({ i, back }) => {
-        const price = forecast.spotPrice(i, back, back + horizon);
+        const price = forecast.spotPrice(i, back + fleet.bootSeconds, back + fleet.bootSeconds + horizon);
         const loss = (fleet.minCheckpointIntervalSeconds + fleet.restartSeconds + fleet.bootSeconds) / 3600;
         return { i, back, price, eff: price * (1 + forecast.hazardPerHour(i) * loss * 4) };
       })
@@ -216,7 +217,7 @@ export function preselectOptions(
       out.push({
         pool: x.i,
         market: 'spot',
-        ...(x.back > launch ? { notBefore: x.back - fleet.bootSeconds } : {}),
+        ...(x.back > now ? { notBefore: x.back } : {}),
       });
     const od = [...pools]
       .sort(

@@ -24,8 +24,9 @@ import { dagArrays, type DagArrays } from '../allocate/rank';
 import { checkpointInterval } from '../allocate/scheduler';
 import type { AllocationForecast, RankOrder, RuntimeState, SpotdagSchedule } from '../allocate/types';
 import { splitSubTask, type TaskDag } from '../dag';
+import { pushAll } from '../util/array';
 import { readGuard, type GuardFleet } from './deadline-guard';
-import { chooseResplits } from './granularity';
+import { cutsOfPending, cutsOfRunning, type GranularityInput } from './granularity';
 import { learnFrom, penalise } from './learning';
 import type {
   ControllerEvent,
@@ -98,47 +99,29 @@ export class Controller {
     this.learn(event, now);
     const penalised = penalise(mem, event, now, this.setup.fleet.penaltySeconds);
     let d = dagArrays(dag);
-    const resplits = this.resplit(dag, d, state, mem, previous, notes);
+    // Cuts of running work (risk rose, idle slots) come first: the plan then places their pieces.
+    const resplits = this.resplit(dag, d, state, mem, previous, notes, cutsOfRunning);
     if (resplits.length > 0) d = dagArrays(dag);
-    const cut = stopped(
-      dag,
-      state,
-      resplits.filter((r) => r.running).map((r) => r.subTaskId),
-      resplits,
-    );
-    const priority = rankSubTasks(
-      d,
-      this.setup.forecast,
-      this.setup.fleet,
-      this.setup.preferences,
-      this.order,
-      now,
-    );
-    let guard = this.guard(
-      d,
-      cut,
-      priority,
-      mem,
-      notes,
-      spotIntervalSoon(previous, cut.nowSeconds, this.tick),
-    );
-    let current = stopped(dag, cut, guard.stopRunning, []);
-    let schedule = this.replan(d, current, priority, penalised, guard, event, previous);
-    if (!guard.onDemandMode) {
-      // The new plan's own spot work may need a wider margin than the previous plan's did.
-      const tau = spotIntervalSoon(schedule, cut.nowSeconds, this.tick);
-      const again = this.guard(d, cut, priority, mem, notes, tau);
-      if (again.onDemandMode) {
-        guard = again;
-        current = stopped(dag, cut, guard.stopRunning, []);
-        schedule = this.replan(d, current, priority, penalised, guard, event, previous);
-      }
+    let before = stopped(dag, state, resplits.filter((r) => r.running).map((r) => r.subTaskId), resplits);
+    let { guard, current, schedule } = this.plan(d, before, mem, notes, penalised, event, previous);
+    // Pending work the new plan puts on risky spot: cut it, and plan the pieces.
+    const pending = this.resplit(dag, d, current, mem, schedule, notes, cutsOfPending);
+    // One the safety net stopped was running: it is a running cut (its driver stops it first).
+    const wasRunning = new Set(state.running.map((r) => r.subTaskId));
+    for (const r of pending) if (wasRunning.has(r.subTaskId)) r.running = true;
+    if (pending.length > 0) {
+      d = dagArrays(dag);
+      before = stopped(dag, before, [], pending);
+      ({ guard, current, schedule } = this.plan(d, before, mem, notes, penalised, event, previous));
+      pushAll(resplits, pending);
     }
     this.remember(current, mem);
     return {
       schedule,
       resplits,
-      stopRunning: [...resplits.filter((r) => r.running).map((r) => r.subTaskId), ...guard.stopRunning],
+      stopRunning: [
+        ...new Set([...resplits.filter((r) => r.running).map((r) => r.subTaskId), ...guard.stopRunning]),
+      ],
       guard,
       memory: mem,
       nextTickAt: this.nextTick(schedule, now),
@@ -151,28 +134,60 @@ export class Controller {
     learnFrom(this.setup.forecast, event, now);
   }
 
-  /** Cuts chosen by the granularity rules, applied to `dag` in place. */
+  /**
+   * The safety net's reading and the remaining DAG re-planned under it. The reading uses the spot
+   * work the previous plan starts soon; if the new plan's own spot work needs a wider margin that
+   * engages the net, the plan is made again under it.
+   */
+  private plan(
+    d: DagArrays,
+    state: ControllerState,
+    memory: ControllerMemory,
+    notes: string[],
+    penalised: string[],
+    event: ControllerEvent,
+    previous: SpotdagSchedule | undefined,
+  ): { guard: GuardReading; current: ControllerState; schedule: SpotdagSchedule } {
+    const now = state.nowSeconds;
+    const { forecast, fleet, preferences } = this.setup;
+    const priority = rankSubTasks(d, forecast, fleet, preferences, this.order, now);
+    let guard = this.guard(d, state, priority, memory, notes, spotIntervalSoon(previous, now, this.tick));
+    let current = stopped(d, state, guard.stopRunning, []);
+    let schedule = this.replan(d, current, priority, penalised, guard, event, previous);
+    if (!guard.onDemandMode) {
+      const again = this.guard(d, state, priority, memory, notes, spotIntervalSoon(schedule, now, this.tick));
+      if (again.onDemandMode) {
+        guard = again;
+        current = stopped(d, state, guard.stopRunning, []);
+        schedule = this.replan(d, current, priority, penalised, guard, event, previous);
+      }
+    }
+    return { guard, current, schedule };
+  }
+
+  /** Cuts chosen by a granularity rule, applied to `dag` in place. */
   private resplit(
     dag: TaskDag,
     d: DagArrays,
     state: ControllerState,
     memory: ControllerMemory,
-    previous: SpotdagSchedule | undefined,
+    plan: SpotdagSchedule | undefined,
     notes: string[],
+    rule: (input: GranularityInput) => Resplit[],
   ): Resplit[] {
     if (this.setup.options?.resplit === false) return [];
     const instances = new Map(state.instances.map((i) => [i.id, i]));
-    for (const i of previous?.instances ?? []) if (!instances.has(i.id)) instances.set(i.id, i);
-    const chosen = chooseResplits({
+    for (const i of plan?.instances ?? []) if (!instances.has(i.id)) instances.set(i.id, i);
+    const chosen = rule({
       dag,
       d,
       forecast: this.setup.forecast,
       state,
-      plan: previous,
+      plan,
       memory,
       poolOf: (id) => instances.get(id)?.pool,
       marketOf: (id) => instances.get(id)?.market,
-      idleSlots: idleSlots(state, previous),
+      idleSlots: idleSlots(state, plan),
       options: {
         minPieceSeconds: 100 * this.setup.fleet.engineOverheadSeconds,
         cooldownSeconds: 4 * tickSeconds(this.setup.preferences, this.setup.fleet),
@@ -337,7 +352,12 @@ function idleSlots(state: ControllerState, plan: SpotdagSchedule | undefined): n
  * The state once `stop` stop at their last checkpoint (their drivers restart them where the plan
  * says, from it) and `resplits` are cut: a cut sub-task's progress is at most its new duration.
  */
-function stopped(dag: TaskDag, state: ControllerState, stop: string[], resplits: Resplit[]): ControllerState {
+function stopped(
+  dag: TaskDag | DagArrays,
+  state: ControllerState,
+  stop: string[],
+  resplits: Resplit[],
+): ControllerState {
   if (stop.length === 0 && resplits.length === 0) return state;
   const ids = new Set(stop);
   const progress = { ...state.progress };
@@ -346,7 +366,10 @@ function stopped(dag: TaskDag, state: ControllerState, stop: string[], resplits:
       progress[r.subTaskId] = r.checkpointedSeconds!;
   }
   for (const r of resplits) {
-    const duration = dag.getNodeAttribute(r.subTaskId, 'durationSeconds');
+    const duration =
+      'getNodeAttribute' in dag
+        ? dag.getNodeAttribute(r.subTaskId, 'durationSeconds')
+        : dag.duration[dag.indexOf.get(r.subTaskId)!]!;
     if (r.remainder) progress[r.subTaskId] = Math.min(progress[r.subTaskId] ?? 0, duration);
     else delete progress[r.subTaskId];
   }

@@ -1,8 +1,8 @@
 /**
  * Dynamic decomposition at runtime: which sub-tasks to cut, and into how many pieces.
  *
- * - **Hazard.** A sub-task placed on spot whose remaining work is longer than twice the expected
- *   time between interruptions of its pool is cut into pieces of about half that time, so that
+ * - **Hazard.** A sub-task placed on spot whose remaining work is longer than the expected time
+ *   between interruptions of its pool is cut into pieces of about half that time, so that
  *   pieces run side by side on several instances and an interruption costs one small piece's
  *   progress. A pending sub-task is cut as soon as that holds; a running one only when its pool's
  *   hazard has risen to at least 1.5× what it was when the sub-task started (otherwise the plan
@@ -87,61 +87,64 @@ function cut(
   };
 }
 
-/** Re-splits worth making now (at most one per sub-task). */
-export function chooseResplits(input: GranularityInput): Resplit[] {
-  const { d, forecast, state, memory, plan } = input;
-  const now = state.nowSeconds;
-  const poolIndex = new Map(forecast.pools.map((p, i) => [p.key, i]));
-  const hazardOf = (instanceId: string) => {
-    if (input.marketOf(instanceId) !== 'spot') return 0;
-    const i = poolIndex.get(input.poolOf(instanceId) ?? '');
-    return i === undefined ? 0 : forecast.hazardPerHour(i);
-  };
-  const out: Resplit[] = [];
-  const pieceFor = (hazard: number) => 1800 / hazard; // half the expected uptime, in seconds
+/** The hazard (per hour) of the pool an instance is in, 0 when it is not spot. */
+function hazardOfInstance(input: GranularityInput, instanceId: string): number {
+  if (input.marketOf(instanceId) !== 'spot') return 0;
+  const key = input.poolOf(instanceId);
+  const i = input.forecast.pools.findIndex((p) => p.key === key);
+  return i < 0 ? 0 : input.forecast.hazardPerHour(i);
+}
 
-  // Pending sub-tasks planned on spot whose work outlasts two expected uptimes.
-  for (const p of plan?.placements ?? []) {
-    const hazard = hazardOf(p.instanceId);
+/** Half the expected time between interruptions at `hazard` per hour, in seconds. */
+const pieceFor = (hazard: number) => 1800 / hazard;
+
+/**
+ * Cuts of pending sub-tasks that `plan` puts on spot and whose remaining work outlasts the
+ * expected time between interruptions of that pool.
+ */
+export function cutsOfPending(input: GranularityInput): Resplit[] {
+  const { d, state } = input;
+  const out: Resplit[] = [];
+  for (const p of input.plan?.placements ?? []) {
+    const hazard = hazardOfInstance(input, p.instanceId);
     if (!(hazard > 0)) continue;
     const v = d.indexOf.get(p.subTaskId);
     if (v === undefined) continue;
     const saved = state.progress?.[p.subTaskId] ?? 0;
     const position = state.positions?.[p.subTaskId];
     if (saved > 0 && position === undefined) continue; // its remainder is not known in units
-    if (d.duration[v]! - saved <= (2 * 3600) / hazard) continue;
+    if (d.duration[v]! - saved <= 3600 / hazard) continue;
     const r = cut(input, p.subTaskId, pieceFor(hazard), false, 'hazard', position);
     if (r) out.push(r);
   }
+  return out;
+}
 
-  // Running spot sub-tasks whose pool became riskier since they started.
+/**
+ * Cuts of running sub-tasks: those whose pool became riskier since they started, or, when slots
+ * sit idle and nothing else is ready, the longest one holding the job up.
+ */
+export function cutsOfRunning(input: GranularityInput): Resplit[] {
+  const { state, memory } = input;
+  const now = state.nowSeconds;
+  const out: Resplit[] = [];
   for (const r of state.running) {
     const position = state.positions?.[r.subTaskId];
     if (position === undefined) continue;
     if (now - (memory.resplitAt[r.subTaskId] ?? -Infinity) < input.options.cooldownSeconds) continue;
-    const hazard = hazardOf(r.instanceId);
+    const hazard = hazardOfInstance(input, r.instanceId);
     const before = memory.startHazard[r.subTaskId];
     if (!(hazard > 0) || before === undefined || hazard < 1.5 * before) continue;
     const remaining = r.expectedFinish - now;
-    if (remaining <= (2 * 3600) / hazard) continue;
+    if (remaining <= 3600 / hazard) continue;
     const c = cut(input, r.subTaskId, pieceFor(hazard), true, 'hazard', position);
     if (c) out.push(c);
   }
-
-  // Idle slots and a long sub-task holding up the job: cut it to fill them.
   if (input.idleSlots > 0 && out.length === 0) {
-    const readyOrRunning = candidatesOnCriticalPath(input);
-    if (readyOrRunning) {
-      const { id, running, position } = readyOrRunning;
-      const c = cut(
-        input,
-        id,
-        input.options.minPieceSeconds,
-        running,
-        'parallelism',
-        position,
-        input.idleSlots + 1,
-      );
+    const holdUp = candidatesOnCriticalPath(input);
+    if (holdUp) {
+      const { id, running, position } = holdUp;
+      const c = cut(input, id, input.options.minPieceSeconds, running, 'parallelism', position, input.idleSlots + 1);
       if (c) out.push(c);
     }
   }

@@ -8,7 +8,7 @@ export {
   type ControllerSetup,
 } from './controller';
 export { onDemandOptions, readGuard, type GuardFleet } from './deadline-guard';
-export { chooseResplits, type GranularityOptions } from './granularity';
+export { cutsOfPending, cutsOfRunning, type GranularityInput, type GranularityOptions } from './granularity';
 export { learnFrom, penalise, PENALTY_SECONDS } from './learning';
 export {
   freshMemory,

@@ -35,7 +35,9 @@ export function applyObservations(
     const pool = pools.get(o.pool);
     if (pool) model.observe(pool, o.exposureSeconds, o.interruptions);
   }
-  for (const key of event.refusedPools ?? []) {
+  // An interruption or a refused launch: the pool has no capacity now (it comes back at the
+  // model's recovery rate).
+  for (const key of [...(event.pools ?? []), ...(event.refusedPools ?? [])]) {
     const pool = pools.get(key);
     if (pool) model.observeAvailability(pool, atMs, false);
   }

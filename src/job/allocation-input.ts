@@ -128,8 +128,11 @@ export function localFleetModel(fleet: FleetSpec): AllocationFleet {
   };
 }
 
-/** Local instances get a few seconds' notice (a local replayed market), and decisions can be frequent. */
-export const LOCAL_TIMING: MarketTiming = { noticeSeconds: 5, minTickSeconds: 2, penaltySeconds: 30 };
+/**
+ * Local instances get a few seconds' notice on a replayed market, decisions can be frequent, and
+ * a pool that interrupted is not banned: the learned model says when its capacity is back.
+ */
+export const LOCAL_TIMING: MarketTiming = { noticeSeconds: 5, minTickSeconds: 2, penaltySeconds: 0 };
 
 /**
  * Local instances are processes on this machine: one pool, free, not interrupted by any market

@@ -150,9 +150,15 @@ export interface HandMadePool {
 
 /**
  * A scenario built by hand, already on the clock of the job (tests, the twin's crafted cases):
- * constant prices, the given availability, priors at the given hazards.
+ * constant prices, the given availability, priors at the given hazards weighing `priorHours` of
+ * pseudo-exposure (small: the model follows what the job sees quickly), capacity back after
+ * `recoveryHours` on average once lost.
  */
-export function handMadeScenario(pools: HandMadePool[], horizonSeconds = 3600): ReplayScenario {
+export function handMadeScenario(
+  pools: HandMadePool[],
+  options: { horizonSeconds?: number; priorHours?: number; recoveryHours?: number } = {},
+): ReplayScenario {
+  const horizonSeconds = options.horizonSeconds ?? 3600;
   const simPools: SimPool[] = pools.map((p) => {
     const key = `${p.instanceType}@${p.zone}`;
     return {
@@ -176,7 +182,7 @@ export function handMadeScenario(pools: HandMadePool[], horizonSeconds = 3600): 
       traceName: key,
     };
   });
-  const priorHours = 1;
+  const priorHours = options.priorHours ?? 1;
   return {
     market: new SimMarket(simPools),
     pools: pools.map((p) => ({
@@ -198,7 +204,7 @@ export function handMadeScenario(pools: HandMadePool[], horizonSeconds = 3600): 
         priorExposureHours: priorHours,
         halfLifeHours: 1e9,
         defaultRatePerHour: 1,
-        recoveryPriorHours: 0.01,
+        recoveryPriorHours: options.recoveryHours ?? 0.01,
       },
       pools: pools.map((p) => ({
         pool: { instanceType: p.instanceType, region: p.region, zone: p.zone },

@@ -4,25 +4,30 @@ import { ReplayMarket } from '../../src/provision/replay-market';
 import { handMadeScenario, type HandMadePool } from '../../src/sim/replay-scenario';
 import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
 import { spotdagJob } from '../../workflows';
+import { jobStateQuery } from '../../workflows/job-controlled';
 import { startTestStack, stopAllInstances, uniqueId } from './helpers';
 
-const spotPool = (zone: string, available: boolean[], hazardPerHour = 1): HandMadePool => ({
+const spotPool = (zone: string, available: boolean[], hazardPerHour = 1, onDemandPricePerHour = 0.1): HandMadePool => ({
   instanceType: 'c5.large',
   zone,
   region: 'us-east-1',
   vcpu: 2,
   memoryMiB: 4096,
   spotPricePerHour: 0.03,
-  onDemandPricePerHour: 0.1,
+  onDemandPricePerHour,
   available,
   tickSeconds: 1,
   hazardPerHour,
 });
 
-function marketOf(id: string, pools: HandMadePool[]): ReplayMarket {
+function marketOf(
+  id: string,
+  pools: HandMadePool[],
+  options: { priorHours?: number; recoveryHours?: number; noticeSeconds?: number } = {},
+): ReplayMarket {
   return new ReplayMarket({
     id,
-    scenario: handMadeScenario(pools),
+    scenario: handMadeScenario(pools, { priorHours: options.priorHours, recoveryHours: options.recoveryHours }),
     fleet: {
       maxInstances: 6,
       bootSeconds: 2,
@@ -30,8 +35,14 @@ function marketOf(id: string, pools: HandMadePool[]): ReplayMarket {
       restartSeconds: 1,
       minCheckpointIntervalSeconds: 1,
     },
-    timing: LOCAL_TIMING,
+    timing: { ...LOCAL_TIMING, noticeSeconds: options.noticeSeconds ?? LOCAL_TIMING.noticeSeconds },
   });
+}
+
+/** On for `on` ticks, off for `off`, repeated, starting `phase` ticks into the cycle. */
+function flapping(on: number, off: number, phase = 0): boolean[] {
+  const cycle = [...Array<boolean>(on).fill(true), ...Array<boolean>(off).fill(false)];
+  return [...cycle.slice(phase), ...cycle.slice(0, phase)];
 }
 
 describe('the runtime controller on a replayed spot market (real instances, real kills)', () => {
@@ -68,5 +79,51 @@ describe('the runtime controller on a replayed spot market (real instances, real
     console.log(JSON.stringify(result, null, 1));
     expect(result.result).toBe(expectedWorkloadSum(1, 180));
     expect(result.elapsedSeconds).toBeLessThanOrEqual(deadline);
+  });
+});
+
+describe('the runtime controller learns from interruptions (real instances, real kills)', () => {
+  it('cuts the rest of a long sub-task when its pool turns out riskier than planned, and the result is exact', async () => {
+    // A spot zone that loses capacity for a second every 9 s, while planning believes in 20
+    // interruptions an hour; on-demand costs 33 times as much.
+    const market = marketOf(uniqueId('rising-hazard'), [spotPool('us-east-1a', flapping(8, 1), 20, 1)], {
+      priorHours: 1 / 60,
+      recoveryHours: 2 / 3600,
+      noticeSeconds: 2,
+    });
+    const stack = await startTestStack({ market, checkpointIntervalMs: 500 });
+    try {
+      const workflowId = uniqueId('rising-hazard');
+      const spec = {
+        ...workloadJobSpec(60, { chunks: 1, instances: 6, input: { unitMs: 1_000, busy: false } }),
+        preferences: { objective: 'minimize-cost' as const, deadline: '240s' },
+      };
+      const result = await stack.runUntil(async () => {
+        const handle = await stack.client.workflow.start(spotdagJob, {
+          taskQueue: CONTROL_TASK_QUEUE,
+          workflowId,
+          args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
+        });
+        const timer = setInterval(() => {
+          handle
+            .query(jobStateQuery)
+            .then((s) => console.log(JSON.stringify(s)))
+            .catch(() => undefined);
+        }, 15_000);
+        try {
+          return await handle.result();
+        } finally {
+          clearInterval(timer);
+        }
+      });
+      console.log(JSON.stringify(result.controller), result.elapsedSeconds, result.interruptions);
+      expect(result.result).toBe(expectedWorkloadSum(1, 60));
+      expect(result.interruptions).toBeGreaterThan(0);
+      expect(result.controller!.resplits).toBeGreaterThan(0);
+      expect(result.subTasks).toBeGreaterThan(2);
+    } finally {
+      await stopAllInstances(stack);
+      await stack.close();
+    }
   });
 });
