@@ -1,5 +1,6 @@
-// The library: domain modules and the plugin. Workflow code lives in `spotdag/workflows`,
-// activities in `spotdag/activities`, workers and the local stack in `spotdag/workers`.
+// The library: domain modules, no Temporal runtime. Workflow code lives in `spotdag/workflows`,
+// activities in `spotdag/activities`, workers, the local stack and SpotDagPlugin in `spotdag/workers`
+// (the plugin also as `spotdag/plugin`).
 export * from './dag';
 export * from './steps';
 export * from './checkpoint';
@@ -22,5 +23,3 @@ export type { ProviderMarket } from './job/provider-market';
 export { SpendGuard, FileSpendLedger, MemorySpendLedger } from './provision/spend-guard';
 export { InterruptionWatcher } from './provision/interruption-watcher';
 export { parseDurationSeconds, formatDuration } from './util/duration';
-export { SpotDagPlugin } from './plugin';
-export type { SpotDagPluginOptions } from './plugin';

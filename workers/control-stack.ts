@@ -8,6 +8,7 @@ import { temporalTargetFromEnv, type TemporalTarget } from './connection';
 import { createControlWorker } from './control-worker';
 import { ensureLocalServer } from './dev-server';
 import type { ProviderSetup } from './providers';
+import { reportLostInstances } from './lost-instances';
 import { loadStepModules, stepModulesFromEnv } from './steps-loader';
 
 export interface ControlStackOptions {
@@ -79,6 +80,7 @@ export async function startControlStack<P extends Provisioner>(
   const client = new Client({ connection: clientConnection, namespace: target.namespace });
   const connection = await NativeConnection.connect(target.connectionOptions);
   const provider = makeProvider({ address, namespace: target.namespace, stepModules });
+  reportLostInstances(provider.provisioner, client);
   const store = options.checkpointStore ? await openCheckpointStore(options.checkpointStore) : undefined;
   const createWorker = () =>
     createControlWorker({

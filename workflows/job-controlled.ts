@@ -50,7 +50,13 @@ import {
   type JobTelemetry,
 } from './job-shared';
 import { defineQuery } from '@temporalio/workflow';
-import { subTaskLostSignal, subTaskMoveSignal, type LostReport } from './messages';
+import {
+  instanceLostSignal,
+  subTaskLostSignal,
+  subTaskMoveSignal,
+  type InstanceLostReport,
+  type LostReport,
+} from './messages';
 
 /** The runtime state of a controlled job, for operators and tests (`spotdag status --json`). */
 export interface ControlledJobState {
@@ -204,6 +210,7 @@ class ControlledRun {
   private rank = new Map<number, number>();
   private readonly finished: Finished[] = [];
   private readonly lostReports: LostReport[] = [];
+  private readonly lostInstances: InstanceLostReport[] = [];
   private readonly launched: Array<Awaited<ReturnType<ControlActivities['launchInstances']>>> = [];
   private launching = 0;
   private releasing = 0;
@@ -239,6 +246,9 @@ class ControlledRun {
     this.rebuildDependencies();
     setHandler(subTaskLostSignal, (report) => {
       this.lostReports.push(report);
+    });
+    setHandler(instanceLostSignal, (report) => {
+      this.lostInstances.push(report);
     });
     setHandler(jobStateQuery, () => ({
       nowSeconds: this.nowSeconds,
@@ -288,7 +298,11 @@ class ControlledRun {
           ? Math.max(0, this.state.startedAtMs + this.state.nextTickAt * 1000 - Date.now())
           : undefined;
       const wake = () =>
-        this.finished.length > 0 || this.lostReports.length > 0 || this.launched.length > 0 || this.eventDue;
+        this.finished.length > 0 ||
+        this.lostReports.length > 0 ||
+        this.lostInstances.length > 0 ||
+        this.launched.length > 0 ||
+        this.eventDue;
       const woke =
         tickInMs === undefined
           ? (await condition(wake), true)
@@ -569,11 +583,13 @@ class ControlledRun {
       );
   }
 
-  /** A child says its instance is lost: every sub-task there waits for the controller. */
+  /**
+   * Lost instances, as a child found (its activity timed out, or got the spot notice) or as the
+   * provider saw (the process exited, the interruption came): every sub-task there waits for the
+   * controller, which re-plans now.
+   */
   private takeLostReports(): void {
     for (const report of this.lostReports.splice(0)) {
-      const planId = this.planIdOf.get(report.instanceId);
-      const inst = planId === undefined ? undefined : this.instances.get(planId);
       const k = this.plan.ids.indexOf(report.subTaskId);
       const child = k >= 0 ? this.children.get(k) : undefined;
       if (child && this.status[k] === 'running') {
@@ -582,25 +598,36 @@ class ControlledRun {
       }
       // A parked child needs a decision, whatever else is known of its instance.
       this.eventDue = true;
-      if (!inst || inst.lost) continue;
-      inst.lost = true;
-      inst.endedAtMs = report.atMs;
-      this.progress.interruptions++;
-      log.warn('instance lost', { instance: report.instanceId, pool: inst.pool, reason: report.reason });
-      if (inst.market === 'spot') {
-        this.pendingEvent.lostPools.push(inst.pool);
-        this.interruptionsByPool.set(inst.pool, (this.interruptionsByPool.get(inst.pool) ?? 0) + 1);
-      }
-      // Its other sub-tasks stop now rather than each waiting for its own timeout.
-      for (const [j, c] of this.children) {
-        if (c.on !== inst.planId) continue;
-        this.status[j] = 'parked';
-        c.on = undefined;
-        this.order(j, c, undefined, 'instance-lost');
-      }
-      this.pendingEvent.kind = 'instance-lost';
-      this.eventDue = true;
+      this.instanceLost(report.instanceId, report.reason, report.atMs);
     }
+    for (const report of this.lostInstances.splice(0))
+      this.instanceLost(report.instanceId, report.reason, report.atMs);
+  }
+
+  private instanceLost(instanceId: string, reason: string, atMs: number): void {
+    const planId = this.planIdOf.get(instanceId);
+    const inst = planId === undefined ? undefined : this.instances.get(planId);
+    if (!inst || inst.lost) return;
+    // Released on purpose: its end is no loss (a provider may report the exit it caused).
+    if (inst.endedAtMs !== undefined) return;
+    inst.lost = true;
+    inst.endedAtMs = atMs;
+    this.progress.interruptions++;
+    log.warn('instance lost', { instance: instanceId, pool: inst.pool, reason });
+    if (inst.market === 'spot') {
+      this.pendingEvent.lostPools.push(inst.pool);
+      this.interruptionsByPool.set(inst.pool, (this.interruptionsByPool.get(inst.pool) ?? 0) + 1);
+    }
+    // Its sub-tasks stop now (running, or queued and not started) rather than each waiting for
+    // its own timeout.
+    for (const [j, c] of this.children) {
+      if (c.on !== inst.planId) continue;
+      this.status[j] = 'parked';
+      c.on = undefined;
+      this.order(j, c, undefined, 'instance-lost');
+    }
+    this.pendingEvent.kind = 'instance-lost';
+    this.eventDue = true;
   }
 
   /** Spot exposure since the last decision and interruptions, per pool (what the controller learns from). */

@@ -30,5 +30,14 @@ export interface MoveOrder {
   reason: Relocation['reason'];
 }
 
+/** The provider's report that an instance died (its process exited, a spot interruption took it). */
+export interface InstanceLostReport {
+  /** The provider's instance id. */
+  instanceId: string;
+  reason: 'exited' | 'interrupted' | 'no-poller';
+  atMs: number;
+}
+
 export const subTaskLostSignal = defineSignal<[LostReport]>('spotdagSubTaskLost');
+export const instanceLostSignal = defineSignal<[InstanceLostReport]>('spotdagInstanceLost');
 export const subTaskMoveSignal = defineSignal<[MoveOrder]>('spotdagSubTaskMove');

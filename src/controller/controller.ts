@@ -102,7 +102,12 @@ export class Controller {
     // Cuts of running work (risk rose, idle slots) come first: the plan then places their pieces.
     const resplits = this.resplit(dag, d, state, mem, previous, notes, cutsOfRunning);
     if (resplits.length > 0) d = dagArrays(dag);
-    let before = stopped(dag, state, resplits.filter((r) => r.running).map((r) => r.subTaskId), resplits);
+    let before = stopped(
+      dag,
+      state,
+      resplits.filter((r) => r.running).map((r) => r.subTaskId),
+      resplits,
+    );
     let { guard, current, schedule } = this.plan(d, before, mem, notes, penalised, event, previous);
     // Pending work the new plan puts on risky spot: cut it, and plan the pieces.
     const pending = this.resplit(dag, d, current, mem, schedule, notes, cutsOfPending);

@@ -144,7 +144,15 @@ export function cutsOfRunning(input: GranularityInput): Resplit[] {
     const holdUp = candidatesOnCriticalPath(input);
     if (holdUp) {
       const { id, running, position } = holdUp;
-      const c = cut(input, id, input.options.minPieceSeconds, running, 'parallelism', position, input.idleSlots + 1);
+      const c = cut(
+        input,
+        id,
+        input.options.minPieceSeconds,
+        running,
+        'parallelism',
+        position,
+        input.idleSlots + 1,
+      );
       if (c) out.push(c);
     }
   }

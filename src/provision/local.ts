@@ -15,7 +15,7 @@ import { instanceTaskQueue } from '../names';
 import { shortHash } from '../util/hash';
 import { processAlive, stopProcess, waitForExit } from '../util/process';
 import { LocalMetadataServer } from './metadata-server';
-import type { LaunchContext, LaunchOutcome, Provisioner } from './provisioner';
+import type { InstanceLostEvent, LaunchContext, LaunchOutcome, Provisioner } from './provisioner';
 import type { ReplayMarket } from './replay-market';
 import { firstPreemptionDelayMs, type TraceInterruptions } from './trace-interruptions';
 
@@ -113,6 +113,12 @@ export class LocalProvisioner implements Provisioner {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Interruptions carried out so far (by `interrupt()`, from traces or by hand). */
   readonly interruptions: LocalInterruption[] = [];
+  private lostListener?: (event: InstanceLostEvent) => void;
+  /** Instances being released (their exit is no loss) or interrupted (their exit is a spot loss). */
+  private readonly stopping = new Set<string>();
+  private readonly interrupting = new Set<string>();
+  private readonly reported = new Set<string>();
+  private watchdog?: NodeJS.Timeout;
 
   constructor(private readonly options: LocalProvisionerOptions) {
     this.dir = path.join(options.stateDir, 'instances');
@@ -218,10 +224,45 @@ export class LocalProvisioner implements Provisioner {
       .map(toInstance);
   }
 
+  /**
+   * Reports instances whose process dies without being released: at once for processes this
+   * provisioner started (their exit event), within a second for others (after a restart of the
+   * control worker, by their pid).
+   */
+  watchLost(listener: (event: InstanceLostEvent) => void): void {
+    this.lostListener = listener;
+    this.watchdog ??= setInterval(() => this.checkRecords(), 1_000);
+    this.watchdog.unref();
+  }
+
+  private checkRecords(): void {
+    if (!existsSync(this.dir)) return;
+    for (const file of readdirSync(this.dir)) {
+      if (!file.endsWith('.json')) continue;
+      const record = this.read(file.slice(0, -'.json'.length));
+      if (record && !record.replacedBy && !processAlive(record.pid)) this.lost(record);
+    }
+  }
+
+  /** An instance's process is gone: tell the listener once, unless it was being released. */
+  private lost(record: InstanceRecord): void {
+    const { id } = record;
+    if (this.stopping.has(id) || this.reported.has(id)) return;
+    this.reported.add(id);
+    this.ended(record);
+    this.lostListener?.({
+      jobId: record.jobId,
+      instanceId: id,
+      reason: this.interrupting.has(id) ? 'interrupted' : 'exited',
+      atMs: Date.now(),
+    });
+  }
+
   /** Stops an instance: SIGTERM (the worker drains), then SIGKILL after `graceMs`. */
   async stop(id: string, graceMs = 10_000): Promise<void> {
     const record = this.read(id);
     if (!record) return;
+    this.stopping.add(id);
     await stopProcess(record.pid, graceMs);
     this.ended(record);
     rmSync(this.recordFile(id), { force: true });
@@ -239,6 +280,7 @@ export class LocalProvisioner implements Provisioner {
     const pid = this.pidOf(id);
     if (pid === undefined) return;
     const noticeAtMs = Date.now();
+    this.interrupting.add(id);
     this.metadata.get(id)?.noticeInterruption(new Date(noticeAtMs + noticeMs));
     if (noticeMs > 0) await new Promise((r) => setTimeout(r, noticeMs));
     this.kill(id, 'SIGKILL');
@@ -258,6 +300,8 @@ export class LocalProvisioner implements Provisioner {
 
   /** Stops the metadata endpoints this process serves (instances keep running). */
   async close(): Promise<void> {
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await Promise.all([...this.metadata.values()].map((m) => m.stop()));
@@ -300,6 +344,10 @@ export class LocalProvisioner implements Provisioner {
     });
     closeSync(log);
     child.unref();
+    child.once('exit', () => {
+      const record = this.read(id);
+      if (record && record.pid === child.pid) this.lost(record);
+    });
     if (child.pid === undefined) throw new Error(`could not start instance ${id}: ${this.command.file}`);
     const record: InstanceRecord = {
       id,

@@ -31,6 +31,20 @@ export interface Provisioner {
   launchPlans?(jobId: string, plans: InstancePlan[], context: LaunchContext): Promise<LaunchOutcome>;
   /** What the job's instances have cost so far (USD), when the provider can tell. */
   bill?(jobId: string): Promise<number>;
+  /**
+   * Tells `listener` as soon as the provider sees one of its instances die (its process exited,
+   * it was interrupted) — not when it is released on purpose.
+   */
+  watchLost?(listener: (event: InstanceLostEvent) => void): void;
+}
+
+/** An instance the provider saw die. */
+export interface InstanceLostEvent {
+  jobId: string;
+  instanceId: string;
+  /** `exited`: its process or machine went away; `interrupted`: a spot interruption took it. */
+  reason: 'exited' | 'interrupted';
+  atMs: number;
 }
 
 export interface LaunchContext {

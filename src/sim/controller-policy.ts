@@ -60,7 +60,11 @@ export function simControllerFleet(
 function controllerEvent(event: ReplanEvent | undefined): ControllerEvent {
   if (!event) return { kind: 'start' };
   const kind =
-    event.reason === 'interruption' ? 'spot-notice' : event.reason === 'launch-failed' ? 'launch-refused' : 'tick';
+    event.reason === 'interruption'
+      ? 'spot-notice'
+      : event.reason === 'launch-failed'
+        ? 'launch-refused'
+        : 'tick';
   // Interruptions penalise a pool; a refusal only says it has no capacity now.
   const refused = event.reason === 'launch-failed';
   return {
@@ -110,7 +114,13 @@ export function controllerPolicy(env: ControllerPolicyEnv, options: ControllerPo
   const dag = env.dag ?? arraysAsDag(env.d);
   let memory: ControllerMemory = freshMemory();
   const decide = (state: RuntimeState, event: ReplanEvent | undefined, previous?: SimPlan): SimPlan => {
-    const decision = controller.decide(dag, controllerState(state, env.dag), controllerEvent(event), memory, previous);
+    const decision = controller.decide(
+      dag,
+      controllerState(state, env.dag),
+      controllerEvent(event),
+      memory,
+      previous,
+    );
     memory = decision.memory;
     if (decision.resplits.length === 0 && decision.stopRunning.length === 0) return decision.schedule;
     return { ...decision.schedule, dagChange: { d: dagArrays(dag), stop: decision.stopRunning } };

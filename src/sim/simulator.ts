@@ -640,7 +640,8 @@ export class Simulator {
     }
     const d = change.d;
     for (let v = 0; v < this.n; v++)
-      if (d.ids[v] !== this.d.ids[v]) this.fail(`the new DAG moved sub-task ${this.d.ids[v]} to another index`);
+      if (d.ids[v] !== this.d.ids[v])
+        this.fail(`the new DAG moved sub-task ${this.d.ids[v]} to another index`);
     for (let v = 0; v < this.n; v++) {
       if (tasks.status[v] === Running && d.duration[v]! < this.d.duration[v]! - EPS)
         this.fail(`the policy cut ${d.ids[v]} while it runs (stop it first)`);

@@ -7,7 +7,12 @@ import { spotdagJob } from '../../workflows';
 import { jobStateQuery } from '../../workflows/job-controlled';
 import { startTestStack, stopAllInstances, uniqueId } from './helpers';
 
-const spotPool = (zone: string, available: boolean[], hazardPerHour = 1, onDemandPricePerHour = 0.1): HandMadePool => ({
+const spotPool = (
+  zone: string,
+  available: boolean[],
+  hazardPerHour = 1,
+  onDemandPricePerHour = 0.1,
+): HandMadePool => ({
   instanceType: 'c5.large',
   zone,
   region: 'us-east-1',
@@ -27,7 +32,10 @@ function marketOf(
 ): ReplayMarket {
   return new ReplayMarket({
     id,
-    scenario: handMadeScenario(pools, { priorHours: options.priorHours, recoveryHours: options.recoveryHours }),
+    scenario: handMadeScenario(pools, {
+      priorHours: options.priorHours,
+      recoveryHours: options.recoveryHours,
+    }),
     fleet: {
       maxInstances: 6,
       bootSeconds: 2,

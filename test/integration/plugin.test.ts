@@ -1,13 +1,29 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 // Imported by package name, the way a user's code does (Node resolves the package's own exports).
-import { CONTROL_TASK_QUEUE, LocalProvisioner, primesJobSpec, SpotDagPlugin } from 'spotdag';
+import { CONTROL_TASK_QUEUE, LocalProvisioner, primesJobSpec } from 'spotdag';
+import { SpotDagPlugin } from 'spotdag/plugin';
 import type { spotdagJob } from 'spotdag/workflows';
 import * as userActivities from '../fixtures/user-app/activities';
 import { uniqueId } from './helpers';
+
+describe('the package entry points', () => {
+  it('`spotdag` is the pure library: importing it loads no activity, worker or Temporal runtime code', () => {
+    const loaded = execFileSync(
+      process.execPath,
+      ['-e', "require('spotdag'); console.log(JSON.stringify(Object.keys(require.cache)))"],
+      { encoding: 'utf8' },
+    );
+    const files = JSON.parse(loaded) as string[];
+    expect(files.some((f) => f.includes(`${path.sep}dist${path.sep}src${path.sep}`))).toBe(true);
+    expect(files.filter((f) => /[\\/]dist[\\/](activities|workers|workflows)[\\/]/.test(f))).toEqual([]);
+    expect(files.filter((f) => /[\\/]@temporalio[\\/](worker|activity|client)[\\/]/.test(f))).toEqual([]);
+  });
+});
 
 describe('SpotDagPlugin on a user-style worker', () => {
   it('runs a spotdag job and the user’s own workflow on one worker', async () => {

@@ -1,9 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { SimplePlugin } from '@temporalio/plugin';
 import { createSpotdagActivities } from '../activities';
-import type { CheckpointStore } from './checkpoint';
-import type { ProviderMarket } from './job/provider-market';
-import type { Provisioner } from './provision/provisioner';
+import { reportLostInstances } from './lost-instances';
+import type { CheckpointStore } from '../src/checkpoint';
+import type { ProviderMarket } from '../src/job/provider-market';
+import type { Provisioner } from '../src/provision/provisioner';
 
 export interface SpotDagPluginOptions {
   /** The client the planning activities use to watch instance task queues. */
@@ -25,11 +26,13 @@ export interface SpotDagPluginOptions {
 }
 
 /**
- * Adds spotdag to an existing Temporal worker on the control task queue: it registers the planning
- * and provisioning activities. The worker's workflows module re-exports `spotdag/workflows`.
+ * Adds spotdag to an existing Temporal worker on the control task queue: it registers the planning,
+ * provisioning and runtime-controller activities, and tells jobs at once when the provisioner sees
+ * an instance die. The worker's workflows module re-exports `spotdag/workflows`.
  */
 export class SpotDagPlugin extends SimplePlugin {
   constructor(options: SpotDagPluginOptions) {
+    reportLostInstances(options.provisioner, options.client);
     super({
       name: 'spotdag',
       activities: createSpotdagActivities({
