@@ -92,6 +92,8 @@ export class LocalProvisioner implements Provisioner {
   private readonly command: { file: string; args: string[] };
   private readonly metadata = new Map<string, LocalMetadataServer>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Provisioning and replacing, one call at a time (see `serially`). */
+  private queue: Promise<unknown> = Promise.resolve();
   /** Interruptions carried out so far (by `interrupt()`, from traces or by hand). */
   readonly interruptions: LocalInterruption[] = [];
 
@@ -100,7 +102,11 @@ export class LocalProvisioner implements Provisioner {
     this.command = options.command ?? defaultInstanceCommand();
   }
 
-  async provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]> {
+  provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]> {
+    return this.serially(() => this.provisionNow(jobId, plans));
+  }
+
+  private async provisionNow(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]> {
     mkdirSync(this.dir, { recursive: true });
     const instances: ProvisionedInstance[] = [];
     for (const plan of plans) {
@@ -113,7 +119,11 @@ export class LocalProvisioner implements Provisioner {
     return instances;
   }
 
-  async replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
+  replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
+    return this.serially(() => this.replaceNow(jobId, lostInstanceId));
+  }
+
+  private async replaceNow(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
     const lost = this.read(lostInstanceId);
     if (!lost) throw new Error(`unknown instance ${lostInstanceId}`);
     const id = lost.replacedBy ?? replacementInstanceId(lostInstanceId);
@@ -205,6 +215,8 @@ export class LocalProvisioner implements Provisioner {
       String(plan.slots),
     ];
     if (this.options.metadataEndpoints !== false) {
+      // An earlier process of this id (it died) leaves its endpoint behind: close it, or it stays open.
+      await this.metadata.get(id)?.stop();
       const server = new LocalMetadataServer({ instanceId: id, instanceType: plan.pool, zone: 'localhost' });
       this.metadata.set(id, server);
       args.push('--metadata-endpoint', await server.start());
@@ -235,8 +247,22 @@ export class LocalProvisioner implements Provisioner {
     return record;
   }
 
+  /**
+   * Runs provisioning calls one after another. Each checks for a live instance before it starts one,
+   * and starting takes a few awaits; two calls at once (sub-tasks of one lost instance relocating
+   * together) would both start the same replacement: two processes on one queue, and an endpoint
+   * that nothing closes, which keeps this process alive.
+   */
+  private serially<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(call);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
   private scheduleTraceInterruption(id: string): void {
     const plan = this.options.interruptions;
+    clearTimeout(this.timers.get(id)); // an earlier process of this id
+    this.timers.delete(id);
     const delay = plan && firstPreemptionDelayMs(id, plan);
     if (!plan || delay === undefined) return;
     const timer = setTimeout(() => {
