@@ -75,7 +75,7 @@ async function buildEtcd(output: string, log: Log): Promise<void> {
   );
   mkdirSync(path.dirname(output), { recursive: true });
   const partial = `${output}.partial`;
-  await runQuietly('go', ['build', '-trimpath', '-o', partial, '.'], {
+  await runQuietly('go', ['build', '-trimpath', '-buildvcs=false', '-o', partial, '.'], {
     cwd: path.join(TOOLS_SOURCES, 'etcd'),
     // go.sum pins every module; a go.work or GOFLAGS of the caller must not change the build.
     env: { ...process.env, GOFLAGS: '-mod=readonly', GOWORK: 'off' },
