@@ -34,20 +34,20 @@ interface Tool {
 
 const TOOLS_SOURCES = path.resolve(__dirname, '../tools');
 
-export const MOTO: PythonTool = { name: 'moto-5.2.1', packages: ['moto[server]==5.2.1'] };
+const MOTO: PythonTool = { name: 'moto-5.2.1', packages: ['moto[server]==5.2.1'] };
 /**
  * docker-compose 1.29.2 (Debian's version) validates temporal-compose.yml; no Docker engine is needed.
  * It needs PyYAML < 6, which builds only with Cython < 3; setuptools brings distutils back on
  * Python 3.12+.
  */
-export const DOCKER_COMPOSE: PythonTool = {
+const DOCKER_COMPOSE: PythonTool = {
   name: 'docker-compose-1.29.2',
   packages: ['docker-compose==1.29.2', 'setuptools==80.9.0'],
   constraints: ['cython<3'],
 };
 
 /** The etcd release test/tools/etcd/go.mod pins. */
-export function etcdVersion(): string {
+function etcdVersion(): string {
   const goMod = readFileSync(path.join(TOOLS_SOURCES, 'etcd', 'go.mod'), 'utf8');
   const version = /^require go\.etcd\.io\/etcd\/server\/v3 (v\S+)$/m.exec(goMod)?.[1];
   if (!version) throw new Error('test/tools/etcd/go.mod does not pin go.etcd.io/etcd/server/v3');
