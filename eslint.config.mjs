@@ -2,6 +2,7 @@
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import noUnboundedSpread from './eslint-rules/no-unbounded-spread.cjs';
 
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 
@@ -15,6 +16,7 @@ export default tseslint.config(
       '.spotdag/**',
       '**/*.js',
       '**/*.mjs',
+      '**/*.cjs',
     ],
   },
   js.configs.recommended,
@@ -26,6 +28,13 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // `Math.max(...xs)`, `out.push(...xs)`, `fn(...xs)`: past ~100,000 elements the spread overflows
+    // the stack. Use maxOf / minOf / pushAll (src/util/array.ts); literal lists and rest
+    // parameters are allowed (eslint-rules/no-unbounded-spread.cjs).
+    plugins: { spotdag: { rules: { 'no-unbounded-spread': noUnboundedSpread } } },
+    rules: { 'spotdag/no-unbounded-spread': 'error' },
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O, and no

@@ -4,6 +4,7 @@ import { temporal } from '@temporalio/proto';
 import { allocate } from '../src/allocate';
 import {
   localFleetModel,
+  localMarketView,
   marketAllocationForecast,
   plannedDag,
   plannedSubTasks,
@@ -13,8 +14,10 @@ import { analyseDag, decompose, JobSpecError, parseJobSpec, validateDag } from '
 import type { ProviderMarket } from '../src/job/provider-market';
 import type { CheckpointStore } from '../src/checkpoint';
 import { jobPlanOf, schedulePlanOf } from '../src/job/plan';
+import type { LaunchResult } from '../src/job/decisions';
 import type {
   DecomposedJob,
+  InstancePlan,
   InstanceRef,
   JobPlan,
   MarketView,
@@ -145,24 +148,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
         const market = providerMarket(fleet);
         return provisioning(() => market.forecast(fleet, horizonSeconds));
       }
-      const stepSeconds = 3600;
-      return {
-        generatedAtMs: Date.now(),
-        horizonSeconds,
-        pools: [
-          {
-            key: `${fleet.provider}@localhost`,
-            instanceType: fleet.provider,
-            zone: 'localhost',
-            market: 'local',
-            vcpu: fleet.slotsPerInstance,
-            memoryMiB: 1024 * fleet.slotsPerInstance,
-            pricePerHour: new Array<number>(Math.ceil(horizonSeconds / stepSeconds)).fill(0),
-            stepSeconds,
-            interruptionsPerHour: 0,
-          },
-        ],
-      };
+      return localMarketView(fleet, horizonSeconds, Date.now());
     },
 
     /**
@@ -227,6 +213,47 @@ export function createControlActivities(deps: ControlActivityDeps) {
       });
       await waitForPoller(deps.client, replacement.taskQueue, deps.instanceReadyTimeoutMs ?? 60_000);
       return { id: replacement.id, taskQueue: replacement.taskQueue };
+    },
+
+    /**
+     * Launches planned instances for the runtime controller and waits until each polls its queue.
+     * Spot requests the market refuses come back as `refused` (the controller re-plans them).
+     */
+    async launchInstances(jobId: string, plans: InstancePlan[], jobStartMs: number): Promise<LaunchResult> {
+      const outcome = await provisioning(() =>
+        heartbeating(
+          deps.provisioner.launchPlans
+            ? deps.provisioner.launchPlans(jobId, plans, { jobStartMs })
+            : deps.provisioner.provision(jobId, plans).then((launched) => ({
+                launched: launched.map((i) => ({ ...i, launchedAtMs: Date.now() })),
+                refused: [],
+              })),
+        ),
+      );
+      const timeout = deps.instanceReadyTimeoutMs ?? 60_000;
+      await Promise.all(outcome.launched.map((i) => waitForPoller(deps.client, i.taskQueue, timeout)));
+      return {
+        launched: outcome.launched.map((i) => ({
+          planId: i.planId,
+          id: i.id,
+          taskQueue: i.taskQueue,
+          pool: i.pool,
+          launchedAtMs: i.launchedAtMs,
+        })),
+        refused: outcome.refused,
+      };
+    },
+
+    /** Releases some of a job's instances (the runtime controller no longer needs them). */
+    async releaseInstanceIds(jobId: string, ids: string[]): Promise<void> {
+      const wanted = new Set(ids);
+      const live = (await deps.provisioner.list(jobId)).filter((i) => wanted.has(i.id));
+      await deps.provisioner.release(jobId, live);
+    },
+
+    /** What the job's instances cost (USD), when the provider can tell; undefined otherwise. */
+    async billJob(jobId: string): Promise<number | undefined> {
+      return deps.provisioner.bill ? deps.provisioner.bill(jobId) : undefined;
     },
 
     /** Releases the job's instances, replacements included. */

@@ -1,4 +1,14 @@
+import { createControlActivities, type ControlActivityDeps } from './control';
+import { createDecideActivity } from './decide';
+
 export { createControlActivities, INVALID_JOB_SPEC } from './control';
 export type { ControlActivities, ControlActivityDeps } from './control';
+export { createDecideActivity } from './decide';
+export type { DecideActivity, DecideActivityDeps } from './decide';
 export { createInstanceActivities } from './instance';
 export type { InstanceActivities, RunSubTaskInput, RunSubTaskOutput } from './instance';
+
+/** Every activity of the control task queue: planning, provisioning and the runtime controller. */
+export function createSpotdagActivities(deps: ControlActivityDeps) {
+  return { ...createControlActivities(deps), ...createDecideActivity(deps) };
+}

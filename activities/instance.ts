@@ -47,10 +47,14 @@ export interface CheckpointDescriptor {
   digest: string;
 }
 
-/** A step's saved state and how far along the sub-task was when it was saved. */
+/**
+ * A step's saved state, how far along the sub-task was when it was saved, and, when the step says,
+ * the unit position it reached (the next unit not done): the controller can then cut the rest.
+ */
 export interface SavedState {
   state: unknown;
   progress: number;
+  position?: number;
 }
 
 /**
@@ -140,7 +144,11 @@ function stepContext(
       if (!options.final && Date.now() - lastCheckpoint < checkpointIntervalMs) return;
       lastCheckpoint = Date.now();
       const progress = attemptProgress.progress;
-      const saved = checkpoints.save({ state, progress });
+      const saved = checkpoints.save({
+        state,
+        progress,
+        ...(options.position !== undefined ? { position: options.position } : {}),
+      });
       const descriptor = await heartbeatWhile(activity, () => attemptProgress, saved);
       if (descriptor)
         Object.assign(attemptProgress, { checkpoint: descriptor, checkpointProgress: progress });

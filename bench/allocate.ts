@@ -12,6 +12,7 @@ import { StepFunction } from '../src/allocate/market-forecast';
 import type { AllocationForecast, PoolOption } from '../src/allocate/types';
 import type { DependencyAttributes, SubTaskAttributes, TaskDag } from '../src/dag';
 import { rng } from '../src/sim/market';
+import { maxOf } from '../src/util/array';
 
 export interface AllocateBenchmarkOptions {
   sizes?: number[];
@@ -170,7 +171,7 @@ export function runAllocateBenchmark(options: AllocateBenchmarkOptions = {}): Al
         r.predictedMakespanSeconds.toFixed(0),
       ]),
     ];
-    const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+    const widths = table[0]!.map((_, c) => maxOf(table.map((row) => row[c]!.length)));
     process.stdout.write(
       `${table.map((row) => row.map((x, c) => x.padStart(widths[c]!)).join('  ')).join('\n')}\n`,
     );

@@ -21,6 +21,7 @@ import {
   validateDag,
   type TaskDag,
 } from '../src/dag';
+import { maxOf } from '../src/util/array';
 
 export interface DagBenchmarkOptions {
   /** Sub-tasks of the synthetic job (default 100,000). */
@@ -197,7 +198,7 @@ export function runDagBenchmark(options: DagBenchmarkOptions = {}): DagBenchmark
       r.retainedHeapMiB.toFixed(1),
       r.peakRssMiB.toFixed(0),
     ]);
-    const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c]!.length)));
+    const widths = header.map((h, c) => Math.max(h.length, maxOf(cells.map((row) => row[c]!.length))));
     const line = (row: string[]) =>
       row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
     console.log(line(header));

@@ -12,6 +12,7 @@ import { DEFAULT_SUBTASK_POLICY, type JobResult, type SubTaskPolicy } from '../s
 import { CONTROL_TASK_QUEUE } from '../src/names';
 import { timeMs, type Timestamp } from '../src/report/history';
 import { expectedWorkloadSum, workloadJobSpec } from '../src/steps';
+import { maxOf, minOf, pushAll } from '../src/util/array';
 import { startLocalStack, type LocalStack } from '../workers/local-stack';
 import { installCliRuntime } from '../workers/runtime';
 import { stateDir } from '../cli/state';
@@ -149,7 +150,7 @@ async function chainHistory(client: Client, workflowId: string, firstRunId: stri
       .getHandle(workflowId, runId)
       .fetchHistory();
     const run: HistoryEvent[] = history.events ?? [];
-    events.push(...run);
+    pushAll(events, run);
     runId = run.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return events;
@@ -196,8 +197,8 @@ function parentTimes(events: HistoryEvent[], isTask: (childId: string) => boolea
   if (tasks.length === 0 || tasks.some((t) => t.doneMs === undefined))
     throw new Error('the parent’s history does not show every task completed');
   return {
-    firstScheduledMs: Math.min(...tasks.map((t) => t.startMs)),
-    lastDoneMs: Math.max(...tasks.map((t) => t.doneMs!)),
+    firstScheduledMs: minOf(tasks.map((t) => t.startMs)),
+    lastDoneMs: maxOf(tasks.map((t) => t.doneMs!)),
     startedMs: at(events[0]!),
     closedMs: at(events.at(-1)!),
     children,
@@ -503,7 +504,7 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
 }
 
 function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) => Math.max(h.length, maxOf(rows.map((r) => r[i]!.length))));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');

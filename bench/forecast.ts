@@ -36,7 +36,9 @@ export function runForecastBenchmark(options: ForecastBenchmarkOptions): Forecas
   const file = loadPriceFile(options.prices);
   const loadMs = performance.now() - t;
   t = performance.now();
-  const lastMs = Math.max(...file.observations.map((o) => o.timeMs));
+  // Loops, not Math.max(...): spreading a large file's observations overflows the call stack.
+  let lastMs = -Infinity;
+  for (const o of file.observations) if (o.timeMs > lastMs) lastMs = o.timeMs;
   const series = resample(file.observations, { stepSeconds, endMs: lastMs + 1 });
   const resampleMs = performance.now() - t;
   const times: number[] = [];
@@ -51,7 +53,7 @@ export function runForecastBenchmark(options: ForecastBenchmarkOptions): Forecas
   const result: ForecastBenchmarkResult = {
     prices: options.prices,
     pools: series.length,
-    historySteps: Math.max(...series.map((s) => s.values.length)),
+    historySteps: series.reduce((n, s) => Math.max(n, s.values.length), 0),
     horizonSeconds,
     stepSeconds,
     repeats,
@@ -82,7 +84,7 @@ export function formatForecastBenchmark(r: ForecastBenchmarkResult): string {
     ['per pool', `${r.perPoolMs.toFixed(3)} ms`],
     ['goal: all pools < 1 s', r.forecastMs.median < 1000 ? 'met' : 'NOT met'],
   ];
-  const w = Math.max(...rows.map(([k]) => k.length));
+  const w = rows.reduce((n, [k]) => Math.max(n, k.length), 0);
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
 }
 

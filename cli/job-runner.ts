@@ -1,5 +1,6 @@
 import { SingleBar, MultiBar, Presets } from 'cli-progress';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { JobSpecInput } from '../src/dag';
 import type { JobProgress } from '../src/job/summary';
 import type { JobResult } from '../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../src/names';
@@ -10,8 +11,8 @@ import { workflowUiUrl } from './state';
 export interface RunJobOptions {
   /** Its provider's sub-task policy defaults apply under `runOptions.subTaskPolicy`. */
   stack: ControlStack;
-  /** The raw JobSpec JSON (validated by the caller); the workflow validates it again. */
-  spec: unknown;
+  /** The JobSpec (validated by the caller); the workflow's first activity validates it again. */
+  spec: JobSpecInput;
   workflowId: string;
   runOptions?: JobRunOptions;
   /** Draw progress bars and interruption lines on stderr (off for --json or without a TTY). */

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { SimplePlugin } from '@temporalio/plugin';
-import { createControlActivities } from '../activities/control';
+import { createSpotdagActivities } from '../activities';
 import type { CheckpointStore } from './checkpoint';
 import type { ProviderMarket } from './job/provider-market';
 import type { Provisioner } from './provision/provisioner';
@@ -32,7 +32,7 @@ export class SpotDagPlugin extends SimplePlugin {
   constructor(options: SpotDagPluginOptions) {
     super({
       name: 'spotdag',
-      activities: createControlActivities({
+      activities: createSpotdagActivities({
         client: options.client,
         provisioner: options.provisioner,
         market: options.market,

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createControlActivities, type ControlActivityDeps } from '../activities/control';
+import type { ControlActivityDeps } from '../activities/control';
+import { createSpotdagActivities } from '../activities';
 import { CONTROL_TASK_QUEUE } from '../src/names';
 
 /** The activities' dependencies: `client` asks the server about instance queues. */
@@ -20,7 +21,7 @@ export async function createControlWorker(options: ControlWorkerOptions): Promis
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createControlActivities({
+    activities: createSpotdagActivities({
       client: options.client,
       provisioner: options.provisioner,
       instanceReadyTimeoutMs: options.instanceReadyTimeoutMs,

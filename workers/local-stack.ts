@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { LocalProvisioner } from '../src/provision/local';
+import type { ReplayMarket } from '../src/provision/replay-market';
 import type { TraceInterruptions } from '../src/provision/trace-interruptions';
 import { startControlStack, type ControlStack, type ControlStackOptions } from './control-stack';
 import { localProvider } from './providers';
@@ -11,6 +12,8 @@ export interface LocalStackOptions extends ControlStackOptions {
   checkpointIntervalMs?: number;
   /** Replay spot traces against the local instances. */
   interruptions?: TraceInterruptions;
+  /** Buy the local instances on a replayed spot market (pools, prices, traces). */
+  market?: ReplayMarket;
 }
 
 export interface LocalStack extends ControlStack<LocalProvisioner> {
@@ -41,6 +44,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           : {}),
       },
       interruptions: options.interruptions,
+      market: options.market,
     }),
   );
   return { ...stack, checkpointStore };

@@ -25,11 +25,12 @@ export interface ProviderSetup<P extends Provisioner = Provisioner> {
   close(): Promise<void>;
 }
 
-/** Instances as worker processes on this machine. */
+/** Instances as worker processes on this machine (on a replayed spot market, when given one). */
 export function localProvider(options: LocalProvisionerOptions): ProviderSetup<LocalProvisioner> {
   const provisioner = new LocalProvisioner(options);
   return {
     provisioner,
+    ...(options.market ? { market: options.market } : {}),
     instanceReadyTimeoutMs: PROVIDER_TIMEOUTS.local.instanceReadySeconds * 1000,
     subTaskPolicy: {},
     close: () => provisioner.close(),

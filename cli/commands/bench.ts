@@ -4,9 +4,10 @@ import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
 import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
 import { runScheduleBenchmark } from '../../bench/schedule';
+import { runSingleBenchmark } from '../../bench/single';
 import { runRecoveryBenchmarkCommand, type RecoveryCli } from './bench-recovery';
 import { parseDurationSeconds } from '../../src/util/duration';
-import { positiveInt, positiveNumber } from '../args';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../args';
 
 function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').filter(Boolean)];
@@ -27,7 +28,19 @@ interface ScheduleCli {
   progress: boolean;
 }
 
-/** `spotdag bench schedule | allocate | dag | forecast`. */
+interface SingleCli {
+  trace: string;
+  workHours: number;
+  deadlineHours: number;
+  overheadHours: number;
+  spotPrice: number;
+  onDemandPrice: number;
+  startTick: number;
+  json?: string;
+  progress: boolean;
+}
+
+/** `spotdag bench schedule | single | allocate | dag | forecast | recovery | engine`. */
 export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
@@ -66,6 +79,35 @@ export function registerBench(program: Command): void {
         json: opts.json,
         progress: opts.progress,
       });
+    });
+  bench
+    .command('single')
+    .description(
+      'one long job on one spot trace (Can’t Be Late’s tick model): on-demand, greedy, uniform-progress, spotdag and the exact optimum',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  spotdag bench single --trace ../shared/data/spot-traces/availability/1-node/aws-02-15-2023/us-east-1a_v100_1.json --work-hours 48 --deadline-hours 52 --overhead-hours 0.2 --spot-price 0.97 --on-demand-price 3.06 --json single.json',
+    )
+    .requiredOption(
+      '--trace <file>',
+      'SkyPilot spot trace (.json; a value of 1 = no spot capacity at that tick)',
+    )
+    .option('--work-hours <h>', 'hours of work of the job', positiveNumber, 48)
+    .option('--deadline-hours <h>', 'deadline from the start', positiveNumber, 52)
+    .option(
+      '--overhead-hours <h>',
+      'restart overhead: billed time without progress after a (re)start',
+      nonNegativeNumber,
+      0.2,
+    )
+    .option('--spot-price <usd>', 'spot price per hour', positiveNumber, 0.97)
+    .option('--on-demand-price <usd>', 'on-demand price per hour', positiveNumber, 3.06)
+    .option('--start-tick <n>', 'trace tick at which the job starts', nonNegativeInt, 0)
+    .option('--json <file>', 'write { policies: [{ policy, cost, finishHours, deadlineMet }] }')
+    .option('--no-progress', 'no progress lines on stderr')
+    .action((opts: SingleCli) => {
+      runSingleBenchmark(opts);
     });
   bench
     .command('allocate')

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { formatBacktestReport, runBacktest } from '../../src/forecast';
+import { formatBacktestReport, runBacktest, type BacktestReport } from '../../src/forecast';
 import {
   advisorBand,
   loadPriceFile,
@@ -35,8 +35,8 @@ function fraction(value: string): number {
   return n;
 }
 
-interface BacktestCliOptions {
-  prices: string;
+export interface BacktestCliOptions {
+  prices?: string;
   traces?: string;
   advisor?: string;
   testDays: number;
@@ -44,6 +44,8 @@ interface BacktestCliOptions {
   step: number;
   duration: number;
   traceTestFraction: number;
+  leaveOneGroupOut?: boolean;
+  warmupFraction: number;
   json?: string;
 }
 
@@ -51,8 +53,45 @@ interface BacktestCliOptions {
 export function loadPriceSeries(file: string, stepSeconds: number): PriceSeries[] {
   const { observations } = loadPriceFile(file);
   if (observations.length === 0) throw new BacktestInputError(`${file}: no (Linux/UNIX) price records`);
-  const lastMs = Math.max(...observations.map((o) => o.timeMs));
+  // A loop, not Math.max(...): a spread of a million observations overflows the call stack.
+  let lastMs = -Infinity;
+  for (const o of observations) if (o.timeMs > lastMs) lastMs = o.timeMs;
   return resample(observations, { stepSeconds, endMs: lastMs + 1 });
+}
+
+/** `spotdag forecast backtest` without the printing: loads the files and runs the backtests. */
+export function runForecastBacktest(
+  opts: BacktestCliOptions,
+  progress: (message: string) => void = () => {},
+): BacktestReport {
+  if (!opts.prices && !opts.traces)
+    throw new BacktestInputError('give --prices <file>, --traces <dir> or both');
+  if (opts.leaveOneGroupOut && !opts.traces)
+    throw new BacktestInputError('--leave-one-group-out needs --traces <dir>');
+  if (opts.prices) progress(`loading ${opts.prices}`);
+  const series = opts.prices ? loadPriceSeries(opts.prices, opts.step) : undefined;
+  const traces = opts.traces ? loadSkyPilotTraces(opts.traces) : undefined;
+  if (opts.traces && traces!.length === 0)
+    throw new BacktestInputError(`${opts.traces}: no .json trace files found`);
+  const advisor: SpotAdvisorData | undefined = opts.advisor ? loadSpotAdvisor(opts.advisor) : undefined;
+  try {
+    return runBacktest({
+      prices: series,
+      traces,
+      testSeconds: opts.testDays * 86_400,
+      horizonSeconds: opts.horizon,
+      interruptions: { durationSeconds: opts.duration, testFraction: opts.traceTestFraction },
+      leaveOneGroupOut: opts.leaveOneGroupOut ? { warmupFraction: opts.warmupFraction } : false,
+      priorBand: advisor ? (pool) => advisorBand(advisor, pool.region, pool.instanceType) : undefined,
+      onProgress: progress,
+    });
+  } catch (err) {
+    if (err instanceof RangeError) {
+      const source = [opts.prices, opts.traces].filter(Boolean).join(', ');
+      throw new BacktestInputError(`${source}: ${err.message}`);
+    }
+    throw err;
+  }
 }
 
 export function registerForecast(program: Command): void {
@@ -62,42 +101,36 @@ export function registerForecast(program: Command): void {
   forecast
     .command('backtest')
     .description('measure the price forecasts and the interruption model on held-out data')
-    .requiredOption(
+    .option(
       '--prices <file>',
       'spot prices: SpotLake .csv, history .tsv or describe-spot-price-history .json',
     )
     .option('--traces <dir>', 'SkyPilot availability/preemption traces (every .json under the directory)')
-    .option('--advisor <file>', 'Spot Advisor JSON: interruption-band priors for the trace pools')
+    .option('--advisor <file>', 'Spot Advisor JSON: band priors for the default-options reference model')
     .option('--test-days <n>', 'test period at the end of the price data, in days', positiveNumber, 7)
     .option('--horizon <duration>', 'forecast horizon', duration, 86_400)
     .option('--step <duration>', 'price grid step', duration, 3600)
     .option('--duration <duration>', 'sub-task duration d for P(interrupted within d)', duration, 3600)
     .option('--trace-test-fraction <f>', 'share held out at the end of each trace', fraction, 0.3)
+    .option(
+      '--leave-one-group-out',
+      'also hold out each trace folder in turn: fit on the other folders, score the held-out one',
+    )
+    .option(
+      '--warmup-fraction <f>',
+      'leave-one-group-out: share at the start of each held-out trace observed but not scored',
+      fraction,
+      0.3,
+    )
     .option('--json <out>', 'write the full report as JSON to this file')
     .addHelpText(
       'after',
-      '\nExample:\n  spotdag forecast backtest --prices spotlake.csv --traces spot-traces --test-days 7 --horizon 24h --json backtest.json',
+      '\nExamples:\n' +
+        '  spotdag forecast backtest --prices spotlake.csv --traces spot-traces --test-days 7 --horizon 24h --json backtest.json\n' +
+        '  spotdag forecast backtest --traces spot-traces --leave-one-group-out --json logo.json',
     )
     .action((opts: BacktestCliOptions) => {
-      const series = loadPriceSeries(opts.prices, opts.step);
-      const traces = opts.traces ? loadSkyPilotTraces(opts.traces) : undefined;
-      if (opts.traces && traces!.length === 0)
-        throw new BacktestInputError(`${opts.traces}: no .json trace files found`);
-      const advisor: SpotAdvisorData | undefined = opts.advisor ? loadSpotAdvisor(opts.advisor) : undefined;
-      let report;
-      try {
-        report = runBacktest({
-          prices: series,
-          traces,
-          testSeconds: opts.testDays * 86_400,
-          horizonSeconds: opts.horizon,
-          interruptions: { durationSeconds: opts.duration, testFraction: opts.traceTestFraction },
-          priorBand: advisor ? (pool) => advisorBand(advisor, pool.region, pool.instanceType) : undefined,
-        });
-      } catch (err) {
-        if (err instanceof RangeError) throw new BacktestInputError(`${opts.prices}: ${err.message}`);
-        throw err;
-      }
+      const report = runForecastBacktest(opts, (message) => process.stderr.write(`${message}\n`));
       console.log(formatBacktestReport(report));
       if (opts.json) {
         writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);

@@ -14,6 +14,7 @@ import {
   type TaskDag,
 } from '../../src/dag';
 import { formatDuration } from '../../src/util/duration';
+import { maxOf } from '../../src/util/array';
 
 interface PlanOptions {
   explain?: boolean;
@@ -83,7 +84,7 @@ export function planJson(plan: LoadedPlan, analysis: DagAnalysis = analyseDag(pl
 }
 
 function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const widths = rows[0]!.map((_, c) => maxOf(rows.map((r) => r[c]!.length)));
   return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`.trimEnd());
 }
 
@@ -122,7 +123,7 @@ export function explainPlan(plan: LoadedPlan, analysis: DagAnalysis = analyseDag
   ];
   if (plan.kind === 'jobspec') {
     const model = overheadModel(plan.spec);
-    const longest = Math.max(...json.stages.map((s) => s.maxSubTaskSeconds));
+    const longest = maxOf(json.stages.map((s) => s.maxSubTaskSeconds));
     lines.push(
       '',
       'overhead model',
@@ -139,6 +140,11 @@ export function explainPlan(plan: LoadedPlan, analysis: DagAnalysis = analyseDag
     `  ${order.slice(0, 30).join(' ')}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** Assumed input values, one line per field, on stderr (stdout stays the plan, e.g. JSON). */
+function printWarnings(warnings: string[]): void {
+  for (const warning of warnings) process.stderr.write(`spotdag: warning: ${warning}\n`);
 }
 
 export function registerPlan(program: Command): void {
@@ -165,16 +171,18 @@ export function registerPlan(program: Command): void {
     .action(
       (file: string, opts: PlanOptions & { prices?: string; advisor?: string; runtimeScale: number }) => {
         if (opts.prices) {
-          const { schedule } = planSchedule({
+          const { schedule, warnings } = planSchedule({
             file,
             prices: opts.prices,
             advisor: opts.advisor,
             runtimeScale: opts.runtimeScale,
           });
+          printWarnings(warnings);
           process.stdout.write(opts.json ? `${JSON.stringify(schedule)}\n` : formatScheduleTable(schedule));
           return;
         }
         const plan = loadPlanFile(file);
+        printWarnings(plan.warnings);
         validateDag(plan.dag, {
           maxNodes: plan.kind === 'jobspec' ? plan.spec.limits.maxSubTasks : undefined,
         });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readJsonFile, parseJobSpec } from '../../src/dag';
+import { readJsonFile, parseJobSpec, type JobSpecInput } from '../../src/dag';
 import type { FleetProvider } from '../../src/provision/provider';
 import { knownSteps } from '../../src/steps';
 import { describeTarget, temporalTargetFromEnv } from '../../workers/connection';
@@ -95,7 +95,7 @@ export function registerRun(program: Command): void {
           say(`Instances: EC2 in ${choice.settings.region} (${choice.settingsFile})`);
         const result = await runJob({
           stack,
-          spec: raw,
+          spec: raw as JobSpecInput, // validated above
           workflowId,
           runOptions: {
             ...(opts.heartbeatTimeout

@@ -34,6 +34,12 @@ export interface AllocateOptions {
    * Default 0.03.
    */
   deadlineReserve?: number;
+  /** Sub-tasks (ids) that must run on on-demand capacity (the controller's deadline safety net). */
+  onDemandSubTasks?: Iterable<string>;
+  /** The controller's safety net guards the deadline (see `SchedulerInput.guarded`). */
+  guarded?: boolean;
+  /** Spot pools without capacity now may be waited for (see `SchedulerInput.waitForSpot`). */
+  waitForSpot?: { maxSeconds: number };
 }
 
 function asArrays(dag: TaskDag | DagArrays): DagArrays {
@@ -157,6 +163,11 @@ export function reallocate(
   }
   const newOptions =
     typeof options.newOptions === 'function' ? options.newOptions(now, penalised) : options.newOptions;
+  const onDemand = new Set<number>();
+  for (const id of options.onDemandSubTasks ?? []) {
+    const v = d.indexOf.get(id);
+    if (v !== undefined) onDemand.add(v);
+  }
 
   const reserve = options.deadlineReserve ?? 0.03;
   const target = (prefs: Preferences): Preferences =>
@@ -192,6 +203,9 @@ export function reallocate(
       newOptions,
       penalised,
       nextInstanceId,
+      onDemand,
+      guarded: options.guarded,
+      waitForSpot: options.waitForSpot,
     });
     schedule.deadlineSeconds = userPrefs.deadline;
     return schedule;

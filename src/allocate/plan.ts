@@ -13,6 +13,7 @@ import {
   type PriceSeries,
   type SpotLakeRecord,
 } from '../market';
+import { maxOf, pushAll } from '../util/array';
 import { formatDuration } from '../util/duration';
 import { allocate, type AllocateOptions } from './allocate';
 import { marketForecast, type MarketAllocationForecast } from './market-forecast';
@@ -91,7 +92,7 @@ export function forecastMarket(
   const maxSpot = new Map<string, number>();
   for (const s of history) {
     const key = `${s.pool.instanceType}@${s.pool.region}`;
-    maxSpot.set(key, Math.max(maxSpot.get(key) ?? 0, ...s.values));
+    maxSpot.set(key, Math.max(maxSpot.get(key) ?? 0, maxOf(s.values)));
   }
   return marketForecast({
     forecasts,
@@ -124,6 +125,8 @@ export interface PlanScheduleOptions {
 export interface PlannedSchedule {
   name: string;
   dag: TaskDag;
+  /** The WfFormat import's warnings (assumed values), for the caller to show. */
+  warnings: string[];
   schedule: SpotdagSchedule;
   forecast: MarketAllocationForecast;
   startMs: number;
@@ -144,11 +147,11 @@ export function planSchedule(options: PlanScheduleOptions): PlannedSchedule {
   const schedule = allocate(plan.dag, forecast, options.fleet, preferences, options.allocateOptions);
   const name =
     plan.kind === 'jobspec' ? plan.spec.name : String(plan.dag.getAttribute('name') ?? options.file);
-  return { name, dag: plan.dag, schedule, forecast, startMs };
+  return { name, dag: plan.dag, warnings: plan.warnings, schedule, forecast, startMs };
 }
 
 function table(rows: string[][], right: Set<number> = new Set()): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const widths = rows[0]!.map((_, c) => maxOf(rows.map((r) => r[c]!.length)));
   return rows.map((r) =>
     `  ${r.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ')}`.trimEnd(),
   );
@@ -201,7 +204,10 @@ export function formatScheduleTable(
     lines.push(
       '',
       `placements${schedule.placements.length > max ? ` (first ${max} of ${schedule.placements.length})` : ''}`,
-      ...table(
+    );
+    pushAll(
+      lines,
+      table(
         [
           ['sub-task', 'instance', 'start', 'finish', 'rank', 'P(int)', 'ckpt every'],
           ...schedule.placements

@@ -1,4 +1,5 @@
 import type { FleetSpec } from '../provision/fleet';
+import { minOf } from '../util/array';
 import type {
   DecomposedJob,
   InstancePlan,
@@ -55,7 +56,7 @@ export function allocateRoundRobin(job: DecomposedJob, market: MarketView, fleet
       ready = Math.max(ready, arrival);
     }
     const slots = slotFree[instanceIndex]!;
-    const slot = slots.indexOf(Math.min(...slots));
+    const slot = slots.indexOf(minOf(slots));
     const start = Math.max(ready, slots[slot]!);
     const finish = start + subTask.durationSeconds;
     slots[slot] = finish;

@@ -26,6 +26,7 @@ import type {
 } from './types';
 import type { TransferInstruction } from '../job/types';
 import { NoCapacityError } from './errors';
+import { minOf } from '../util/array';
 
 export type Scoring = 'spotdag' | 'eft' | 'cost';
 export type Market = 'spot' | 'on-demand';
@@ -34,6 +35,39 @@ export type Market = 'spot' | 'on-demand';
 export interface NewInstanceOption {
   pool: number;
   market: Market;
+  /** A spot pool without capacity now: the time (job seconds) it is expected back. */
+  notBefore?: number;
+}
+
+/**
+ * The first time in [from, from + maxSeconds] at which spot capacity in `pool` is more likely
+ * there than not, or undefined. Availability forecasts relax monotonically from the last observed
+ * state, so a doubling search then a bisection finds it in a few dozen evaluations.
+ */
+export function availableFrom(
+  forecast: AllocationForecast,
+  pool: number,
+  from: number,
+  maxSeconds: number,
+  resolution: number,
+): number | undefined {
+  const ok = (t: number) => forecast.availability(pool, t) >= 0.5;
+  if (ok(from)) return from;
+  let lo = from;
+  let step = Math.max(resolution, 1e-3);
+  let hi = from + step;
+  while (!ok(hi)) {
+    if (hi - from >= maxSeconds) return undefined;
+    lo = hi;
+    step *= 2;
+    hi = Math.min(from + maxSeconds, hi + step);
+  }
+  while (hi - lo > resolution) {
+    const mid = (lo + hi) / 2;
+    if (ok(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 export interface SchedulerInput {
@@ -61,9 +95,17 @@ export interface SchedulerInput {
   penalised?: Set<number>;
   /** Next numeric id for new instances (`i<n>`). */
   nextInstanceId?: number;
+  /** Spot pools without capacity now stay options from when they are expected back (the controller). */
+  waitForSpot?: { maxSeconds: number };
+  /** Nodes that must run on on-demand capacity (the controller's deadline safety net). */
+  onDemand?: ReadonlySet<number>;
+  /**
+   * The runtime controller's deadline safety net watches the job: a spot placement is feasible
+   * when its expected finish meets its latest finish (default: its worst case must).
+   */
+  guarded?: boolean;
 }
 
-const NOTICE_SECONDS = 120;
 /** Spot pools kept per instance shape when pre-selecting new-instance options. */
 const SPOT_POOLS_PER_SHAPE = 12;
 const OD_POOLS_PER_SHAPE = 3;
@@ -104,14 +146,18 @@ export function bandwidth(
   return fleet.bandwidth.world;
 }
 
-/** Young's checkpoint interval √(2·C/λ) for a hazard λ per hour, at least 5 min; 0 = no checkpoints. */
+/**
+ * Young's checkpoint interval √(2·C/λ) for a hazard λ per hour, at least `minSeconds` (default
+ * 5 min); 0 = no checkpoints.
+ */
 export function checkpointInterval(
   workSeconds: number,
   hazardPerHour: number,
   checkpointSeconds: number,
+  minSeconds = 300,
 ): number {
   if (!(hazardPerHour > 0)) return 0;
-  const tau = Math.max(300, Math.sqrt((2 * checkpointSeconds * 3600) / hazardPerHour));
+  const tau = Math.max(minSeconds, Math.sqrt((2 * checkpointSeconds * 3600) / hazardPerHour));
   return tau >= workSeconds ? 0 : tau;
 }
 
@@ -132,6 +178,8 @@ export function preselectOptions(
   preferences: Preferences,
   now: number,
   penalised: Set<number> = new Set(),
+  /** Keep spot pools without capacity now, from when they are expected back (within `maxSeconds`). */
+  wait?: { maxSeconds: number },
 ): NewInstanceOption[] {
   const byShape = new Map<string, number[]>();
   forecast.pools.forEach((p, i) => {
@@ -145,17 +193,31 @@ export function preselectOptions(
   const launch = now + fleet.bootSeconds;
   for (const pools of byShape.values()) {
     const spot = pools
-      .filter((i) => !penalised.has(i) && forecast.availability(i, launch) >= 0.5)
+      .filter((i) => !penalised.has(i))
       .map((i) => {
-        const price = forecast.spotPrice(i, launch, launch + horizon);
-        const loss = (300 + fleet.restartSeconds + fleet.bootSeconds) / 3600;
-        return { i, price, eff: price * (1 + forecast.hazardPerHour(i) * loss * 4) };
+        const back = wait
+          ? availableFrom(forecast, i, launch, wait.maxSeconds, fleet.bootSeconds)
+          : forecast.availability(i, launch) >= 0.5
+            ? launch
+            : undefined;
+        return { i, back };
+      })
+      .filter((x): x is { i: number; back: number } => x.back !== undefined)
+      .map(({ i, back }) => {
+        const price = forecast.spotPrice(i, back, back + horizon);
+        const loss = (fleet.minCheckpointIntervalSeconds + fleet.restartSeconds + fleet.bootSeconds) / 3600;
+        return { i, back, price, eff: price * (1 + forecast.hazardPerHour(i) * loss * 4) };
       })
       .filter((x) => x.price < forecast.pools[x.i]!.onDemandPricePerHour)
       .filter((x) => preferences.maxSpotPrice === undefined || x.price <= preferences.maxSpotPrice)
       .sort((a, b) => a.eff - b.eff || a.i - b.i)
       .slice(0, SPOT_POOLS_PER_SHAPE);
-    for (const x of spot) out.push({ pool: x.i, market: 'spot' });
+    for (const x of spot)
+      out.push({
+        pool: x.i,
+        market: 'spot',
+        ...(x.back > launch ? { notBefore: x.back - fleet.bootSeconds } : {}),
+      });
     const od = [...pools]
       .sort(
         (a, b) => forecast.pools[a]!.onDemandPricePerHour - forecast.pools[b]!.onDemandPricePerHour || a - b,
@@ -176,7 +238,8 @@ export function listSchedule(input: SchedulerInput): SpotdagSchedule {
   const progress = input.progress ?? new Map();
   const forced = input.forced ?? new Map();
   const penalised = input.penalised ?? new Set<number>();
-  const options = input.newOptions ?? preselectOptions(forecast, fleet, preferences, now, penalised);
+  const options =
+    input.newOptions ?? preselectOptions(forecast, fleet, preferences, now, penalised, input.waitForSpot);
   const weights = OBJECTIVE_WEIGHTS[preferences.objective];
   const deadline = preferences.deadline;
   const poolIndex = new Map(pools.map((p, i) => [p.key, i]));
@@ -249,6 +312,7 @@ export function listSchedule(input: SchedulerInput): SpotdagSchedule {
     const k = Math.ceil(preferences.minOnDemandFraction * n);
     for (let i = 0; i < k; i++) forceOd[byRank[i]!] = 1;
   }
+  for (const v of input.onDemand ?? []) forceOd[v] = 1;
 
   const topoPos = new Int32Array(n);
   d.topo.forEach((v, k) => (topoPos[v] = k));
@@ -277,7 +341,7 @@ export function listSchedule(input: SchedulerInput): SpotdagSchedule {
       let best = -1;
       for (let l = 0; l < inst.lanes.length; l++)
         if (inst.lanes[l]! <= start + 1e-9 && (best === -1 || inst.lanes[l]! > inst.lanes[best]!)) best = l;
-      if (best === -1) best = inst.lanes.indexOf(Math.min(...inst.lanes));
+      if (best === -1) best = inst.lanes.indexOf(minOf(inst.lanes));
       inst.lanes[best] = end;
       inst.laneMem[best] = mem / need;
     }
@@ -352,7 +416,9 @@ export function listSchedule(input: SchedulerInput): SpotdagSchedule {
       launch: number,
     ) => {
       const hazard = spot ? forecast.hazardPerHour(poolIdx) : 0;
-      const tau = spot ? checkpointInterval(work, hazard, fleet.checkpointSeconds) : 0;
+      const tau = spot
+        ? checkpointInterval(work, hazard, fleet.checkpointSeconds, fleet.minCheckpointIntervalSeconds)
+        : 0;
       const wall = wallSeconds(work, tau, fleet.checkpointSeconds, restart);
       const end = start + wall;
       const p = spot ? forecast.interruptionProbability(poolIdx, Math.max(start, launch), end) : 0;
@@ -366,9 +432,11 @@ export function listSchedule(input: SchedulerInput): SpotdagSchedule {
           (tau > 0 ? tau + fleet.checkpointSeconds : wall) +
           fleet.restartSeconds +
           fleet.bootSeconds +
-          NOTICE_SECONDS
+          fleet.noticeSeconds
         : end;
-      const feasible = worst <= latest[v]! && !(spot && forceOd[v]);
+      // Under the runtime controller its deadline safety net covers an interruption; otherwise the
+      // placement must survive one at the worst moment.
+      const feasible = (input.guarded ? expFinish : worst) <= latest[v]! && !(spot && forceOd[v]);
       let score: number;
       if (input.scoring === 'eft') score = end + cost * 1e-6;
       else if (input.scoring === 'cost') score = bill + end * 1e-9;
@@ -417,7 +485,10 @@ export function listSchedule(input: SchedulerInput): SpotdagSchedule {
           if (Math.ceil(cpu) > pool.vcpu || mem > pool.memoryMiB) continue;
           const spot = option.market === 'spot';
           if (spot && forceOd[v]) continue;
-          const start = Math.max(readyOn(v, pool, undefined), now + fleet.bootSeconds);
+          const start = Math.max(
+            readyOn(v, pool, undefined),
+            Math.max(now, option.notBefore ?? now) + fleet.bootSeconds,
+          );
           const launch = start - fleet.bootSeconds;
           const price = spot
             ? forecast.spotPrice(option.pool, launch, start + work)

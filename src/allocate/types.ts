@@ -20,7 +20,7 @@ export interface PoolOption {
  * What the allocator needs to know about the future, per pool (by index into `pools`). Times are
  * seconds from the job's start. Implemented from forecasts (`marketForecast`), from the current
  * price only (`staticForecast`, the no-forecast ablation) and, in the simulator, from the actual
- * future (the perfect-information reference).
+ * future (the oracle-informed heuristic).
  */
 export interface AllocationForecast {
   readonly pools: readonly PoolOption[];
@@ -46,6 +46,10 @@ export interface AllocationFleet {
   checkpointSeconds?: number;
   /** Time to load a checkpoint and resume on a new instance (default 30 s). */
   restartSeconds?: number;
+  /** Time between a spot interruption notice and the instance's end (default 120 s, as AWS). */
+  noticeSeconds?: number;
+  /** Shortest checkpoint interval worth planning (default 300 s; local instances checkpoint in ms). */
+  minCheckpointIntervalSeconds?: number;
   /** Bytes/s within a zone, across zones of a region, across regions. */
   bandwidth?: { zone?: number; region?: number; world?: number };
 }
@@ -59,6 +63,8 @@ export const DEFAULT_FLEET: ResolvedFleet = {
   bootSeconds: 90,
   checkpointSeconds: 10,
   restartSeconds: 30,
+  noticeSeconds: 120,
+  minCheckpointIntervalSeconds: 300,
   bandwidth: { zone: 500e6, region: 200e6, world: 50e6 },
 };
 
@@ -68,6 +74,9 @@ export function resolveFleet(fleet: AllocationFleet = {}): ResolvedFleet {
     bootSeconds: fleet.bootSeconds ?? DEFAULT_FLEET.bootSeconds,
     checkpointSeconds: fleet.checkpointSeconds ?? DEFAULT_FLEET.checkpointSeconds,
     restartSeconds: fleet.restartSeconds ?? DEFAULT_FLEET.restartSeconds,
+    noticeSeconds: fleet.noticeSeconds ?? DEFAULT_FLEET.noticeSeconds,
+    minCheckpointIntervalSeconds:
+      fleet.minCheckpointIntervalSeconds ?? DEFAULT_FLEET.minCheckpointIntervalSeconds,
     bandwidth: { ...DEFAULT_FLEET.bandwidth, ...fleet.bandwidth },
   };
 }

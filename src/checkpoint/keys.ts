@@ -91,6 +91,11 @@ export class KeyLayout {
     return segment ? decodeSegment(segment) : undefined;
   }
 
+  /** Named records shared by jobs (learned market models), outside every job's keys. */
+  record(name: string): string {
+    return `${this.prefix}/records/${encodeSegment(name)}`;
+  }
+
   /** Finished-job markers live outside the jobs' own keys so retention can list them cheaply. */
   get finishedPrefix(): string {
     return `${this.prefix}/finished/`;

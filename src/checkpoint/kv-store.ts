@@ -315,6 +315,23 @@ export class KvCheckpointStore implements CheckpointStore {
     return read.data;
   }
 
+  // ---- records --------------------------------------------------------------------------------
+
+  async readRecord(name: string): Promise<{ bytes: Buffer; version: string } | undefined> {
+    const entry = await this.kv.get(this.layout.record(name));
+    return entry && { bytes: entry.value, version: entry.version };
+  }
+
+  async writeRecord(name: string, bytes: Uint8Array, expectedVersion: string | undefined): Promise<boolean> {
+    const data = asBuffer(bytes);
+    if (data.length > this.kv.maxValueBytes)
+      throw new CheckpointError(
+        `record ${name} is ${data.length} bytes, above the backend's value limit of ${this.kv.maxValueBytes} bytes`,
+      );
+    const key = this.layout.record(name);
+    return this.kv.commit([{ key, version: expectedVersion ?? ABSENT }], [{ key, value: data }]);
+  }
+
   // ---- jobs -----------------------------------------------------------------------------------
 
   async listSubTaskStates(jobId: string): Promise<SubTaskState[]> {

@@ -89,6 +89,16 @@ export interface CheckpointStore {
   putDocument(jobId: string, bytes: Uint8Array): Promise<DocumentRef>;
   /** A document's bytes, checked against the reference's length and digest (`CheckpointCorruptError`). */
   readDocument(jobId: string, ref: DocumentRef): Promise<Buffer>;
+  /**
+   * A small named record outside any job (e.g. a market's learned interruption model), with an
+   * opaque version for compare-and-swap; undefined when absent.
+   */
+  readRecord(name: string): Promise<{ bytes: Buffer; version: string } | undefined>;
+  /**
+   * Writes a record if its version is still `expectedVersion` (`undefined`: it must not exist yet);
+   * false when someone else wrote it first. Records are small: at most one backend value.
+   */
+  writeRecord(name: string, bytes: Uint8Array, expectedVersion: string | undefined): Promise<boolean>;
   /** Every sub-task of the job the store has keys for, sorted by id. */
   listSubTaskStates(jobId: string): Promise<SubTaskState[]>;
   /** Records that the job finished, for `cleanupFinishedJobs`. */

@@ -50,7 +50,17 @@ export {
   type ChunkLayout,
 } from './chunking';
 export { decompose, subTaskId } from './decompose';
-export { importWfFormat, isWfFormat, wfFormatSchema, type WfFormatImportOptions } from './wfformat';
+export {
+  importWfFormat,
+  parseWfFormat,
+  isWfFormat,
+  wfFormatSchema,
+  DEFAULT_TASK_SECONDS,
+  DEFAULT_TASK_MEMORY_MIB,
+  DEFAULT_TASK_CORES,
+  type WfFormatImport,
+  type WfFormatImportOptions,
+} from './wfformat';
 export { validateDag, findDagProblems, DEFAULT_MAX_NODES, type ValidateOptions } from './validate';
 export { analyseDag, type DagAnalysis } from './analyse';
 export { splitSubTask, type SplitSubTaskOptions, type SplitSubTaskResult } from './resplit';

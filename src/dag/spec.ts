@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { preferencesSchema } from '../allocate/preferences';
 import { fleetSchema } from '../provision/fleet';
+import { pushAll } from '../util/array';
 import { durationSchema } from '../util/duration';
 import { DEFAULT_OVERHEAD, layoutChunks, reduceLevels } from './chunking';
 import { JobSpecError, type SpecIssue } from './errors';
@@ -183,8 +184,8 @@ export interface ParseJobSpecOptions {
 export function parseJobSpec(input: unknown, options: ParseJobSpecOptions = {}): JobSpec {
   const result = jobSpecSchema.safeParse(input);
   const issues = result.success ? [] : result.error.issues.flatMap((issue) => describeZodIssue(issue, input));
-  issues.push(...referenceIssues(input, options));
-  if (issues.length === 0 && result.success) issues.push(...sizeIssues(result.data));
+  pushAll(issues, referenceIssues(input, options));
+  if (issues.length === 0 && result.success) pushAll(issues, sizeIssues(result.data));
   if (issues.length > 0 || !result.success) throw new JobSpecError(sortIssues(dedupe(issues), input));
   return result.data;
 }
@@ -460,7 +461,7 @@ function referenceIssues(input: unknown, options: ParseJobSpecOptions): SpecIssu
       const known = [...options.knownSteps].sort().join(', ') || 'none';
       issues.push({ path: `stages[${i}].step`, message: `unknown step "${stage.step}" (known: ${known})` });
     }
-    if (stage.kind === 'split') issues.push(...splitShapeIssues(stage, i));
+    if (stage.kind === 'split') pushAll(issues, splitShapeIssues(stage, i));
   });
 
   if (!dangling) {

@@ -1,13 +1,18 @@
 /**
  * Import of WfFormat 1.5 instances (WfCommons): tasks become sub-tasks, parent/child links become
- * dependencies. Pure: takes the parsed JSON, builds the DAG.
+ * dependencies. Pure: takes the parsed JSON, builds the DAG and says which values it had to assume.
  *
  * - duration: execution.tasks[].runtimeInSeconds (measured on the instance's machines, taken as
- *   the reference instance); tasks without one get DEFAULT_TASK_SECONDS and uncertainty 1.
- * - cpu: coreCount (default 1); memory: memoryInBytes in MiB, rounded up (default 512 MiB).
+ *   the reference instance); 0 or missing (not measured, or below the trace's resolution) →
+ *   DEFAULT_TASK_SECONDS with uncertainty 1.
+ * - cpu: coreCount; 0 or missing → DEFAULT_TASK_CORES.
+ * - memory: memoryInBytes in MiB, rounded up; 0 or missing (real traces write 0 for "unknown") →
+ *   DEFAULT_TASK_MEMORY_MIB.
  * - bytes on an edge: the sizes of the files the parent writes and the child reads.
- * - step and stage: the task's category, else its program, else its name without the `_ID…`
- *   or numeric suffix.
+ * - step and stage: the task's category, else its name when that differs from its id (Nextflow:
+ *   the process name; its `command.program` is the whole shell script), else its program when
+ *   that is one word, else its id without the `_ID…` or numeric suffix.
+ * Every assumed value is counted and reported once per field in `warnings`.
  */
 import { DirectedGraph } from 'graphology';
 import { z } from 'zod';
@@ -16,7 +21,12 @@ import { assignPriorities } from './graph-index';
 import { formatPath } from './spec';
 import type { DependencyAttributes, SubTaskAttributes, TaskDag } from './types';
 
+/** Runtime of a task whose runtime is 0 or missing (uncertainty 1: unknown). */
 export const DEFAULT_TASK_SECONDS = 1;
+/** Memory of a task whose memory is 0 or missing (the JobSpec default too). */
+export const DEFAULT_TASK_MEMORY_MIB = 512;
+/** Cores of a task whose core count is 0 or missing. */
+export const DEFAULT_TASK_CORES = 1;
 const MIB = 1024 * 1024;
 
 const fileRefs = z.array(z.string()).optional();
@@ -31,9 +41,10 @@ const specTaskSchema = z.looseObject({
 });
 const execTaskSchema = z.looseObject({
   id: z.string(),
+  // 0 means "not measured" in real traces (nf-core instances have both): defaulted, with a warning.
   runtimeInSeconds: z.number().min(0).optional(),
-  coreCount: z.number().positive().optional(),
-  memoryInBytes: z.number().positive().optional(),
+  coreCount: z.number().min(0).optional(),
+  memoryInBytes: z.number().min(0).optional(),
   command: z.looseObject({ program: z.string().optional() }).optional(),
 });
 
@@ -54,27 +65,77 @@ export type WfFormatInstance = z.output<typeof wfFormatSchema>;
 export interface WfFormatImportOptions {
   /** Relative standard deviation given to measured runtimes (default 0.1). */
   uncertainty?: number;
-  /** Memory of tasks that do not report theirs (default 512 MiB). */
+  /** Memory of tasks that do not report theirs (default DEFAULT_TASK_MEMORY_MIB). */
   defaultMemoryMiB?: number;
   /** Multiplies every runtime (benchmarks stretch minutes into hours). */
   runtimeScale?: number;
 }
 
-/** True when `json` has the shape of a WfFormat instance rather than a JobSpec. */
+/** A DAG imported from WfFormat, and one line per field whose value had to be assumed. */
+export interface WfFormatImport {
+  dag: TaskDag;
+  /** e.g. "workflow.execution.tasks[*].memoryInBytes: 37 of 197 tasks have 0 or no memory …". */
+  warnings: string[];
+}
+
+/**
+ * True when `json` has the shape of a WfFormat instance rather than a JobSpec (a `workflow` object
+ * with `specification`, or the `tasks`/`jobs` of WfFormat before 1.5, which the import rejects).
+ */
 export function isWfFormat(json: unknown): boolean {
   if (json === null || typeof json !== 'object') return false;
   const workflow = (json as { workflow?: unknown }).workflow;
-  return workflow !== null && typeof workflow === 'object' && 'specification' in workflow;
+  return (
+    workflow !== null &&
+    typeof workflow === 'object' &&
+    ('specification' in workflow || 'tasks' in workflow || 'jobs' in workflow)
+  );
 }
 
-function category(task: z.output<typeof specTaskSchema>, program: string | undefined): string {
+/** The value when it is a measurement (> 0); 0 means "not measured" in real traces. */
+const positive = (value: number | undefined) => (value !== undefined && value > 0 ? value : undefined);
+
+/** A program name is one word; Nextflow traces put the whole shell script there. */
+const isProgramName = (program: string) => !/\s/.test(program);
+
+type SpecTask = z.output<typeof specTaskSchema>;
+
+/** A task name other than its id names its step (Nextflow: the process, e.g. `NFCORE_X.FASTQC`). */
+const hasOwnName = (task: SpecTask) => Boolean(task.name) && task.name !== task.id;
+
+function stepName(task: SpecTask, program: string | undefined): string {
   if (task.category) return task.category;
-  if (program) return program.replace(/^.*\//, '');
-  return (task.name ?? task.id).replace(/(_ID)?_?\d+$/i, '') || task.id;
+  if (hasOwnName(task)) return task.name!;
+  if (program && isProgramName(program)) return program.replace(/^.*\//, '');
+  return task.id.replace(/(_ID)?_?\d+$/i, '') || task.id;
 }
 
-/** Builds the DAG of a WfFormat instance; throws WfFormatError, DuplicateIdError, DanglingReferenceError, CycleError. */
+/** WfFormat before 1.5 keeps tasks in `workflow.tasks` (or `jobs`): say so rather than fail on shape. */
+function rejectOldFormat(json: unknown): void {
+  const doc = json as { schemaVersion?: unknown; workflow?: Record<string, unknown> };
+  const workflow = doc.workflow;
+  if (!workflow || typeof workflow !== 'object' || 'specification' in workflow) return;
+  if (!('tasks' in workflow || 'jobs' in workflow)) return;
+  const version = typeof doc.schemaVersion === 'string' ? doc.schemaVersion : 'before 1.5';
+  throw new WfFormatError([
+    {
+      path: 'schemaVersion',
+      message: `WfFormat ${version} is not supported: spotdag reads WfFormat 1.5 (workflow.specification and workflow.execution); convert the instance with a current WfCommons`,
+    },
+  ]);
+}
+
+/** Builds the DAG of a WfFormat instance; see parseWfFormat. The warnings are dropped. */
 export function importWfFormat(json: unknown, options: WfFormatImportOptions = {}): TaskDag {
+  return parseWfFormat(json, options).dag;
+}
+
+/**
+ * Builds the DAG of a WfFormat instance and lists the values it assumed, one line per field.
+ * Throws WfFormatError, DuplicateIdError, DanglingReferenceError, CycleError.
+ */
+export function parseWfFormat(json: unknown, options: WfFormatImportOptions = {}): WfFormatImport {
+  rejectOldFormat(json);
   const parsed = wfFormatSchema.safeParse(json);
   if (!parsed.success) {
     throw new WfFormatError(
@@ -84,7 +145,7 @@ export function importWfFormat(json: unknown, options: WfFormatImportOptions = {
   const { specification, execution } = parsed.data.workflow;
   const uncertainty = options.uncertainty ?? 0.1;
   const scale = options.runtimeScale ?? 1;
-  const defaultMemory = options.defaultMemoryMiB ?? 512;
+  const defaultMemory = options.defaultMemoryMiB ?? DEFAULT_TASK_MEMORY_MIB;
 
   const sizes = new Map<string, number>();
   for (const file of specification.files ?? []) sizes.set(file.id, file.sizeInBytes ?? 0);
@@ -94,28 +155,35 @@ export function importWfFormat(json: unknown, options: WfFormatImportOptions = {
   const dag: TaskDag = new DirectedGraph<SubTaskAttributes, DependencyAttributes>({ allowSelfLoops: true });
   dag.setAttribute('name', parsed.data.name ?? 'workflow');
   const tasks = specification.tasks;
-  const steps = tasks.map((task) => category(task, executed.get(task.id)?.command?.program));
+  const steps = tasks.map((task) => stepName(task, executed.get(task.id)?.command?.program));
   const stageCounts = new Map<string, number>();
   for (const step of steps) stageCounts.set(step, (stageCounts.get(step) ?? 0) + 1);
   const stageSeen = new Map<string, number>();
 
+  const assumed = { runtime: 0, memory: 0, cores: 0, script: 0 };
   tasks.forEach((task, i) => {
     if (dag.hasNode(task.id)) throw new DuplicateIdError(task.id, `workflow.specification.tasks[${i}].id`);
     const run = executed.get(task.id);
     const step = steps[i]!;
     const index = stageSeen.get(step) ?? 0;
     stageSeen.set(step, index + 1);
-    const measured = run?.runtimeInSeconds;
+    const runtime = positive(run?.runtimeInSeconds);
+    const memoryBytes = positive(run?.memoryInBytes);
+    const cores = positive(run?.coreCount);
+    if (runtime === undefined) assumed.runtime++;
+    if (memoryBytes === undefined) assumed.memory++;
+    if (cores === undefined) assumed.cores++;
+    const program = run?.command?.program;
+    if (!task.category && !hasOwnName(task) && program && !isProgramName(program)) assumed.script++;
     dag.addNode(task.id, {
       id: task.id,
       stage: step,
       step,
       kind: 'task',
-      cpu: run?.coreCount ?? 1,
-      memoryMiB:
-        run?.memoryInBytes !== undefined ? Math.max(1, Math.ceil(run.memoryInBytes / MIB)) : defaultMemory,
-      durationSeconds: (measured ?? DEFAULT_TASK_SECONDS) * scale,
-      durationUncertainty: measured === undefined ? 1 : uncertainty,
+      cpu: cores ?? DEFAULT_TASK_CORES,
+      memoryMiB: memoryBytes !== undefined ? Math.max(1, Math.ceil(memoryBytes / MIB)) : defaultMemory,
+      durationSeconds: (runtime ?? DEFAULT_TASK_SECONDS) * scale,
+      durationUncertainty: runtime === undefined ? 1 : uncertainty,
       priority: 0,
       index,
       count: stageCounts.get(step)!,
@@ -153,5 +221,40 @@ export function importWfFormat(json: unknown, options: WfFormatImportOptions = {
     });
   });
   assignPriorities(dag);
-  return dag;
+
+  const strays = (execution?.tasks ?? []).filter((t) => !taskIndex.has(t.id)).length;
+  return { dag, warnings: assumptionWarnings(assumed, tasks.length, strays, defaultMemory) };
+}
+
+/** One line per field with assumed values, counted over the whole file. */
+function assumptionWarnings(
+  assumed: { runtime: number; memory: number; cores: number; script: number },
+  total: number,
+  strays: number,
+  defaultMemoryMiB: number,
+): string[] {
+  const of = `of ${total} tasks`;
+  const where = 'workflow.execution.tasks[*]';
+  const warnings: string[] = [];
+  if (assumed.runtime > 0)
+    warnings.push(
+      `${where}.runtimeInSeconds: ${assumed.runtime} ${of} have 0 or no runtime (not measured, or below the trace's resolution); using ${DEFAULT_TASK_SECONDS} s with uncertainty 1`,
+    );
+  if (assumed.memory > 0)
+    warnings.push(
+      `${where}.memoryInBytes: ${assumed.memory} ${of} have 0 or no memory (unknown in real traces); using ${defaultMemoryMiB} MiB`,
+    );
+  if (assumed.cores > 0)
+    warnings.push(
+      `${where}.coreCount: ${assumed.cores} ${of} have 0 or no core count; using ${DEFAULT_TASK_CORES} core`,
+    );
+  if (assumed.script > 0)
+    warnings.push(
+      `${where}.command.program: ${assumed.script} ${of} give a shell script, not a program name, and no name of their own; their step is the task id without its numeric suffix`,
+    );
+  if (strays > 0)
+    warnings.push(
+      `${where}.id: ${strays} execution records name no task of workflow.specification.tasks; ignored`,
+    );
+  return warnings;
 }

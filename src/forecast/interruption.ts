@@ -1,4 +1,4 @@
-import { poolKey, type Pool } from '../market';
+import { poolKey, type AvailabilityTrace, type Pool } from '../market';
 
 /**
  * Interruption hazard per pool: a Gamma–Poisson model. Interruptions of a running spot instance are a
@@ -73,6 +73,11 @@ export class InterruptionModel {
     return { options: { ...this.options }, pools: [...this.pools.values()].map((s) => ({ ...s })) };
   }
 
+  /** Whether the model has a prior or evidence of its own for the pool. */
+  knows(pool: Pool): boolean {
+    return this.pools.has(poolKey(pool));
+  }
+
   /** Sets the prior from a prior rate (per hour), keeping evidence already observed. */
   setPriorRate(pool: Pool, ratePerHour: number): void {
     if (!(ratePerHour > 0)) throw new RangeError(`prior rate must be > 0, got ${ratePerHour}`);
@@ -107,6 +112,22 @@ export class InterruptionModel {
     const keep = Number.isFinite(this.options.halfLifeHours) ? 2 ** (-hours / this.options.halfLifeHours) : 1;
     s.recoveries = s.recoveries * keep + recoveries;
     s.downHours = s.downHours * keep + hours;
+  }
+
+  /**
+   * Replays the transitions from tick i−1 to tick i for from < i ≤ to of a trace of this pool, one tick
+   * at a time (so that discounting ages each observation exactly): a tick that starts available adds a
+   * gap of exposure and an interruption if the next tick is unavailable; a tick that starts unavailable
+   * adds downtime and a recovery if the next tick is available. Then records the state at tick `to`.
+   */
+  observeTrace(pool: Pool, trace: AvailabilityTrace, from: number, to: number): void {
+    const u = trace.unavailable;
+    const last = Math.min(to, u.length - 1);
+    for (let i = Math.max(1, from + 1); i <= last; i++) {
+      if (!u[i - 1]) this.observe(pool, trace.gapSeconds, u[i] ? 1 : 0);
+      else this.observeRecovery(pool, trace.gapSeconds, u[i] ? 0 : 1);
+    }
+    if (last >= 0) this.observeAvailability(pool, trace.startMs + last * trace.gapSeconds * 1000, !u[last]);
   }
 
   /** Records whether spot capacity was available at a time (the starting point of probabilityAvailable). */

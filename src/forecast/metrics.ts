@@ -29,6 +29,24 @@ export function logLossTerm(p: number, outcome: boolean): number {
   return -Math.log(outcome ? q : 1 - q);
 }
 
+export type ProbabilityScores = { brier: number; logLoss: number };
+
+/** Brier score and log loss of one probability forecaster, accumulated over forecasts. */
+export class ProbabilityScore {
+  private readonly b = new Mean();
+  private readonly l = new Mean();
+  add(p: number, outcome: boolean): void {
+    this.b.add(brierTerm(p, outcome));
+    this.l.add(logLossTerm(p, outcome));
+  }
+  get n(): number {
+    return this.b.n;
+  }
+  get value(): ProbabilityScores {
+    return { brier: this.b.value, logLoss: this.l.value };
+  }
+}
+
 export type CalibrationBin = {
   from: number;
   to: number;

@@ -4,11 +4,14 @@
  */
 import { DirectedGraph } from 'graphology';
 import type { AllocationFleet, AllocationForecast } from '../allocate';
-import { marketForecast, staticForecast } from '../allocate';
+import { marketForecast, resolveFleet, staticForecast } from '../allocate';
+import { DEFAULT_ENGINE_OVERHEAD_SECONDS, type ControllerFleet } from '../controller';
+import type { MarketTiming } from './provider-market';
 import type { TaskDag } from '../dag';
 import { InterruptionModel, type PriceForecast } from '../forecast';
 import { InstanceCatalog, poolKey, regionOfZone, type Pool } from '../market';
 import type { FleetSpec } from '../provision/fleet';
+import { maxOf } from '../util/array';
 import type { DecomposedJob, MarketView, PlannedSubTask, PoolView } from './types';
 
 /** The DAG's sub-tasks in `order` (topological), each listing its dependencies. */
@@ -33,9 +36,23 @@ export function plannedDag(job: DecomposedJob): TaskDag {
  * interruption rates, each offered on-demand too; otherwise (the local fleet) the pools at their
  * current price and the highest interruption rate.
  */
-export function marketAllocationForecast(market: MarketView): AllocationForecast {
+export function marketAllocationForecast(
+  market: MarketView,
+  options: {
+    /** What the market learned so far (its pools keep their posteriors). */
+    model?: InterruptionModel;
+    /** Wall-clock ms of second 0 of the plans (the job's start); default the view's time. */
+    startMs?: number;
+  } = {},
+): AllocationForecast {
   const spot = market.pools.filter((p) => p.market === 'spot');
-  if (spot.length > 0) return spotPoolsForecast(market.generatedAtMs, spot);
+  if (spot.length > 0)
+    return spotPoolsForecast(
+      market.generatedAtMs,
+      spot,
+      options.model,
+      options.startMs ?? market.generatedAtMs,
+    );
   return staticForecast(
     market.pools.map((p) => ({
       pool: {
@@ -49,7 +66,7 @@ export function marketAllocationForecast(market: MarketView): AllocationForecast
       },
       spotPricePerHour: p.pricePerHour[0] ?? 0,
     })),
-    Math.max(0, ...market.pools.map((p) => p.interruptionsPerHour)),
+    Math.max(0, maxOf(market.pools.map((p) => p.interruptionsPerHour))),
   );
 }
 
@@ -57,15 +74,24 @@ function marketPool(p: PoolView): Pool {
   return { instanceType: p.instanceType, region: p.region ?? regionOfZone(p.zone) ?? '', zone: p.zone };
 }
 
-/** Price forecasts from second 0 = `startMs`, the view's rates as the interruption model's priors. */
-function spotPoolsForecast(startMs: number, pools: PoolView[]): AllocationForecast {
-  const interruptions = new InterruptionModel();
+/**
+ * Price forecasts from second 0 = `startMs`; the interruption model is `model` (what the market
+ * learned so far), with the view's rates as priors of the pools it does not know yet.
+ */
+function spotPoolsForecast(
+  generatedAtMs: number,
+  pools: PoolView[],
+  model: InterruptionModel | undefined,
+  startMs: number,
+): AllocationForecast {
+  const interruptions = model ?? new InterruptionModel();
   const forecasts: PriceForecast[] = pools.map((p) => {
     const pool = marketPool(p);
-    if (p.interruptionsPerHour > 0) interruptions.setPriorRate(pool, p.interruptionsPerHour);
+    if (p.interruptionsPerHour > 0 && !interruptions.knows(pool))
+      interruptions.setPriorRate(pool, p.interruptionsPerHour);
     return {
       pool,
-      startMs,
+      startMs: generatedAtMs,
       stepSeconds: p.stepSeconds,
       mean: p.pricePerHour,
       lower: p.pricePerHour,
@@ -92,5 +118,53 @@ function spotPoolsForecast(startMs: number, pools: PoolView[]): AllocationForeca
 
 /** Local instances: at most the fleet's count, up in about a second, checkpoints nearly free. */
 export function localFleetModel(fleet: FleetSpec): AllocationFleet {
-  return { maxInstances: fleet.instances, bootSeconds: 1, checkpointSeconds: 0.1, restartSeconds: 1 };
+  return {
+    maxInstances: fleet.instances,
+    // A process starts in about a second; a busy machine makes it two.
+    bootSeconds: 2,
+    checkpointSeconds: 0.1,
+    restartSeconds: 1,
+    minCheckpointIntervalSeconds: 1,
+  };
+}
+
+/** Local instances get a few seconds' notice (a local replayed market), and decisions can be frequent. */
+export const LOCAL_TIMING: MarketTiming = { noticeSeconds: 5, minTickSeconds: 2, penaltySeconds: 30 };
+
+/**
+ * Local instances are processes on this machine: one pool, free, not interrupted by any market
+ * (without a replayed market on the control worker).
+ */
+export function localMarketView(fleet: FleetSpec, horizonSeconds: number, nowMs: number): MarketView {
+  const stepSeconds = 3600;
+  return {
+    generatedAtMs: nowMs,
+    horizonSeconds,
+    pools: [
+      {
+        key: `${fleet.provider}@localhost`,
+        instanceType: fleet.provider,
+        zone: 'localhost',
+        market: 'local',
+        vcpu: fleet.slotsPerInstance,
+        memoryMiB: 1024 * fleet.slotsPerInstance,
+        pricePerHour: new Array<number>(Math.ceil(horizonSeconds / stepSeconds)).fill(0),
+        stepSeconds,
+        interruptionsPerHour: 0,
+      },
+    ],
+  };
+}
+
+/** The controller's machine model: the allocator's, with the market's timing and the engine overhead. */
+export function controllerFleetOf(
+  model: AllocationFleet,
+  timing: MarketTiming,
+  engineOverheadSeconds = DEFAULT_ENGINE_OVERHEAD_SECONDS,
+): ControllerFleet {
+  return {
+    ...resolveFleet({ ...model, noticeSeconds: timing.noticeSeconds }),
+    ...timing,
+    engineOverheadSeconds,
+  };
 }

@@ -20,7 +20,7 @@ import { Ec2SettingsError } from '../provision/ec2-errors';
 import { fetchInstanceTypes, fetchSpotPriceSeries } from '../provision/ec2-market';
 import { plannedInstanceTypes, type Ec2Settings } from '../provision/ec2-settings';
 import type { FleetSpec } from '../provision/fleet';
-import type { ProviderMarket } from './provider-market';
+import type { MarketTiming, ProviderMarket } from './provider-market';
 import type { MarketView, PoolView } from './types';
 
 /** What EC2 said about the planned pools, as of `nowMs`. */
@@ -146,12 +146,18 @@ export async function fetchEc2MarketData(options: Ec2MarketOptions): Promise<Ec2
  */
 export class Ec2Market implements ProviderMarket {
   readonly provider = 'ec2';
+  readonly id: string;
   private advisor?: SpotAdvisorData;
   /** What this control worker saw (kept in memory: a restart starts again from the prior). */
   private readonly observed = new Map<string, ObservedInterruptions>();
 
   constructor(private readonly options: Ec2MarketOptions) {
     this.advisor = options.advisor;
+    this.id = `ec2-${options.settings.region}`;
+  }
+
+  timing(): MarketTiming {
+    return { noticeSeconds: 120, minTickSeconds: 60, penaltySeconds: 1800 };
   }
 
   async forecast(_fleet: FleetSpec, horizonSeconds: number): Promise<MarketView> {

@@ -189,13 +189,24 @@ export interface SubTaskRun {
    */
   inputs?: Record<string, unknown>;
   policy?: SubTaskPolicy;
+  /**
+   * `parent`: the parent workflow decides where the work goes when its instance is lost (the
+   * runtime controller); the child reports and waits. Absent (older parents): the child relocates
+   * itself through the `relocateSubTask` activity.
+   */
+  moves?: 'parent';
 }
 
 /** Why a sub-task left an instance. */
 export interface Relocation {
   from: string;
   to: string;
-  reason: 'heartbeat-timeout' | 'schedule-to-start-timeout' | 'interrupted';
+  /**
+   * Lost instances: `heartbeat-timeout`, `schedule-to-start-timeout`, `interrupted` (a spot
+   * notice), `instance-lost` (another sub-task found it lost); the controller's own moves:
+   * `stopped` (its work was cut, or the deadline safety net moved it to on-demand).
+   */
+  reason: 'heartbeat-timeout' | 'schedule-to-start-timeout' | 'interrupted' | 'instance-lost' | 'stopped';
   atMs: number;
   /**
    * Progress of the lost attempt at its last heartbeat (or at the notice) and of its last
@@ -243,4 +254,21 @@ export interface JobResult {
    */
   failedSubTasks?: Array<{ subTaskId: string; error: string }>;
   skippedSubTasks?: string[];
+  /** What the runtime controller did (jobs since the controller; absent in older results). */
+  controller?: ControllerSummary;
+}
+
+export interface ControllerSummary {
+  /** Calls of the `decide` activity. */
+  decisions: number;
+  /** Sub-tasks cut into pieces at runtime, and the pieces they became. */
+  resplits: number;
+  pieces: number;
+  /** The deadline safety net engaged at some point (tight work to on-demand). */
+  safetyNet: boolean;
+  /** Instances launched, by market (a local free fleet counts as on-demand). */
+  spotInstances: number;
+  onDemandInstances: number;
+  /** Spot launches the market refused. */
+  refusedLaunches: number;
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CreateFleetCommandInput, FleetLaunchTemplateOverridesRequest } from '@aws-sdk/client-ec2';
 import type { InstancePlan } from '../job/types';
 import type { InstanceCatalog } from '../market';
+import { maxOf } from '../util/array';
 import { Ec2SettingsError, PriceUnknownError } from './ec2-errors';
 import { launchTemplateSpec } from './ec2-launch-template';
 import type { Ec2Settings } from './ec2-settings';
@@ -237,7 +238,6 @@ export function planLaunch(slot: LaunchSlot, settings: Ec2Settings, context: Lau
     });
   }
   if (attempts.length === 0) throw new PriceUnknownError(slot.planId, slot.instanceType, slot.market);
-  const worstCaseUsd =
-    Math.max(...attempts.map((a) => a.pricePerHourBound)) * settings.limits.maxInstanceHours;
+  const worstCaseUsd = maxOf(attempts.map((a) => a.pricePerHourBound)) * settings.limits.maxInstanceHours;
   return { slot, attempts, worstCaseUsd, notes };
 }

@@ -14,6 +14,7 @@ import {
   type PriceSeries,
   type ResampleOptions,
 } from '../market';
+import { pushAll } from '../util/array';
 
 export interface SpotPriceQuery {
   startTime: Date;
@@ -50,7 +51,7 @@ export async function fetchSpotPriceObservations(
     input,
   )) {
     // The market module's parser reads the SDK's output as it reads `aws ec2 describe-spot-price-history`.
-    out.push(...parseAwsSpotPriceHistoryJson(response, `DescribeSpotPriceHistory page ${page++}`));
+    pushAll(out, parseAwsSpotPriceHistoryJson(response, `DescribeSpotPriceHistory page ${page++}`));
   }
   return out;
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { CreateFleetCommand, CreateTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { InstancePlan, ProvisionedInstance } from '../job/types';
 import { instanceTaskQueue } from '../names';
+import { pushAll } from '../util/array';
 import { createEc2Client } from './ec2-client';
 import { isCapacityErrorCode, LaunchFailedError, NoCapacityError } from './ec2-errors';
 import {
@@ -230,7 +231,7 @@ export class Ec2Provisioner implements Provisioner {
         );
         return instance;
       }
-      refusals.push(...outcome);
+      pushAll(refusals, outcome);
       this.options.log?.(
         `${attempt.market} refused for ${plan.slot.planId}: ${outcome.map((f) => f.code).join(', ')}`,
       );

@@ -15,7 +15,8 @@ import { instanceTaskQueue } from '../names';
 import { shortHash } from '../util/hash';
 import { processAlive, stopProcess, waitForExit } from '../util/process';
 import { LocalMetadataServer } from './metadata-server';
-import type { Provisioner } from './provisioner';
+import type { LaunchContext, LaunchOutcome, Provisioner } from './provisioner';
+import type { ReplayMarket } from './replay-market';
 import { firstPreemptionDelayMs, type TraceInterruptions } from './trace-interruptions';
 
 export interface LocalProvisionerOptions {
@@ -34,6 +35,22 @@ export interface LocalProvisionerOptions {
   metadataPollMs?: number;
   /** Interrupt instances the way real spot traces say (notice, then SIGKILL). */
   interruptions?: TraceInterruptions;
+  /**
+   * Buy instances on a replayed spot market (`spotdag bench twin`, tests): spot launches are refused
+   * while the pool's trace has no capacity, spot instances are interrupted when it says so, and
+   * every instance is billed the pool's price (`bill`).
+   */
+  market?: ReplayMarket;
+}
+
+/** What a replayed market bills: one line per instance of a job. */
+interface BillingEntry {
+  id: string;
+  pool: string;
+  market: 'spot' | 'on-demand';
+  jobStartMs: number;
+  launchedAtMs: number;
+  endedAtMs?: number;
 }
 
 /** An interruption the provisioner carried out. */
@@ -48,6 +65,8 @@ interface InstanceRecord extends ProvisionedInstance {
   pid: number;
   startedAtMs: number;
   slots: number;
+  /** On a replayed market: the market it was bought on. */
+  market?: 'spot' | 'on-demand';
   /** Set when a replacement took over from this instance. */
   replacedBy?: string;
 }
@@ -92,7 +111,7 @@ export class LocalProvisioner implements Provisioner {
   private readonly command: { file: string; args: string[] };
   private readonly metadata = new Map<string, LocalMetadataServer>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Provisioning and replacing, one call at a time (see `serially`). */
+  /** Provisioning, launching and replacing, one call at a time (see `serially`). */
   private queue: Promise<unknown> = Promise.resolve();
   /** Interruptions carried out so far (by `interrupt()`, from traces or by hand). */
   readonly interruptions: LocalInterruption[] = [];
@@ -117,6 +136,73 @@ export class LocalProvisioner implements Provisioner {
       );
     }
     return instances;
+  }
+
+  /**
+   * Launches plans one by one. On a replayed market a spot request its pool cannot serve now is
+   * refused, a spot instance is interrupted (notice, then SIGKILL) when its pool's trace says, and
+   * each instance goes on the job's bill; without one this is `provision`.
+   */
+  launchPlans(jobId: string, plans: InstancePlan[], context: LaunchContext): Promise<LaunchOutcome> {
+    return this.serially(() => this.launchPlansNow(jobId, plans, context));
+  }
+
+  private async launchPlansNow(
+    jobId: string,
+    plans: InstancePlan[],
+    context: LaunchContext,
+  ): Promise<LaunchOutcome> {
+    mkdirSync(this.dir, { recursive: true });
+    const outcome: LaunchOutcome = { launched: [], refused: [] };
+    const market = this.options.market;
+    for (const plan of plans) {
+      const id = localInstanceId(jobId, plan.id);
+      const existing = this.read(id);
+      if (existing && processAlive(existing.pid)) {
+        outcome.launched.push({ ...toInstance(existing), launchedAtMs: existing.startedAtMs });
+        continue;
+      }
+      const spot = plan.market !== 'on-demand';
+      const t = (Date.now() - context.jobStartMs) / 1000;
+      const maxPrice = plan.maxPricePerHour ?? Infinity;
+      const refusal = market && spot ? market.spotRefusal(plan.pool, t, maxPrice) : undefined;
+      if (refusal) {
+        outcome.refused.push({ planId: plan.id, pool: plan.pool, reason: refusal });
+        continue;
+      }
+      const record = await this.start(jobId, id, plan, market ? (spot ? 'spot' : 'on-demand') : undefined);
+      outcome.launched.push({ ...toInstance(record), launchedAtMs: record.startedAtMs });
+      if (market) {
+        this.billing(jobId, (entries) =>
+          entries.push({
+            id,
+            pool: plan.pool,
+            market: spot ? 'spot' : 'on-demand',
+            jobStartMs: context.jobStartMs,
+            launchedAtMs: record.startedAtMs,
+          }),
+        );
+        if (spot) this.scheduleMarketInterruption(id, market.interruptionAt(plan.pool, t, maxPrice), context);
+      }
+    }
+    return outcome;
+  }
+
+  /** What the job's instances cost on the replayed market so far (USD); 0 without one. */
+  async bill(jobId: string): Promise<number> {
+    const market = this.options.market;
+    if (!market) return 0;
+    let usd = 0;
+    for (const e of this.readBilling(jobId)) {
+      const end = e.endedAtMs ?? Date.now();
+      usd += market.cost(
+        e.pool,
+        e.market,
+        (e.launchedAtMs - e.jobStartMs) / 1000,
+        (end - e.jobStartMs) / 1000,
+      );
+    }
+    return usd;
   }
 
   replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
@@ -155,6 +241,7 @@ export class LocalProvisioner implements Provisioner {
     const record = this.read(id);
     if (!record) return;
     await stopProcess(record.pid, graceMs);
+    this.ended(record);
     rmSync(this.recordFile(id), { force: true });
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
@@ -173,6 +260,8 @@ export class LocalProvisioner implements Provisioner {
     this.metadata.get(id)?.noticeInterruption(new Date(noticeAtMs + noticeMs));
     if (noticeMs > 0) await new Promise((r) => setTimeout(r, noticeMs));
     this.kill(id, 'SIGKILL');
+    const record = this.read(id);
+    if (record) this.ended(record);
     await waitForExit(pid, 5_000);
     this.interruptions.push({ instanceId: id, noticeAtMs, killedAtMs: Date.now() });
   }
@@ -203,6 +292,7 @@ export class LocalProvisioner implements Provisioner {
     jobId: string,
     id: string,
     plan: Pick<InstancePlan, 'id' | 'pool' | 'slots'>,
+    market?: 'spot' | 'on-demand',
   ): Promise<InstanceRecord> {
     const taskQueue = instanceTaskQueue(id);
     const args = [
@@ -241,6 +331,7 @@ export class LocalProvisioner implements Provisioner {
       pid: child.pid,
       startedAtMs: Date.now(),
       slots: plan.slots,
+      ...(market ? { market } : {}),
     };
     writeFileSync(this.recordFile(id), JSON.stringify(record, null, 2));
     this.scheduleTraceInterruption(id);
@@ -257,6 +348,48 @@ export class LocalProvisioner implements Provisioner {
     const result = this.queue.then(call);
     this.queue = result.catch(() => {});
     return result;
+  }
+
+  /** A replayed market's interruption: the notice `noticeSeconds` before `at` (job seconds), then the kill. */
+  private scheduleMarketInterruption(id: string, at: number, context: LaunchContext): void {
+    if (!Number.isFinite(at)) return;
+    const noticeMs = this.options.market!.timing().noticeSeconds * 1000;
+    const killAtMs = context.jobStartMs + at * 1000;
+    const delay = Math.max(0, killAtMs - noticeMs - Date.now());
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      this.interrupt(id, Math.max(0, killAtMs - Date.now())).catch(() => {}); // already gone
+    }, delay);
+    timer.unref();
+    this.timers.set(id, timer);
+  }
+
+  private billingFile(jobId: string): string {
+    return path.join(this.options.stateDir, 'billing', `${shortHash(jobId)}.json`);
+  }
+
+  private readBilling(jobId: string): BillingEntry[] {
+    try {
+      return JSON.parse(readFileSync(this.billingFile(jobId), 'utf8')) as BillingEntry[];
+    } catch {
+      return [];
+    }
+  }
+
+  private billing(jobId: string, update: (entries: BillingEntry[]) => void): void {
+    const entries = this.readBilling(jobId);
+    update(entries);
+    mkdirSync(path.dirname(this.billingFile(jobId)), { recursive: true });
+    writeFileSync(this.billingFile(jobId), JSON.stringify(entries));
+  }
+
+  /** The instance's bill stops now (released or killed). */
+  private ended(record: InstanceRecord): void {
+    if (!record.market) return;
+    this.billing(record.jobId, (entries) => {
+      const e = entries.find((x) => x.id === record.id && x.endedAtMs === undefined);
+      if (e) e.endedAtMs = Date.now();
+    });
   }
 
   private scheduleTraceInterruption(id: string): void {

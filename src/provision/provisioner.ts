@@ -23,4 +23,22 @@ export interface Provisioner {
   release(jobId: string, instances: ProvisionedInstance[]): Promise<void>;
   /** Live instances, of one job or of all. */
   list(jobId?: string): Promise<ProvisionedInstance[]>;
+  /**
+   * Launches plans one by one (idempotent per plan, like `provision`): a spot request the market
+   * refuses for want of capacity is reported in `refused`, not thrown, so that the runtime
+   * controller can re-plan. Without it, `provision` launches all or nothing.
+   */
+  launchPlans?(jobId: string, plans: InstancePlan[], context: LaunchContext): Promise<LaunchOutcome>;
+  /** What the job's instances have cost so far (USD), when the provider can tell. */
+  bill?(jobId: string): Promise<number>;
+}
+
+export interface LaunchContext {
+  /** Wall-clock ms of the job's start (replayed markets keep their clock per job). */
+  jobStartMs: number;
+}
+
+export interface LaunchOutcome {
+  launched: Array<ProvisionedInstance & { launchedAtMs: number }>;
+  refused: Array<{ planId: string; pool: string; reason: string }>;
 }

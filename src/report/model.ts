@@ -5,6 +5,7 @@
  */
 import type { PoolView, SubTaskOutcome } from '../job/types';
 import type { JobStatus, ReportInput } from './history';
+import { maxOf, minOf, pushAll } from '../util/array';
 
 /** One instance: a row of the Gantt chart. */
 export interface Lane {
@@ -212,7 +213,7 @@ function outcomeBars(
 export function buildReportModel(input: ReportInput): ReportModel {
   const { job, market, schedule, instances = [], outcomes } = input;
   const starts = [...outcomes.map((o) => o.startedAtMs), ...(input.startedAtMs ? [input.startedAtMs] : [])];
-  const originMs = input.runStartedAtMs ?? (starts.length ? Math.min(...starts) : 0);
+  const originMs = input.runStartedAtMs ?? (starts.length ? minOf(starts) : 0);
   const forecastAtMs = market?.generatedAtMs ?? originMs;
   const forecastAt = seconds(forecastAtMs, originMs);
   const pools = new Map((market?.pools ?? []).map((p) => [p.key, p]));
@@ -265,10 +266,10 @@ export function buildReportModel(input: ReportInput): ReportModel {
   for (const outcome of outcomes) {
     const bars = outcomeBars(outcome, originMs);
     ran.push(bars.ran);
-    interrupted.push(...bars.interrupted);
-    interruptions.push(...bars.interruptions);
+    pushAll(interrupted, bars.interrupted);
+    pushAll(interruptions, bars.interruptions);
   }
-  const endMs = input.closedAtMs ?? Math.max(originMs, ...outcomes.map((o) => o.finishedAtMs));
+  const endMs = input.closedAtMs ?? Math.max(originMs, maxOf(outcomes.map((o) => o.finishedAtMs)));
   const unfinished: Bar[] = [];
   for (const u of input.unfinished) {
     if (u.startedAtMs === undefined) continue;
@@ -310,7 +311,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
       points.push({ hour: (pool.pricePerHour.length * pool.stepSeconds) / 3600, usdPerHour: lastPrice });
     return { pool: pool.key, label: `${pool.key} (${poolLabel(pool)})`, points };
   });
-  const lastFinishMs = outcomes.length ? Math.max(...outcomes.map((o) => o.finishedAtMs)) : undefined;
+  const lastFinishMs = outcomes.length ? maxOf(outcomes.map((o) => o.finishedAtMs)) : undefined;
   const runWindowHours: [number, number] | undefined =
     market && input.runStartedAtMs !== undefined
       ? [

@@ -24,6 +24,7 @@ export {
 export { buildScenario, type Scenario, type ScenarioInput } from './scenario';
 export {
   simulate,
+  Simulator,
   SimulationInvariantError,
   type ReplanEvent,
   type ReplanReason,

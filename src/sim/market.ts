@@ -149,15 +149,27 @@ export class SimMarket {
 
   /** Highest spot price in force at any instant of [a, b). */
   maxPrice(pool: number, a: number, b: number): number {
+    let m = -Infinity;
+    for (const v of this.pricesIn(pool, a, b)) m = Math.max(m, v);
+    return m;
+  }
+
+  /** Lowest spot price in force at any instant of [a, b). */
+  minPrice(pool: number, a: number, b: number): number {
+    let m = Infinity;
+    for (const v of this.pricesIn(pool, a, b)) m = Math.min(m, v);
+    return m;
+  }
+
+  /** The price steps in force during [a, b) (before and after the series its first/last value holds). */
+  private *pricesIn(pool: number, a: number, b: number): Generator<number> {
     const f = this.pools[pool]!.price;
     const n = f.values.length;
     const idx = (t: number) =>
       Math.min(n - 1, Math.max(0, Math.floor((t - f.originSeconds) / f.stepSeconds)));
     const i0 = idx(a);
     const i1 = b > a ? idx(b - 1e-6) : i0;
-    let m = -Infinity;
-    for (let i = i0; i <= i1; i++) m = Math.max(m, f.values[i]!);
-    return m;
+    for (let i = i0; i <= i1; i++) yield f.values[i]!;
   }
 }
 

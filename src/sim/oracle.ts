@@ -1,7 +1,8 @@
 /**
- * The perfect-information forecast: spotdag's allocator fed the actual future of the simulated
- * market (actual prices, and whether a pool will lose its capacity during an interval) instead of
- * forecasts. An upper reference for what forecasting could achieve.
+ * The oracle forecast: the actual future of the simulated market (actual prices, and whether a pool
+ * will lose its capacity during an interval) in place of forecasts. Fed to spotdag's allocator it
+ * makes the oracle-informed heuristic of `bench schedule`: a heuristic that knows the future, not
+ * an optimum (spotdag can be cheaper than it); `bench single` has the exact optimum.
  */
 import type { AllocationForecast, PoolOption } from '../allocate/types';
 import type { SimMarket } from './market';

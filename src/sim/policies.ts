@@ -10,17 +10,16 @@
  *                           another zone (SkyPilot EAGER_NEXT_REGION).
  * - price-capacity-optimized EC2 Fleet's strategy, emulated: among the pools with the lowest
  *                           estimated interruption rate (best third), the cheapest now.
- * - uniform-progress        "Can't Be Late" (NSDI'24) for DAGs: spot (waiting for capacity) while the
- *                           completed work is ahead of the HEFT on-demand plan stretched to the
- *                           deadline, on-demand when behind or when the remaining critical path
- *                           barely fits; re-decided every 10 minutes and on interruptions.
- * - spotdag*, perfect-information  the allocator with forecasts / the actual future / ablations.
+ * - uniform-progress        "Can't Be Late" (NSDI'24) §4's rules, generalised to DAGs: decided at
+ *                           every trace tick; see `uniformProgressPolicy`.
+ * - spotdag*               the allocator with forecasts (and ablations); with the actual future
+ *                           (OracleForecast) it is bench schedule's oracle-informed heuristic.
  */
 import { allocate, reallocate, rankSubTasks } from '../allocate/allocate';
 import { MarketAllocationForecast } from '../allocate/market-forecast';
 import type { Preferences } from '../allocate/preferences';
-import { upwardRank, type DagArrays } from '../allocate/rank';
-import type { NewInstanceOption } from '../allocate/scheduler';
+import type { DagArrays } from '../allocate/rank';
+import { checkpointInterval, type NewInstanceOption } from '../allocate/scheduler';
 import type {
   AllocationForecast,
   RankOrder,
@@ -30,6 +29,7 @@ import type {
 } from '../allocate/types';
 import type { SimMarket } from './market';
 import type { ReplanEvent, SimPolicy } from './simulator';
+import { uniformProgressChoice, type Choice } from './uniform-progress';
 
 export interface PolicyEnv {
   d: DagArrays;
@@ -299,125 +299,179 @@ export function priceCapacityOptimizedPolicy(env: PolicyEnv, hazard: (pool: numb
 }
 
 /**
- * Baseline 5: Uniform Progress (Wu et al., "Can't Be Late", NSDI'24), for DAGs. The reference
- * progress curve is the work completed over time by the HEFT on-demand plan, stretched to the
- * deadline minus a safety margin. Ahead of it: spot on the cheapest pool, waiting for capacity when
- * there is none. Behind it, or when the remaining critical path plus a restart no longer fits before
- * the deadline: on-demand.
+ * Baseline 5: Uniform Progress (Wu et al., "Can't Be Late", NSDI'24, §4), its rules as the paper
+ * states them (../sim/uniform-progress.ts), generalised to DAGs and decided at every trace tick
+ * (the shortest `gap_seconds` of the pools' traces) and at every interruption:
+ *
+ * - C is the DAG's total work (Σ durations); done counts finished sub-tasks and the checkpointed
+ *   work of the others, running ones included; the uniform line is t·C/D;
+ * - remaining (for the safety net) is the remaining critical path: the time the rest needs on
+ *   instances that are never interrupted (running sub-tasks to their expected finish, transfers
+ *   at region bandwidth, a restart where there is checkpointed progress);
+ * - d, the restart overhead, is what an interruption costs in time in this simulator: boot +
+ *   restart + the work it can lose (one checkpoint interval and checkpoint of the longest remaining
+ *   sub-task on the pool, or all its work when it does not checkpoint);
+ * - "spot is available" when some spot pool cheaper than on-demand has capacity now; the job uses
+ *   one such pool (kept while it has capacity, else the cheapest with capacity); waiting means spot
+ *   requests in the cheapest pool that wait for capacity;
+ * - the choice applies to work that has not started: spot → new instances in that pool (spot
+ *   instances already alive are reused); on-demand → new work on on-demand instances only; sub-tasks
+ *   running on spot keep running (work that has started is past its restart), and nothing running
+ *   is stopped.
  */
 export function uniformProgressPolicy(
   env: PolicyEnv,
-  reference: SpotdagSchedule,
-  everySeconds?: number,
+  options: {
+    /** The forecast the simulator checkpoints by (`SimOptions.checkpointForecast`): sizes d. */
+    checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
+    /** Decision tick (default: the shortest gap of the pools' traces). */
+    tickSeconds?: number;
+  },
 ): SimPolicy {
+  const { d, fleet, market } = env;
+  const deadline = env.preferences.deadline;
+  if (deadline === undefined) throw new Error('uniform-progress needs preferences.deadline');
   const clock = { now: 0 };
   const forecast = nowForecast(env, () => clock.now);
   const prefs = { ...env.preferences, deadline: undefined, objective: 'minimize-time' as const };
-  const deadline = env.preferences.deadline ?? reference.predictedMakespanSeconds * 1.5;
-  // Decisions every 10 min, more often for short deadlines (the paper decides every trace tick).
-  const period = everySeconds ?? Math.min(600, Math.max(60, deadline / 100));
-  const waited = new Map<number, number>();
-  const index = new Map(env.market.pools.map((p, i) => [p.option.key, i]));
-  const margin = env.fleet.bootSeconds + env.fleet.restartSeconds + 600;
-  const stretch = reference.predictedMakespanSeconds / Math.max(1, deadline - margin);
-  const ends = reference.placements
-    .map((p) => ({ t: p.finish, w: env.d.duration[env.d.indexOf.get(p.subTaskId)!]! }))
-    .sort((a, b) => a.t - b.t);
-  const total = ends.reduce((a, x) => a + x.w, 0) || 1;
-  const target = (t: number) => {
-    let w = 0;
-    for (const e of ends) {
-      if (e.t > t * stretch) break;
-      w += e.w;
-    }
-    return w / total;
-  };
-  const rank = upwardRank(env.d, env.fleet.bandwidth.region);
+  const tick =
+    options.tickSeconds ?? market.pools.reduce((a, p) => Math.min(a, p.trace.gapSeconds), Infinity);
+  const n = d.ids.length;
+  let totalWork = 0;
+  for (let v = 0; v < n; v++) totalWork += d.duration[v]!;
   let priority: Float64Array | undefined;
+  let current: Choice = 'none';
   let home: number | undefined;
-  let onDemandMode = false;
-  const decide = (state: RuntimeState | undefined, event?: ReplanEvent): NewInstanceOption[] => {
-    onDemandMode = false;
+
+  /** Work done, the remaining critical path and the longest remaining work, from the state now. */
+  const measure = (state: RuntimeState | undefined) => {
     const now = state?.nowSeconds ?? 0;
-    if (home === undefined) home = byCurrentPrice(env, now)[0];
-    if (!state) {
-      // The safety rule already at the start: no time to lose on spot at all.
-      let path = 0;
-      for (let v = 0; v < env.d.ids.length; v++) path = Math.max(path, rank[v]!);
-      if (path + margin >= deadline) {
-        onDemandMode = true;
-        return cheapestOnDemand(env);
+    const finished = new Map(state?.done.map((x) => [d.indexOf.get(x.subTaskId)!, x.finishedAt]) ?? []);
+    const running = new Map(state?.running.map((x) => [d.indexOf.get(x.subTaskId)!, x.expectedFinish]) ?? []);
+    const saved = new Float64Array(n);
+    for (const [id, s] of Object.entries(state?.progress ?? {})) saved[d.indexOf.get(id)!] = s;
+    let done = 0;
+    let remaining = 0;
+    let longest = 0;
+    const end = new Float64Array(n); // seconds from now until each sub-task's output is ready
+    for (let k = 0; k < n; k++) {
+      const v = d.topo[k]!;
+      if (finished.has(v)) {
+        done += d.duration[v]!;
+        continue;
       }
-      return withFallback(env, home);
+      done += saved[v]!;
+      const work = d.duration[v]! - saved[v]!;
+      longest = Math.max(longest, work);
+      const run = running.get(v);
+      if (run !== undefined) end[v] = Math.max(0, run - now);
+      else {
+        let start = 0;
+        for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++)
+          start = Math.max(start, end[d.pred[i]!]! + d.predBytes[i]! / fleet.bandwidth.region);
+        end[v] = start + (saved[v]! > 0 ? fleet.restartSeconds : 0) + work;
+      }
+      remaining = Math.max(remaining, end[v]!);
     }
-    // A home pool that kept a request waiting for a whole period: try the next cheapest one.
-    for (const key of [...(event?.waitingPools ?? []), ...(event?.pools ?? [])])
-      waited.set(index.get(key)!, now);
-    if (home !== undefined && waited.has(home) && now - waited.get(home)! < 2 * period) {
-      home =
-        byCurrentPrice(env, now).find((i) => !(waited.has(i) && now - waited.get(i)! < 2 * period)) ?? home;
-    }
-    if (home === undefined) return cheapestOnDemand(env);
-    const done = new Set(state.done.map((x) => x.subTaskId));
-    let work = 0;
-    for (const id of done) work += env.d.duration[env.d.indexOf.get(id)!]!;
-    for (const [, s] of Object.entries(state.progress ?? {})) work += s;
-    let remainingPath = 0;
-    for (let v = 0; v < env.d.ids.length; v++)
-      if (!done.has(env.d.ids[v]!)) remainingPath = Math.max(remainingPath, rank[v]!);
-    const behind = work / total < target(now);
-    const tight = now + remainingPath + margin >= deadline;
-    if (behind || tight) {
-      onDemandMode = true;
-      return cheapestOnDemand(env);
-    }
-    return withFallback(env, home);
+    return { now, done, remaining, longest };
   };
+
+  /** The work one interruption can lose on `pool`, plus boot and restart: the model's d. */
+  const overhead = (pool: number | undefined, longest: number) => {
+    let lost = 0;
+    if (pool !== undefined) {
+      const tau = checkpointInterval(
+        longest,
+        options.checkpointForecast.hazardPerHour(pool),
+        fleet.checkpointSeconds,
+      );
+      lost = tau > 0 ? tau + fleet.checkpointSeconds : longest;
+    }
+    return fleet.bootSeconds + fleet.restartSeconds + lost;
+  };
+
+  const decide = (state: RuntimeState | undefined): Choice => {
+    const { now, done, remaining, longest } = measure(state);
+    const candidates = byCurrentPrice(env, now);
+    const withCapacity = candidates.filter((i) => market.available(i, now));
+    if (home === undefined || !withCapacity.includes(home)) home = withCapacity[0] ?? candidates[0];
+    const choice =
+      home === undefined
+        ? 'on-demand'
+        : uniformProgressChoice({
+            t: now,
+            gapSeconds: tick,
+            deadlineSeconds: deadline,
+            totalWork,
+            done,
+            remaining,
+            overheadSeconds: overhead(home, longest),
+            current,
+            spotAvailable: withCapacity.length > 0,
+            pastRestart: false, // the choice is for work that has not started
+          });
+    return choice;
+  };
+
+  const schedule = (choice: Choice, state: RuntimeState, previous?: SpotdagSchedule) => {
+    const spot = choice !== 'on-demand';
+    return reallocate(
+      d,
+      forecast,
+      fleet,
+      prefs,
+      { ...state, instances: state.instances.filter((i) => (i.market === 'spot') === spot), full: true },
+      previous,
+      {
+        order: 'heft',
+        scoring: 'eft',
+        priority,
+        arrays: d,
+        newOptions: spot ? withFallback(env, home) : cheapestOnDemand(env),
+      },
+    );
+  };
+
   return {
     name: 'uniform-progress',
     onNoCapacity: 'wait',
-    replanEverySeconds: period,
+    replanEverySeconds: tick,
     plan() {
-      priority = rankSubTasks(env.d, forecast, env.fleet, prefs, 'heft');
-      return allocate(env.d, forecast, env.fleet, prefs, {
-        order: 'heft',
-        scoring: 'eft',
-        priority,
-        arrays: env.d,
-        newOptions: decide(undefined),
-      });
+      clock.now = 0;
+      priority = rankSubTasks(d, forecast, fleet, prefs, 'heft');
+      current = decide(undefined);
+      return schedule(current, { nowSeconds: 0, done: [], running: [], instances: [] });
     },
     replan(state, event, previous) {
       clock.now = state.nowSeconds;
-      const newOptions = decide(state, event);
-      // On-demand mode: spot instances not launched yet are dropped, not waited for.
-      const instances = onDemandMode
-        ? state.instances.filter((i) => i.market === 'on-demand' || i.launched)
-        : state.instances;
-      return reallocate(env.d, forecast, env.fleet, prefs, { ...state, instances, full: true }, previous, {
-        order: 'heft',
-        scoring: 'eft',
-        priority,
-        arrays: env.d,
-        newOptions,
-      });
+      const before = { current, home };
+      current = decide(state);
+      // Nothing new at this tick: the plan in force stays (see SimPolicy.replan).
+      const unchanged = current === before.current && home === before.home;
+      if (event.reason === 'periodic' && unchanged && !state.displaced?.length) return previous;
+      return schedule(current, state, previous);
     },
   };
 }
 
 /**
- * Baseline 7, the analytic lower bound: all work (core-seconds) at the cheapest spot price per vCPU
- * of any pool at any time in [0, horizon), without interruptions, boots or idle time.
+ * The analytic lower bound on the cost of any run that ends by `horizonSeconds` (for the deadline:
+ * of any schedule meeting it): Σ over sub-tasks of cores × duration, at the lowest price per vCPU
+ * of any pool, spot or on-demand, in force at any instant of [0, horizon).
+ *
+ * Proof: an instance's bill over any interval is at least its price per vCPU × the cores its
+ * running sub-tasks use (they never use more than its vCPUs); every sub-task runs for at least its
+ * duration in total over its attempts (work only advances while it runs); boots, idle time,
+ * checkpoints and lost work only add. So the bill is at least Σ cores × duration × the lowest
+ * price per vCPU paid at any instant before the run ends.
  */
 export function lowerBoundCost(env: PolicyEnv, horizonSeconds: number): number {
   let best = Infinity;
   env.market.pools.forEach((p, i) => {
-    const f = p.price;
-    const step = f.stepSeconds;
-    for (let t = 0; t < horizonSeconds; t += step)
-      best = Math.min(best, env.market.spotPrice(i, t) / p.option.vcpu);
+    const price = Math.min(env.market.minPrice(i, 0, horizonSeconds), p.option.onDemandPricePerHour);
+    best = Math.min(best, price / p.option.vcpu);
   });
   let coreSeconds = 0;
-  for (let v = 0; v < env.d.ids.length; v++) coreSeconds += env.d.duration[v]! * Math.max(1, env.d.cpu[v]!);
+  for (let v = 0; v < env.d.ids.length; v++) coreSeconds += env.d.duration[v]! * env.d.cpu[v]!;
   return (coreSeconds / 3600) * best;
 }

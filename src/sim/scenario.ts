@@ -8,7 +8,7 @@ import { forecastMarket, historyBefore, interruptionModelFor, type MarketSetup }
 import { StepFunction, staticForecast, type MarketAllocationForecast } from '../allocate/market-forecast';
 import type { AllocationForecast } from '../allocate/types';
 import { InterruptionModel, bandRatePerHour, traceCounts, type PriceForecast } from '../forecast';
-import type { AvailabilityTrace } from '../market';
+import type { AvailabilityTrace, Pool } from '../market';
 import { CyclicTrace, mapTraces, SimMarket, type SimPool } from './market';
 
 export interface ScenarioInput {
@@ -44,6 +44,28 @@ function cyclic(trace: AvailabilityTrace): CyclicTrace {
   return c;
 }
 
+/**
+ * Teaches an interruption model what a pool's trace shows in the `historySeconds` before tick
+ * `offsetTicks` (the job's start, at `startMs`): exposure and interruptions, recoveries, and
+ * whether capacity was there at the last tick.
+ */
+export function learnTraceHistory(
+  model: InterruptionModel,
+  pool: Pool,
+  trace: AvailabilityTrace,
+  offsetTicks: number,
+  historySeconds: number,
+  startMs: number,
+): void {
+  const from = Math.max(0, offsetTicks - Math.round(historySeconds / trace.gapSeconds));
+  const to = offsetTicks - 1;
+  if (!(to > from)) return;
+  const c = traceCounts(trace, from, to);
+  model.observe(pool, c.exposureSeconds, c.interruptions);
+  model.observeRecovery(pool, c.downSeconds, c.recoveries);
+  model.observeAvailability(pool, startMs - trace.gapSeconds * 1000, !trace.unavailable[to]!);
+}
+
 export function buildScenario(input: ScenarioInput): Scenario {
   const base = forecastMarket(input.market, input.startMs, {
     forecasts: input.forecasts,
@@ -72,18 +94,9 @@ export function buildScenario(input: ScenarioInput): Scenario {
   // The interruption model: band priors, then each pool's trace history before its offset.
   const trained = interruptionModelFor(input.market);
   const history = input.historySeconds ?? 3 * 86400;
-  pools.forEach((p, i) => {
-    const pool = base.marketPool(i);
-    const t = p.trace.trace;
-    const from = Math.max(0, p.offsetTicks - Math.round(history / t.gapSeconds));
-    const to = p.offsetTicks - 1;
-    if (to > from) {
-      const c = traceCounts(t, from, to);
-      trained.observe(pool, c.exposureSeconds, c.interruptions);
-      trained.observeRecovery(pool, c.downSeconds, c.recoveries);
-      trained.observeAvailability(pool, input.startMs - t.gapSeconds * 1000, !t.unavailable[to]!);
-    }
-  });
+  pools.forEach((p, i) =>
+    learnTraceHistory(trained, base.marketPool(i), p.trace.trace, p.offsetTicks, history, input.startMs),
+  );
   const modelJson = trained.toJSON();
   const hazardAtStart = pools.map((_, i) => trained.hazardPerHour(base.marketPool(i)));
   const forecasts = input.forecasts;

@@ -14,8 +14,12 @@
  *   step above its MaxPrice; the notice comes 2 minutes before. At the notice the instance stops
  *   taking work; sub-tasks that would not finish before the interruption stop at once and keep only
  *   the work saved by their last checkpoint (conservatively, no final checkpoint is assumed).
- * - A sub-task checkpoints every τ seconds of work (τ from its placement), each checkpoint costs
- *   `checkpointSeconds`; resuming from a checkpoint costs `restartSeconds`.
+ * - Checkpoints are the simulator's, the same for every policy: a sub-task on a spot instance
+ *   checkpoints every τ seconds of work, τ = Young's interval √(2·C/λ) (`checkpointInterval`, the
+ *   rule spotdag's allocator plans with) for the pool's hazard λ in `checkpointForecast` and its
+ *   remaining work; each checkpoint costs C = `checkpointSeconds`; resuming from a checkpoint costs
+ *   `restartSeconds`. On-demand instances are not interrupted and do not checkpoint. The τ a plan
+ *   places a sub-task with is not used: a policy cannot opt out of (or into better) checkpoints.
  * - A sub-task starts on its instance when all its dependencies are done and their outputs have
  *   arrived (bytes / bandwidth between the zones, 0 on the same instance), and cores and memory fit.
  *   Instances take their queue in plan order; a sub-task may overtake earlier ones that cannot start
@@ -28,12 +32,20 @@
  * price, recomputed independently; no spot instance pays more than its MaxPrice or than
  * `maxSpotPrice`; the total cost stays within `budget`.
  */
-import { Heap } from 'heap-js';
 import type { Preferences } from '../allocate/preferences';
 import type { DagArrays } from '../allocate/rank';
-import { bandwidth, wallSeconds } from '../allocate/scheduler';
-import type { ResolvedFleet, RuntimeState, SpotdagInstancePlan, SpotdagSchedule } from '../allocate/types';
+import { bandwidth, checkpointInterval, wallSeconds } from '../allocate/scheduler';
+import type {
+  AllocationForecast,
+  ResolvedFleet,
+  RuntimeState,
+  SpotdagInstancePlan,
+  SpotdagSchedule,
+} from '../allocate/types';
+import { EventKind, EventQueue, type SimEvent } from './events';
+import { SimInstance } from './instance';
 import type { SimMarket } from './market';
+import { SubTasks, TaskStatus } from './tasks';
 
 export class SimulationInvariantError extends Error {
   constructor(message: string) {
@@ -54,6 +66,15 @@ export interface ReplanEvent {
   waitingPools: string[];
 }
 
+/**
+ * A plan that also changes the job (the runtime controller's cuts): `dag` is the job's arrays after
+ * the cuts — the nodes it had keep their indices, new pieces come after — and `stop` the running
+ * sub-tasks to stop at their last checkpoint first (the plan places them again).
+ */
+export interface SimPlan extends SpotdagSchedule {
+  dagChange?: { d: DagArrays; stop: string[] };
+}
+
 export interface SimPolicy {
   readonly name: string;
   /** What a refused spot request does: wait for capacity (persistent request) or re-plan. */
@@ -61,7 +82,12 @@ export interface SimPolicy {
   /** Re-plan every so many seconds as well (Uniform Progress). */
   readonly replanEverySeconds?: number;
   plan(): SpotdagSchedule;
-  replan(state: RuntimeState, event: ReplanEvent, previous: SpotdagSchedule): SpotdagSchedule;
+  /**
+   * A new plan from the state now. Returning `previous` itself keeps the plan in force (allowed
+   * only when it still places every pending sub-task on a live instance, e.g. at a periodic
+   * decision that changes nothing).
+   */
+  replan(state: RuntimeState, event: ReplanEvent, previous: SpotdagSchedule): SimPlan;
 }
 
 export interface SimOptions {
@@ -70,6 +96,11 @@ export interface SimOptions {
   fleet: ResolvedFleet;
   preferences: Preferences;
   policy: SimPolicy;
+  /**
+   * The forecast whose hazard per pool sets every sub-task's checkpoint interval, whatever the
+   * policy (benchmarks: the forecast made at the job's start, which spotdag also starts from).
+   */
+  checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
   /** Give up (throw) after this much simulated time (default 60 days). */
   maxSeconds?: number;
 }
@@ -106,330 +137,220 @@ export interface SimResult {
   instances: SimInstanceRecord[];
 }
 
-type InstState = 'planned' | 'waiting' | 'booting' | 'running' | 'doomed' | 'ended' | 'failed';
-
-interface SimInst {
-  plan: SpotdagInstancePlan;
-  pool: number;
-  spot: boolean;
-  state: InstState;
-  version: number;
-  launchedAt: number;
-  endedAt: number;
-  interruptAt: number;
-  queue: number[];
-  running: Set<number>;
-  cpuUsed: number;
-  memUsed: number;
-  costUsd: number;
-  interrupted: boolean;
-  exposureFlushed: number;
-  wakeAt: number;
-}
-
-const enum Ev {
-  Launch,
-  Booted,
-  Notice,
-  Terminate,
-  Done,
-  Wake,
-  Replan,
-  Periodic,
-}
-
-interface Event {
-  t: number;
-  seq: number;
-  type: Ev;
-  inst?: SimInst;
-  task?: number;
-  version: number;
-}
-
-/** Events in time order; ties in the order they were queued. */
-class EventQueue {
-  private readonly heap = new Heap<Event>((x, y) => x.t - y.t || x.seq - y.seq);
-  private seq = 0;
-  get size(): number {
-    return this.heap.length;
-  }
-  push(t: number, type: Ev, version = 0, inst?: SimInst, task?: number): void {
-    this.heap.push({ t, seq: this.seq++, type, inst, task, version });
-  }
-  pop(): Event {
-    return this.heap.pop()!;
-  }
-}
-
-const NOTICE_SECONDS = 120;
 const EPS = 1e-6;
+const { Pending, Running, Done } = TaskStatus;
 
-export function simulate(options: SimOptions): SimResult {
-  const { d, market, fleet, preferences, policy } = options;
-  const n = d.ids.length;
-  const maxSeconds = options.maxSeconds ?? 60 * 86400;
-  const q = new EventQueue();
-  const insts = new Map<string, SimInst>();
-  const all: SimInst[] = [];
+/**
+ * One simulated run, event-driven: `start()` asks the policy for its first plan; each event goes to
+ * its handler (`onLaunch`, `onBooted`, `onWake`, `onDone`, `onNotice`, `onTerminate`, `onReplan`,
+ * `onPeriodic`); every plan the policy returns is carried out by `apply`. `run()` does it all and
+ * checks the invariants at the end.
+ */
+export class Simulator {
+  private d: DagArrays;
+  private readonly market: SimMarket;
+  private readonly fleet: ResolvedFleet;
+  private readonly preferences: Preferences;
+  private readonly policy: SimPolicy;
+  private readonly checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
+  private readonly maxSeconds: number;
+  private n: number;
+  private readonly queue = new EventQueue();
+  private tasks: SubTasks;
+  /** Instances by plan id, and every instance in the order they were first planned. */
+  private readonly byId = new Map<string, SimInstance>();
+  private readonly all: SimInstance[] = [];
 
-  // Sub-task state.
-  const status = new Int8Array(n); // 0 pending, 1 running, 2 done
-  const assigned: Array<SimInst | undefined> = new Array(n);
-  const tauOf = new Float64Array(n);
-  const progress = new Float64Array(n);
-  const attempt = new Int32Array(n);
-  const startAt = new Float64Array(n);
-  const restartOf = new Float64Array(n);
-  const finishAt = new Float64Array(n);
-  const runOn: Array<SimInst | undefined> = new Array(n);
-  const doneAt = new Float64Array(n).fill(NaN);
-  const doneOn: Array<SimInst | undefined> = new Array(n);
-  const completions = new Int32Array(n);
-  let doneCount = 0;
-  let onDemandDone = 0;
+  private now = 0;
+  private interruptions = 0;
+  private launchFailures = 0;
+  private lostWork = 0;
+  private replans = 0;
+  private nextId = 0;
+  private current: SpotdagSchedule | undefined;
+  private predictedCostUsd = NaN;
+  private predictedMakespanSeconds = NaN;
 
-  let now = 0;
-  let interruptions = 0;
-  let launchFailures = 0;
-  let lostWork = 0;
-  let replans = 0;
-  let nextId = 0;
-  let current: SpotdagSchedule;
-  let replanPending: ReplanReason | undefined;
-  const displaced = new Set<number>();
-  const eventPools = new Set<string>();
-  const interruptionsByPool = new Map<string, number>();
+  // What the next re-plan is told.
+  private replanPending: ReplanReason | undefined;
+  private readonly displaced = new Set<number>();
+  private readonly eventPools = new Set<string>();
+  private readonly interruptionsByPool = new Map<string, number>();
+  private lastReplanAt = NaN;
+  private replansNow = 0;
 
-  const fail = (message: string): never => {
-    throw new SimulationInvariantError(`${policy.name}: ${message}`);
-  };
-
-  const poolOf = (inst: SimInst | undefined) => (inst ? market.pools[inst.pool]!.option : undefined);
-  const transfer = (bytes: number, from: SimInst | undefined, to: SimInst) =>
-    from === to ? 0 : bytes / bandwidth(fleet, poolOf(from), poolOf(to));
-
-  const alive = (inst: SimInst) =>
-    inst.state !== 'ended' && inst.state !== 'failed' && inst.state !== 'doomed';
-
-  function billingEnd(inst: SimInst, end: number): void {
-    inst.endedAt = end;
-    const hours = (end - inst.launchedAt) / 3600;
-    if (inst.spot) inst.costUsd = market.pools[inst.pool]!.price.integral(inst.launchedAt, end) / 3600;
-    else inst.costUsd = hours * inst.plan.predictedPricePerHour;
+  constructor(options: SimOptions) {
+    this.d = options.d;
+    this.market = options.market;
+    this.fleet = options.fleet;
+    this.preferences = options.preferences;
+    this.policy = options.policy;
+    this.checkpointForecast = options.checkpointForecast;
+    this.maxSeconds = options.maxSeconds ?? 60 * 86400;
+    this.n = options.d.ids.length;
+    this.tasks = new SubTasks(this.n);
   }
 
-  function release(inst: SimInst): void {
-    if (inst.state === 'planned' || inst.state === 'waiting') {
-      inst.state = 'failed'; // never launched: no cost
-      inst.version++;
-      return;
+  /** Runs the job to its end and returns the checked result. */
+  run(): SimResult {
+    this.start();
+    while (this.tasks.doneCount < this.n) {
+      if (this.queue.size === 0)
+        this.fail(`stalled at ${this.now.toFixed(0)} s with ${this.n - this.tasks.doneCount} sub-tasks left`);
+      const e = this.queue.pop();
+      if (e.t > this.maxSeconds) this.fail(`still running after ${this.maxSeconds} s`);
+      this.now = Math.max(this.now, e.t);
+      this.dispatch(e);
     }
-    if (inst.state === 'ended' || inst.state === 'failed') return;
+    return this.finish();
+  }
+
+  /** The policy's first plan, and its periodic re-plans if it wants them. */
+  start(): void {
+    const first = this.policy.plan();
+    this.predictedCostUsd = first.predictedCostUsd;
+    this.predictedMakespanSeconds = first.predictedMakespanSeconds;
+    this.apply(first);
+    if (this.policy.replanEverySeconds) this.queue.push(this.policy.replanEverySeconds, EventKind.Periodic);
+  }
+
+  private dispatch(e: SimEvent): void {
+    const inst = e.inst;
+    const current = inst !== undefined && e.version === inst.version;
+    switch (e.kind) {
+      case EventKind.Launch:
+        if (current && (inst.state === 'planned' || inst.state === 'waiting')) this.onLaunch(inst);
+        break;
+      case EventKind.Booted:
+        if (current && inst.state === 'booting') this.onBooted(inst);
+        break;
+      case EventKind.Wake:
+        if (current) this.onWake(inst);
+        break;
+      case EventKind.Done:
+        if (e.version === this.tasks.attempt[e.task!] && this.tasks.status[e.task!] === Running)
+          this.onDone(e.task!);
+        break;
+      case EventKind.Notice:
+        if (current && (inst.state === 'booting' || inst.state === 'running')) this.onNotice(inst);
+        break;
+      case EventKind.Terminate:
+        if (current && inst.state === 'doomed') this.onTerminate(inst);
+        break;
+      case EventKind.Replan:
+        this.onReplan();
+        break;
+      case EventKind.Periodic:
+        this.onPeriodic();
+        break;
+    }
+  }
+
+  // ── Event handlers ────────────────────────────────────────────────────────────────────────────
+
+  /** Launch time of a planned instance, or a waiting spot request's next chance. */
+  private onLaunch(inst: SimInstance): void {
+    inst.wakeAt = NaN;
+    if (inst.state === 'waiting') this.launch(inst);
+    else this.tryLaunch(inst);
+  }
+
+  private onBooted(inst: SimInstance): void {
+    inst.state = 'running';
+    this.tryDispatch(inst);
+  }
+
+  private onWake(inst: SimInstance): void {
+    inst.wakeAt = NaN;
+    this.tryDispatch(inst);
+  }
+
+  /** A sub-task finished: its successors may start; its instance takes more work or is released. */
+  private onDone(v: number): void {
+    const { d, tasks } = this;
+    const on = tasks.runOn[v]!;
+    tasks.status[v] = Done;
+    tasks.doneAt[v] = this.now;
+    tasks.doneOn[v] = on;
+    tasks.completions[v]!++;
+    tasks.doneCount++;
+    if (!on.spot) tasks.onDemandDone++;
+    tasks.progress[v] = d.duration[v]!;
+    on.running.delete(v);
+    on.cpuUsed -= d.cpu[v]!;
+    on.memUsed -= d.memoryMiB[v]!;
+    for (let i = d.succStart[v]!; i < d.succStart[v + 1]!; i++) {
+      const s = tasks.assigned[d.succ[i]!];
+      if (!s || s === on) continue;
+      if (s.state === 'planned') this.tryLaunch(s);
+      else this.tryDispatch(s);
+    }
+    if (on.state === 'doomed') {
+      if (on.running.size === 0) {
+        // Nothing left on it: release it now rather than at the interruption.
+        on.version++;
+        on.endBilling(this.now, this.market);
+        on.state = 'ended';
+      }
+    } else this.tryDispatch(on);
+  }
+
+  /**
+   * The 2-minute notice: the instance takes no more work; sub-tasks that would not finish before
+   * the interruption stop now and keep their last checkpoint; its queue moves elsewhere (re-plan).
+   */
+  private onNotice(inst: SimInstance): void {
+    const { tasks } = this;
+    inst.state = 'doomed';
+    inst.interrupted = true;
+    this.interruptions++;
+    this.interruptionsByPool.set(inst.plan.pool, (this.interruptionsByPool.get(inst.plan.pool) ?? 0) + 1);
+    this.eventPools.add(inst.plan.pool);
+    for (const v of [...inst.running]) if (tasks.finishAt[v]! > inst.interruptAt + EPS) this.stop(v, inst);
+    for (const v of inst.queue) if (tasks.queuedOn(v, inst)) this.displace(v);
+    inst.queue = [];
+    this.queue.push(inst.interruptAt, EventKind.Terminate, inst.version, inst);
+    this.requestReplan('interruption');
+  }
+
+  /** The interruption itself: whatever still runs stops; billing ends. */
+  private onTerminate(inst: SimInstance): void {
+    for (const v of [...inst.running]) this.stop(v, inst);
     inst.version++;
-    billingEnd(inst, now);
+    inst.endBilling(this.now, this.market);
     inst.state = 'ended';
   }
 
-  function readyEstimate(v: number, inst: SimInst): number {
-    let t = now;
-    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) {
-      const u = d.pred[i]!;
-      let f: number;
-      if (status[u] === 2) f = doneAt[u]! + transfer(d.predBytes[i]!, doneOn[u], inst);
-      else if (status[u] === 1) f = finishAt[u]! + transfer(d.predBytes[i]!, runOn[u], inst);
-      else return Infinity;
-      if (f > t) t = f;
-    }
-    return t;
+  private onReplan(): void {
+    if (this.replanPending === undefined) return;
+    const reason = this.replanPending;
+    this.replanPending = undefined;
+    this.replan(reason);
   }
 
-  function tryLaunch(inst: SimInst): void {
-    if (inst.state !== 'planned') return;
-    let est = Infinity;
-    for (let k = 0; k < inst.queue.length && k < 8; k++) {
-      const v = inst.queue[k]!;
-      if (status[v] !== 0 || assigned[v] !== inst) continue;
-      est = Math.min(est, readyEstimate(v, inst));
-    }
-    const at = Math.max(inst.plan.launchAt, est - fleet.bootSeconds);
-    if (at <= now + EPS) launch(inst);
-    else if (Number.isFinite(at) && at !== inst.wakeAt) {
-      inst.wakeAt = at;
-      q.push(at, Ev.Launch, inst.version, inst);
-    }
+  /** The policy's periodic decision; a re-plan already due at this instant is folded into it. */
+  private onPeriodic(): void {
+    if (this.tasks.doneCount >= this.n) return;
+    const reason = this.replanPending ?? 'periodic';
+    this.replanPending = undefined;
+    this.replan(reason);
+    this.queue.push(this.now + this.policy.replanEverySeconds!, EventKind.Periodic);
   }
 
-  function launch(inst: SimInst): void {
-    if (inst.spot) {
-      // Capacity that is being reclaimed (gone within the notice period) is not offered either.
-      const ok =
-        market.nextUnavailable(inst.pool, now) > now + NOTICE_SECONDS &&
-        market.spotPrice(inst.pool, now) <= inst.plan.maxPricePerHour;
-      if (!ok) {
-        if (policy.onNoCapacity === 'wait') {
-          inst.state = 'waiting';
-          inst.version++;
-          let at = market.nextAvailable(inst.pool, now + EPS);
-          if (market.spotPrice(inst.pool, now) > inst.plan.maxPricePerHour) {
-            const f = market.pools[inst.pool]!.price;
-            at = Math.max(at, now + f.stepSeconds); // re-check at the next price step
-          }
-          if (!Number.isFinite(at)) fail(`spot request in ${inst.plan.pool} can never be fulfilled`);
-          q.push(Math.max(at, now + 1), Ev.Launch, inst.version, inst);
-          return;
-        }
-        launchFailures++;
-        inst.state = 'failed';
-        inst.version++;
-        eventPools.add(inst.plan.pool);
-        for (const v of inst.queue) if (status[v] === 0 && assigned[v] === inst) displace(v);
-        inst.queue = [];
-        requestReplan('launch-failed');
-        return;
-      }
-    }
-    inst.state = 'booting';
-    inst.version++;
-    inst.launchedAt = now;
-    inst.exposureFlushed = now;
-    q.push(now + fleet.bootSeconds, Ev.Booted, inst.version, inst);
-    if (inst.spot) {
-      const gone = market.nextUnavailable(inst.pool, now + EPS);
-      const pricey = market.nextPriceAbove(inst.pool, now, inst.plan.maxPricePerHour);
-      inst.interruptAt = Math.min(gone, pricey);
-      if (Number.isFinite(inst.interruptAt)) {
-        q.push(Math.max(now, inst.interruptAt - NOTICE_SECONDS), Ev.Notice, inst.version, inst);
-      }
-    }
-  }
+  // ── Carrying out plans ────────────────────────────────────────────────────────────────────────
 
-  function displace(v: number): void {
-    assigned[v] = undefined;
-    displaced.add(v);
-  }
-
-  function requestReplan(reason: ReplanReason): void {
-    if (replanPending === undefined || reason === 'interruption') replanPending = reason;
-    q.push(now, Ev.Replan);
-  }
-
-  function tryDispatch(inst: SimInst): void {
-    if (inst.state !== 'running') return;
-    const keep: number[] = [];
-    let wake = Infinity;
-    // Sub-tasks ahead in the queue that cannot start yet keep their cores and memory reserved:
-    // a later sub-task only starts in what is left (no overtaking that would delay the plan).
-    let reservedCpu = 0;
-    let reservedMem = 0;
-    for (const v of inst.queue) {
-      if (status[v] !== 0 || assigned[v] !== inst) continue;
-      keep.push(v);
-      const cpu = d.cpu[v]!;
-      const mem = d.memoryMiB[v]!;
-      const reserve = () => {
-        reservedCpu += cpu;
-        reservedMem += mem;
-      };
-      let ready = now;
-      for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) {
-        const u = d.pred[i]!;
-        if (status[u] !== 2) {
-          ready = Infinity;
-          break;
-        }
-        ready = Math.max(ready, doneAt[u]! + transfer(d.predBytes[i]!, doneOn[u], inst));
-      }
-      if (!Number.isFinite(ready)) {
-        reserve();
-        continue;
-      }
-      if (ready > now + EPS) {
-        wake = Math.min(wake, ready);
-        reserve();
-        continue;
-      }
-      if (
-        inst.cpuUsed + reservedCpu + cpu > inst.plan.vcpu + EPS ||
-        inst.memUsed + reservedMem + mem > inst.plan.memoryMiB + EPS
-      ) {
-        reserve();
-        continue;
-      }
-      start(v, inst);
-      keep.pop();
-    }
-    inst.queue = keep;
-    if (Number.isFinite(wake) && wake !== inst.wakeAt) {
-      inst.wakeAt = wake;
-      q.push(wake, Ev.Wake, inst.version, inst);
-    }
-    maybeRelease(inst);
-  }
-
-  function maybeRelease(inst: SimInst): void {
-    if ((inst.state === 'running' || inst.state === 'booting') && inst.running.size === 0) {
-      if (!inst.queue.some((v) => status[v] === 0 && assigned[v] === inst)) release(inst);
-    }
-  }
-
-  function start(v: number, inst: SimInst): void {
-    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) {
-      const u = d.pred[i]!;
-      if (status[u] !== 2 || doneAt[u]! > now + EPS)
-        fail(`${d.ids[v]} started before its dependency ${d.ids[u]}`);
-    }
-    const cpu = d.cpu[v]!;
-    const mem = d.memoryMiB[v]!;
-    inst.cpuUsed += cpu;
-    inst.memUsed += mem;
-    if (inst.cpuUsed > inst.plan.vcpu + EPS || inst.memUsed > inst.plan.memoryMiB + EPS) {
-      fail(`instance ${inst.plan.id} over capacity (${inst.cpuUsed} cores, ${inst.memUsed} MiB)`);
-    }
-    const work = Math.max(0, d.duration[v]! - progress[v]!);
-    const restart = progress[v]! > 0 ? fleet.restartSeconds : 0;
-    const tau = inst.spot ? tauOf[v]! : 0;
-    status[v] = 1;
-    attempt[v]!++;
-    startAt[v] = now;
-    restartOf[v] = restart;
-    runOn[v] = inst;
-    finishAt[v] = now + wallSeconds(work, tau, fleet.checkpointSeconds, restart);
-    inst.running.add(v);
-    q.push(finishAt[v]!, Ev.Done, attempt[v]!, inst, v);
-    for (let i = d.succStart[v]!; i < d.succStart[v + 1]!; i++) {
-      const s = assigned[d.succ[i]!];
-      if (s && s.state === 'planned') tryLaunch(s);
-    }
-  }
-
-  /** Stops a running sub-task now; keeps the work saved by its checkpoints. */
-  function stop(v: number, inst: SimInst): void {
-    const tau = inst.spot ? tauOf[v]! : 0;
-    const elapsed = now - startAt[v]! - restartOf[v]!;
-    let saved = 0;
-    if (tau > 0 && elapsed > 0) saved = Math.floor(elapsed / (tau + fleet.checkpointSeconds)) * tau;
-    saved = Math.min(saved, d.duration[v]! - progress[v]!);
-    lostWork += Math.max(0, now - startAt[v]! - saved) / 3600;
-    progress[v]! += saved;
-    status[v] = 0;
-    inst.running.delete(v);
-    inst.cpuUsed -= d.cpu[v]!;
-    inst.memUsed -= d.memoryMiB[v]!;
-    runOn[v] = undefined;
-    displace(v);
-  }
-
-  function apply(schedule: SpotdagSchedule): void {
-    current = schedule;
+  /** Makes `schedule` the plan in force: new instances, queues in plan order, launches, dispatch. */
+  apply(schedule: SpotdagSchedule): void {
+    const { d, tasks, preferences } = this;
+    this.current = schedule;
     const planned = new Set<string>();
     for (const plan of schedule.instances) {
       planned.add(plan.id);
       const m = /^i(\d+)$/.exec(plan.id);
-      if (m) nextId = Math.max(nextId, Number(m[1]) + 1);
-      const existing = insts.get(plan.id);
+      if (m) this.nextId = Math.max(this.nextId, Number(m[1]) + 1);
+      const existing = this.byId.get(plan.id);
       if (existing) {
-        if (!alive(existing)) fail(`the plan uses instance ${plan.id}, which is ${existing.state}`);
+        if (!existing.alive) this.fail(`the plan uses instance ${plan.id}, which is ${existing.state}`);
         existing.queue = [];
         if (existing.state === 'planned') existing.plan = { ...plan };
         continue;
@@ -439,64 +360,359 @@ export function simulate(options: SimOptions): SimResult {
         plan.market === 'spot' &&
         plan.maxPricePerHour > preferences.maxSpotPrice + EPS
       ) {
-        fail(
+        this.fail(
           `instance ${plan.id} has MaxPrice ${plan.maxPricePerHour} above maxSpotPrice ${preferences.maxSpotPrice}`,
         );
       }
-      const inst: SimInst = {
-        plan: { ...plan },
-        pool: market.index(plan.pool),
-        spot: plan.market === 'spot',
-        state: 'planned',
-        version: 0,
-        launchedAt: NaN,
-        endedAt: NaN,
-        interruptAt: Infinity,
-        queue: [],
-        running: new Set(),
-        cpuUsed: 0,
-        memUsed: 0,
-        costUsd: 0,
-        interrupted: false,
-        exposureFlushed: 0,
-        wakeAt: NaN,
-      };
-      insts.set(plan.id, inst);
-      all.push(inst);
+      const inst = new SimInstance({ ...plan }, this.market.index(plan.pool), plan.market === 'spot');
+      this.byId.set(plan.id, inst);
+      this.all.push(inst);
     }
     for (const p of schedule.placements) {
       const v = d.indexOf.get(p.subTaskId);
-      if (v === undefined) fail(`the plan places an unknown sub-task ${p.subTaskId}`);
-      const w = v!;
-      if (status[w] !== 0) continue;
-      const inst = insts.get(p.instanceId);
-      if (!inst || !alive(inst)) fail(`${p.subTaskId} is placed on a missing instance ${p.instanceId}`);
-      assigned[w] = inst;
-      tauOf[w] = p.checkpointIntervalSeconds;
-      inst!.queue.push(w);
-      displaced.delete(w);
+      if (v === undefined) return this.fail(`the plan places an unknown sub-task ${p.subTaskId}`);
+      if (tasks.status[v] !== Pending) continue;
+      const inst = this.byId.get(p.instanceId);
+      if (!inst || !inst.alive)
+        return this.fail(`${p.subTaskId} is placed on a missing instance ${p.instanceId}`);
+      tasks.assigned[v] = inst;
+      inst.queue.push(v);
+      this.displaced.delete(v);
     }
-    for (let v = 0; v < n; v++) {
-      if (status[v] === 0 && !assigned[v]) fail(`sub-task ${d.ids[v]} is not placed by the new plan`);
-      if (status[v] === 0 && assigned[v] && !alive(assigned[v]!))
-        fail(`sub-task ${d.ids[v]} is placed on a lost instance`);
+    for (let v = 0; v < this.n; v++) {
+      if (tasks.status[v] !== Pending) continue;
+      if (!tasks.assigned[v]) this.fail(`sub-task ${d.ids[v]} is not placed by the new plan`);
+      if (!tasks.assigned[v]!.alive) this.fail(`sub-task ${d.ids[v]} is placed on a lost instance`);
     }
-    for (const inst of insts.values()) {
-      if (!alive(inst)) continue;
+    for (const inst of this.byId.values()) {
+      if (!inst.alive) continue;
       if (!planned.has(inst.plan.id) && inst.running.size === 0) {
-        release(inst);
+        this.release(inst);
         continue;
       }
-      if (inst.state === 'planned') tryLaunch(inst);
-      else tryDispatch(inst);
+      if (inst.state === 'planned') this.tryLaunch(inst);
+      else this.tryDispatch(inst);
     }
   }
 
-  function observations(): ReplanEvent['observations'] {
+  /** Launches a planned instance when its launch time has come and its first work is about to be ready. */
+  private tryLaunch(inst: SimInstance): void {
+    if (inst.state !== 'planned') return;
+    let est = Infinity;
+    for (let k = 0; k < inst.queue.length && k < 8; k++) {
+      const v = inst.queue[k]!;
+      if (!this.tasks.queuedOn(v, inst)) continue;
+      est = Math.min(est, this.readyEstimate(v, inst));
+    }
+    const at = Math.max(inst.plan.launchAt, est - this.fleet.bootSeconds);
+    if (at <= this.now + EPS) this.launch(inst);
+    else if (Number.isFinite(at) && at !== inst.wakeAt) {
+      inst.wakeAt = at;
+      this.queue.push(at, EventKind.Launch, inst.version, inst);
+    }
+  }
+
+  /** Requests the instance now: on-demand always succeeds; spot needs capacity and a price ≤ MaxPrice. */
+  private launch(inst: SimInstance): void {
+    const { market } = this;
+    if (inst.spot) {
+      // Capacity that is being reclaimed (gone within the notice period) is not offered either.
+      const ok =
+        market.nextUnavailable(inst.pool, this.now) > this.now + this.fleet.noticeSeconds &&
+        market.spotPrice(inst.pool, this.now) <= inst.plan.maxPricePerHour;
+      if (!ok) return this.refuse(inst);
+    }
+    inst.state = 'booting';
+    inst.version++;
+    inst.launchedAt = this.now;
+    inst.exposureFlushed = this.now;
+    this.queue.push(this.now + this.fleet.bootSeconds, EventKind.Booted, inst.version, inst);
+    if (inst.spot) {
+      const gone = market.nextUnavailable(inst.pool, this.now + EPS);
+      const pricey = market.nextPriceAbove(inst.pool, this.now, inst.plan.maxPricePerHour);
+      inst.interruptAt = Math.min(gone, pricey);
+      if (Number.isFinite(inst.interruptAt)) {
+        this.queue.push(
+          Math.max(this.now, inst.interruptAt - this.fleet.noticeSeconds),
+          EventKind.Notice,
+          inst.version,
+          inst,
+        );
+      }
+    }
+  }
+
+  /** A spot request without capacity: it waits (persistent request) or the policy re-plans. */
+  private refuse(inst: SimInstance): void {
+    const { market } = this;
+    if (this.policy.onNoCapacity === 'wait') {
+      inst.state = 'waiting';
+      inst.version++;
+      let at = market.nextAvailable(inst.pool, this.now + EPS);
+      if (market.spotPrice(inst.pool, this.now) > inst.plan.maxPricePerHour) {
+        const f = market.pools[inst.pool]!.price;
+        at = Math.max(at, this.now + f.stepSeconds); // re-check at the next price step
+      }
+      if (!Number.isFinite(at)) this.fail(`spot request in ${inst.plan.pool} can never be fulfilled`);
+      this.queue.push(Math.max(at, this.now + 1), EventKind.Launch, inst.version, inst);
+      return;
+    }
+    this.launchFailures++;
+    inst.state = 'failed';
+    inst.version++;
+    this.eventPools.add(inst.plan.pool);
+    for (const v of inst.queue) if (this.tasks.queuedOn(v, inst)) this.displace(v);
+    inst.queue = [];
+    this.requestReplan('launch-failed');
+  }
+
+  /**
+   * Starts what can start on a running instance, in queue order. Sub-tasks ahead in the queue that
+   * cannot start yet keep their cores and memory reserved: a later one only starts in what is left
+   * (no overtaking that would delay the plan).
+   */
+  private tryDispatch(inst: SimInstance): void {
+    if (inst.state !== 'running') return;
+    const { d, tasks } = this;
+    const keep: number[] = [];
+    let wake = Infinity;
+    let reservedCpu = 0;
+    let reservedMem = 0;
+    for (const v of inst.queue) {
+      if (!tasks.queuedOn(v, inst)) continue;
+      keep.push(v);
+      const cpu = d.cpu[v]!;
+      const mem = d.memoryMiB[v]!;
+      const ready = this.readyAt(v, inst);
+      if (ready > this.now + EPS) {
+        if (Number.isFinite(ready)) wake = Math.min(wake, ready);
+        reservedCpu += cpu;
+        reservedMem += mem;
+        continue;
+      }
+      if (
+        inst.cpuUsed + reservedCpu + cpu > inst.plan.vcpu + EPS ||
+        inst.memUsed + reservedMem + mem > inst.plan.memoryMiB + EPS
+      ) {
+        reservedCpu += cpu;
+        reservedMem += mem;
+        continue;
+      }
+      this.startTask(v, inst);
+      keep.pop();
+    }
+    inst.queue = keep;
+    if (Number.isFinite(wake) && wake !== inst.wakeAt) {
+      inst.wakeAt = wake;
+      this.queue.push(wake, EventKind.Wake, inst.version, inst);
+    }
+    this.maybeRelease(inst);
+  }
+
+  /** Starts an attempt of `v` on `inst`: resumes from its checkpointed progress. */
+  private startTask(v: number, inst: SimInstance): void {
+    const { d, tasks, fleet } = this;
+    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) {
+      const u = d.pred[i]!;
+      if (tasks.status[u] !== Done || tasks.doneAt[u]! > this.now + EPS)
+        this.fail(`${d.ids[v]} started before its dependency ${d.ids[u]}`);
+    }
+    inst.cpuUsed += d.cpu[v]!;
+    inst.memUsed += d.memoryMiB[v]!;
+    if (inst.cpuUsed > inst.plan.vcpu + EPS || inst.memUsed > inst.plan.memoryMiB + EPS) {
+      this.fail(`instance ${inst.plan.id} over capacity (${inst.cpuUsed} cores, ${inst.memUsed} MiB)`);
+    }
+    const work = Math.max(0, d.duration[v]! - tasks.progress[v]!);
+    const restart = tasks.progress[v]! > 0 ? fleet.restartSeconds : 0;
+    const tau = inst.spot
+      ? checkpointInterval(
+          work,
+          this.checkpointForecast.hazardPerHour(inst.pool),
+          fleet.checkpointSeconds,
+          fleet.minCheckpointIntervalSeconds,
+        )
+      : 0;
+    tasks.tau[v] = tau;
+    tasks.status[v] = Running;
+    tasks.attempt[v]!++;
+    tasks.startAt[v] = this.now;
+    tasks.restartOf[v] = restart;
+    tasks.runOn[v] = inst;
+    tasks.finishAt[v] = this.now + wallSeconds(work, tau, fleet.checkpointSeconds, restart);
+    inst.running.add(v);
+    this.queue.push(tasks.finishAt[v]!, EventKind.Done, tasks.attempt[v]!, inst, v);
+    for (let i = d.succStart[v]!; i < d.succStart[v + 1]!; i++) {
+      const s = tasks.assigned[d.succ[i]!];
+      if (s && s.state === 'planned') this.tryLaunch(s);
+    }
+  }
+
+  /** Work a running sub-task's current attempt has saved in checkpoints by now. */
+  private savedThisAttempt(v: number): number {
+    const { d, tasks, fleet } = this;
+    const tau = tasks.tau[v]!;
+    const elapsed = this.now - tasks.startAt[v]! - tasks.restartOf[v]!;
+    if (!(tau > 0 && elapsed > 0)) return 0;
+    const saved = Math.floor(elapsed / (tau + fleet.checkpointSeconds)) * tau;
+    return Math.min(saved, d.duration[v]! - tasks.progress[v]!);
+  }
+
+  /** Stops a running sub-task now; keeps the work saved by its checkpoints. */
+  stop(v: number, inst: SimInstance): void {
+    const { d, tasks } = this;
+    const saved = this.savedThisAttempt(v);
+    this.lostWork += Math.max(0, this.now - tasks.startAt[v]! - saved) / 3600;
+    tasks.progress[v]! += saved;
+    tasks.status[v] = Pending;
+    inst.running.delete(v);
+    inst.cpuUsed -= d.cpu[v]!;
+    inst.memUsed -= d.memoryMiB[v]!;
+    tasks.runOn[v] = undefined;
+    this.displace(v);
+  }
+
+  /** Ends an instance: never launched ones cost nothing; launched ones are billed up to now. */
+  private release(inst: SimInstance): void {
+    if (inst.state === 'planned' || inst.state === 'waiting') {
+      inst.state = 'failed'; // never launched: no cost
+      inst.version++;
+      return;
+    }
+    if (inst.state === 'ended' || inst.state === 'failed') return;
+    inst.version++;
+    inst.endBilling(this.now, this.market);
+    inst.state = 'ended';
+  }
+
+  private maybeRelease(inst: SimInstance): void {
+    if ((inst.state === 'running' || inst.state === 'booting') && inst.running.size === 0) {
+      if (!inst.queue.some((v) => this.tasks.queuedOn(v, inst))) this.release(inst);
+    }
+  }
+
+  private displace(v: number): void {
+    this.tasks.assigned[v] = undefined;
+    this.displaced.add(v);
+  }
+
+  // ── Re-planning ───────────────────────────────────────────────────────────────────────────────
+
+  private requestReplan(reason: ReplanReason): void {
+    if (this.replanPending === undefined || reason === 'interruption') this.replanPending = reason;
+    this.queue.push(this.now, EventKind.Replan);
+  }
+
+  /** Asks the policy for a new plan from the state now, and applies it. */
+  private replan(reason: ReplanReason): void {
+    this.replansNow = this.now === this.lastReplanAt ? this.replansNow + 1 : 0;
+    this.lastReplanAt = this.now;
+    if (this.replansNow > 1000) this.fail(`re-planning in a loop at ${this.now.toFixed(0)} s (${reason})`);
+    const state = this.runtimeState();
+    const waitingPools = [...new Set(this.all.filter((i) => i.state === 'waiting').map((i) => i.plan.pool))];
+    const event: ReplanEvent = {
+      reason,
+      pools: [...this.eventPools],
+      observations: this.observations(),
+      waitingPools,
+    };
+    this.eventPools.clear();
+    this.replans++;
+    const schedule = this.policy.replan(state, event, this.current!);
+    this.displaced.clear();
+    if (schedule.dagChange) this.changeDag(schedule.dagChange);
+    if (schedule !== this.current) return this.apply(schedule);
+    for (let v = 0; v < this.n; v++)
+      if (this.tasks.status[v] === Pending && !this.tasks.assigned[v]?.alive)
+        this.fail(`the plan kept in force leaves ${this.d.ids[v]} without a live instance`);
+  }
+
+  /**
+   * The policy cut sub-tasks: stops the running ones it names at their last checkpoint, then takes
+   * the new arrays (old nodes keep their indices; a cut node's duration shrinks to the part its
+   * checkpoint covers, and its progress with it).
+   */
+  private changeDag(change: { d: DagArrays; stop: string[] }): void {
+    const { tasks } = this;
+    for (const id of change.stop) {
+      const v = this.d.indexOf.get(id);
+      if (v === undefined) this.fail(`the policy stops an unknown sub-task ${id}`);
+      if (tasks.status[v!] === Running) this.stop(v!, tasks.runOn[v!]!);
+    }
+    const d = change.d;
+    for (let v = 0; v < this.n; v++)
+      if (d.ids[v] !== this.d.ids[v]) this.fail(`the new DAG moved sub-task ${this.d.ids[v]} to another index`);
+    for (let v = 0; v < this.n; v++) {
+      if (tasks.status[v] === Running && d.duration[v]! < this.d.duration[v]! - EPS)
+        this.fail(`the policy cut ${d.ids[v]} while it runs (stop it first)`);
+      if (tasks.status[v] !== Done && tasks.progress[v]! > d.duration[v]!) {
+        // Work past the cut is redone by the piece that now covers it.
+        this.lostWork += (tasks.progress[v]! - d.duration[v]!) / 3600;
+        tasks.progress[v] = d.duration[v]!;
+      }
+    }
+    this.tasks = tasks.grown(d.ids.length);
+    this.d = d;
+    this.n = d.ids.length;
+  }
+
+  /** What the runtime knows now, as the allocator's RuntimeState. */
+  runtimeState(): RuntimeState {
+    const { d, tasks } = this;
+    const done: RuntimeState['done'] = [];
+    const running: RuntimeState['running'] = [];
+    const progress: Record<string, number> = {};
+    for (let v = 0; v < this.n; v++) {
+      if (tasks.status[v] === Done)
+        done.push({
+          subTaskId: d.ids[v]!,
+          instanceId: tasks.doneOn[v]!.plan.id,
+          finishedAt: tasks.doneAt[v]!,
+        });
+      else {
+        if (tasks.status[v] === Running)
+          running.push({
+            subTaskId: d.ids[v]!,
+            instanceId: tasks.runOn[v]!.plan.id,
+            expectedFinish: tasks.finishAt[v]!,
+          });
+        // Checkpointed work, running sub-tasks included (what they would keep if stopped now).
+        const saved = tasks.progress[v]! + (tasks.status[v] === Running ? this.savedThisAttempt(v) : 0);
+        if (saved > 0) progress[d.ids[v]!] = saved;
+      }
+    }
+    const instances: SpotdagInstancePlan[] = [];
+    for (const inst of this.byId.values()) {
+      // A spot request still waiting for capacity is not offered for re-use: a new plan that
+      // wants it again asks anew (and one that does not, cancels it).
+      if (!inst.alive || inst.state === 'waiting') continue;
+      const plan = { ...inst.plan };
+      plan.launched = inst.launched;
+      if (plan.launched) plan.launchAt = inst.launchedAt;
+      else plan.launchAt = Math.max(plan.launchAt, this.now);
+      instances.push(plan);
+    }
+    for (let v = 0; v < this.n; v++)
+      if (tasks.status[v] === Pending && (!tasks.assigned[v] || !tasks.assigned[v]!.alive))
+        this.displaced.add(v);
+    return {
+      nowSeconds: this.now,
+      done,
+      running,
+      progress,
+      instances,
+      penalisedPools: [...this.eventPools],
+      displaced: [...this.displaced].map((v) => d.ids[v]!),
+      nextInstanceId: this.nextId,
+      spentUsd: this.spentSoFar(),
+    };
+  }
+
+  /** Spot exposure and interruptions per pool since the last call. */
+  private observations(): ReplanEvent['observations'] {
     const byPool = new Map<string, { exposureSeconds: number; interruptions: number }>();
-    for (const inst of all) {
-      if (!inst.spot || Number.isNaN(inst.launchedAt)) continue;
-      const end = Number.isNaN(inst.endedAt) ? now : inst.endedAt;
+    for (const inst of this.all) {
+      if (!inst.spot || !inst.launched) continue;
+      const end = Number.isNaN(inst.endedAt) ? this.now : inst.endedAt;
       const exposure = end - inst.exposureFlushed;
       if (exposure <= 0) continue;
       inst.exposureFlushed = end;
@@ -504,259 +720,160 @@ export function simulate(options: SimOptions): SimResult {
       o.exposureSeconds += exposure;
       byPool.set(inst.plan.pool, o);
     }
-    for (const [pool, count] of interruptionsByPool) {
+    for (const [pool, count] of this.interruptionsByPool) {
       const o = byPool.get(pool) ?? { exposureSeconds: 0, interruptions: 0 };
       o.interruptions += count;
       byPool.set(pool, o);
     }
-    interruptionsByPool.clear();
+    this.interruptionsByPool.clear();
     return [...byPool].map(([pool, o]) => ({ pool, ...o }));
   }
 
-  function spentSoFar(): number {
+  private spentSoFar(): number {
     let c = 0;
-    for (const inst of all) {
+    for (const inst of this.all) {
       if (inst.state === 'ended') c += inst.costUsd;
-      else if (!Number.isNaN(inst.launchedAt) && inst.state !== 'failed') {
-        c += inst.spot
-          ? market.pools[inst.pool]!.price.integral(inst.launchedAt, now) / 3600
-          : ((now - inst.launchedAt) / 3600) * inst.plan.predictedPricePerHour;
-      }
+      else if (inst.launched && inst.state !== 'failed') c += inst.costUntil(this.now, this.market);
     }
     return c;
   }
 
-  function runtimeState(): RuntimeState {
-    const done: RuntimeState['done'] = [];
-    const running: RuntimeState['running'] = [];
-    const prog: Record<string, number> = {};
-    for (let v = 0; v < n; v++) {
-      if (status[v] === 2)
-        done.push({ subTaskId: d.ids[v]!, instanceId: doneOn[v]!.plan.id, finishedAt: doneAt[v]! });
-      else if (status[v] === 1)
-        running.push({ subTaskId: d.ids[v]!, instanceId: runOn[v]!.plan.id, expectedFinish: finishAt[v]! });
-      else if (progress[v]! > 0) prog[d.ids[v]!] = progress[v]!;
+  // ── Readiness ─────────────────────────────────────────────────────────────────────────────────
+
+  private transfer(bytes: number, from: SimInstance | undefined, to: SimInstance): number {
+    if (from === to) return 0;
+    const pool = (inst: SimInstance | undefined) => (inst ? this.market.pools[inst.pool]!.option : undefined);
+    return bytes / bandwidth(this.fleet, pool(from), pool(to));
+  }
+
+  /** When `v`'s inputs will be on `inst`, counting running dependencies' expected finish (Infinity: not yet known). */
+  private readyEstimate(v: number, inst: SimInstance): number {
+    const { d, tasks } = this;
+    let t = this.now;
+    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) {
+      const u = d.pred[i]!;
+      let f: number;
+      if (tasks.status[u] === Done)
+        f = tasks.doneAt[u]! + this.transfer(d.predBytes[i]!, tasks.doneOn[u], inst);
+      else if (tasks.status[u] === Running)
+        f = tasks.finishAt[u]! + this.transfer(d.predBytes[i]!, tasks.runOn[u], inst);
+      else return Infinity;
+      if (f > t) t = f;
     }
-    const instances: SpotdagInstancePlan[] = [];
-    for (const inst of insts.values()) {
-      // A spot request still waiting for capacity is not offered for re-use: a new plan that
-      // wants it again asks anew (and one that does not, cancels it).
-      if (!alive(inst) || inst.state === 'waiting') continue;
-      const plan = { ...inst.plan };
-      plan.launched = !Number.isNaN(inst.launchedAt);
-      if (plan.launched) plan.launchAt = inst.launchedAt;
-      else plan.launchAt = Math.max(plan.launchAt, now);
-      instances.push(plan);
+    return t;
+  }
+
+  /** When `v`'s inputs are on `inst`, from finished dependencies only (Infinity: some not done). */
+  private readyAt(v: number, inst: SimInstance): number {
+    const { d, tasks } = this;
+    let ready = this.now;
+    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) {
+      const u = d.pred[i]!;
+      if (tasks.status[u] !== Done) return Infinity;
+      ready = Math.max(ready, tasks.doneAt[u]! + this.transfer(d.predBytes[i]!, tasks.doneOn[u], inst));
     }
-    for (let v = 0; v < n; v++)
-      if (status[v] === 0 && (!assigned[v] || !alive(assigned[v]!))) displaced.add(v);
+    return ready;
+  }
+
+  // ── The end ───────────────────────────────────────────────────────────────────────────────────
+
+  /** Releases everything, checks the invariants and recomputes the bill independently. */
+  private finish(): SimResult {
+    const { d, tasks, market, preferences } = this;
+    const makespan = this.now;
+    for (const inst of this.all) this.release(inst);
+
+    for (let v = 0; v < this.n; v++) {
+      if (tasks.completions[v] !== 1) this.fail(`${d.ids[v]} completed ${tasks.completions[v]} times`);
+      for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) {
+        const u = d.pred[i]!;
+        if (tasks.doneAt[u]! > tasks.startAt[v]! + EPS)
+          this.fail(`${d.ids[v]} ran before ${d.ids[u]} finished`);
+      }
+    }
+    let cost = 0;
+    let check = 0;
+    let spotHours = 0;
+    let odHours = 0;
+    const records: SimInstanceRecord[] = [];
+    for (const inst of this.all) {
+      if (!inst.launched) continue;
+      cost += inst.costUsd;
+      const hours = (inst.endedAt - inst.launchedAt) / 3600;
+      if (inst.spot) {
+        spotHours += hours;
+        check += this.spotBillByStep(inst);
+        const paid = market.maxPrice(inst.pool, inst.launchedAt, inst.endedAt);
+        if (paid > inst.plan.maxPricePerHour + EPS)
+          this.fail(`${inst.plan.id} paid ${paid} $/h above its MaxPrice ${inst.plan.maxPricePerHour}`);
+        if (preferences.maxSpotPrice !== undefined && paid > preferences.maxSpotPrice + EPS)
+          this.fail(`${inst.plan.id} paid above maxSpotPrice`);
+      } else {
+        odHours += hours;
+        check += hours * inst.plan.predictedPricePerHour;
+      }
+      records.push({
+        id: inst.plan.id,
+        pool: inst.plan.pool,
+        market: inst.plan.market,
+        maxPricePerHour: inst.plan.maxPricePerHour,
+        launchedAt: inst.launchedAt,
+        endedAt: inst.endedAt,
+        costUsd: inst.costUsd,
+        interrupted: inst.interrupted,
+      });
+    }
+    if (Math.abs(cost - check) > 1e-9 * Math.max(1, cost))
+      this.fail(`billed cost ${cost} ≠ Σ time × price ${check}`);
+    if (preferences.budget !== undefined && cost > preferences.budget + EPS)
+      this.fail(`cost ${cost} above the budget ${preferences.budget}`);
+    const deadline = preferences.deadline;
     return {
-      nowSeconds: now,
-      done,
-      running,
-      progress: prog,
-      instances,
-      penalisedPools: [...eventPools],
-      displaced: [...displaced].map((v) => d.ids[v]!),
-      nextInstanceId: nextId,
-      spentUsd: spentSoFar(),
+      policy: this.policy.name,
+      costUsd: cost,
+      makespanSeconds: makespan,
+      deadlineSeconds: deadline,
+      deadlineMet: deadline === undefined || makespan <= deadline + EPS,
+      interruptions: this.interruptions,
+      launchFailures: this.launchFailures,
+      lostWorkHours: this.lostWork,
+      replans: this.replans,
+      instancesLaunched: records.length,
+      spotInstanceHours: spotHours,
+      onDemandInstanceHours: odHours,
+      onDemandTaskFraction: this.n > 0 ? tasks.onDemandDone / this.n : 0,
+      predictedCostUsd: this.predictedCostUsd,
+      predictedMakespanSeconds: this.predictedMakespanSeconds,
+      instances: records,
     };
   }
 
-  let lastReplanAt = NaN;
-  let replansNow = 0;
-  function doReplan(reason: ReplanReason): void {
-    replansNow = now === lastReplanAt ? replansNow + 1 : 0;
-    lastReplanAt = now;
-    if (replansNow > 1000) fail(`re-planning in a loop at ${now.toFixed(0)} s (${reason})`);
-    const state = runtimeState();
-    const waitingPools = [...new Set(all.filter((i) => i.state === 'waiting').map((i) => i.plan.pool))];
-    const event: ReplanEvent = { reason, pools: [...eventPools], observations: observations(), waitingPools };
-    eventPools.clear();
-    replans++;
-    const schedule = policy.replan(state, event, current);
-    displaced.clear();
-    apply(schedule);
+  /** A spot instance's bill recomputed by walking the price steps one by one. */
+  private spotBillByStep(inst: SimInstance): number {
+    const f = this.market.pools[inst.pool]!.price;
+    let bill = 0;
+    let t = inst.launchedAt;
+    while (t < inst.endedAt - EPS) {
+      const i = Math.floor((t - f.originSeconds) / f.stepSeconds);
+      const stepEnd =
+        i < 0
+          ? f.originSeconds
+          : i >= f.values.length - 1
+            ? Infinity
+            : f.originSeconds + (i + 1) * f.stepSeconds;
+      const end = Math.min(inst.endedAt, stepEnd);
+      bill += (f.at(t) * (end - t)) / 3600;
+      t = end;
+    }
+    return bill;
   }
 
-  // Start.
-  const first = policy.plan();
-  const predictedCostUsd = first.predictedCostUsd;
-  const predictedMakespanSeconds = first.predictedMakespanSeconds;
-  apply(first);
-  if (policy.replanEverySeconds) q.push(policy.replanEverySeconds, Ev.Periodic);
+  private fail(message: string): never {
+    throw new SimulationInvariantError(`${this.policy.name}: ${message}`);
+  }
+}
 
-  while (doneCount < n) {
-    if (q.size === 0) fail(`stalled at ${now.toFixed(0)} s with ${n - doneCount} sub-tasks left`);
-    const e = q.pop();
-    if (e.t > maxSeconds) fail(`still running after ${maxSeconds} s`);
-    now = Math.max(now, e.t);
-    const inst = e.inst;
-    switch (e.type) {
-      case Ev.Launch:
-        if (inst && e.version === inst.version && (inst.state === 'planned' || inst.state === 'waiting')) {
-          inst.wakeAt = NaN;
-          if (inst.state === 'waiting') launch(inst);
-          else tryLaunch(inst);
-        }
-        break;
-      case Ev.Booted:
-        if (inst && e.version === inst.version && inst.state === 'booting') {
-          inst.state = 'running';
-          tryDispatch(inst);
-        }
-        break;
-      case Ev.Wake:
-        if (inst && e.version === inst.version) {
-          inst.wakeAt = NaN;
-          tryDispatch(inst);
-        }
-        break;
-      case Ev.Done: {
-        const v = e.task!;
-        if (e.version !== attempt[v] || status[v] !== 1) break;
-        const on = runOn[v]!;
-        status[v] = 2;
-        doneAt[v] = now;
-        doneOn[v] = on;
-        completions[v]!++;
-        doneCount++;
-        if (!on.spot) onDemandDone++;
-        progress[v] = d.duration[v]!;
-        on.running.delete(v);
-        on.cpuUsed -= d.cpu[v]!;
-        on.memUsed -= d.memoryMiB[v]!;
-        for (let i = d.succStart[v]!; i < d.succStart[v + 1]!; i++) {
-          const s = assigned[d.succ[i]!];
-          if (!s || s === on) continue;
-          if (s.state === 'planned') tryLaunch(s);
-          else tryDispatch(s);
-        }
-        if (on.state === 'doomed') {
-          if (on.running.size === 0) {
-            // Nothing left on it: release it now rather than at the interruption.
-            on.version++;
-            billingEnd(on, now);
-            on.state = 'ended';
-          }
-        } else tryDispatch(on);
-        break;
-      }
-      case Ev.Notice:
-        if (inst && e.version === inst.version && (inst.state === 'booting' || inst.state === 'running')) {
-          inst.state = 'doomed';
-          inst.interrupted = true;
-          interruptions++;
-          interruptionsByPool.set(inst.plan.pool, (interruptionsByPool.get(inst.plan.pool) ?? 0) + 1);
-          eventPools.add(inst.plan.pool);
-          for (const v of [...inst.running]) if (finishAt[v]! > inst.interruptAt + EPS) stop(v, inst);
-          for (const v of inst.queue) if (status[v] === 0 && assigned[v] === inst) displace(v);
-          inst.queue = [];
-          q.push(inst.interruptAt, Ev.Terminate, inst.version, inst);
-          requestReplan('interruption');
-        }
-        break;
-      case Ev.Terminate:
-        if (inst && e.version === inst.version && inst.state === 'doomed') {
-          for (const v of [...inst.running]) stop(v, inst);
-          inst.version++;
-          billingEnd(inst, now);
-          inst.state = 'ended';
-        }
-        break;
-      case Ev.Replan:
-        if (replanPending !== undefined) {
-          const reason = replanPending;
-          replanPending = undefined;
-          doReplan(reason);
-        }
-        break;
-      case Ev.Periodic:
-        if (doneCount < n) {
-          doReplan('periodic');
-          q.push(now + policy.replanEverySeconds!, Ev.Periodic);
-        }
-        break;
-    }
-  }
-  const makespan = now;
-  for (const inst of all) release(inst);
-
-  // Invariants.
-  for (let v = 0; v < n; v++) {
-    if (completions[v] !== 1) fail(`${d.ids[v]} completed ${completions[v]} times`);
-    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) {
-      const u = d.pred[i]!;
-      if (doneAt[u]! > startAt[v]! + EPS) fail(`${d.ids[v]} ran before ${d.ids[u]} finished`);
-    }
-  }
-  let cost = 0;
-  let check = 0;
-  let spotHours = 0;
-  let odHours = 0;
-  const records: SimInstanceRecord[] = [];
-  for (const inst of all) {
-    if (Number.isNaN(inst.launchedAt)) continue;
-    cost += inst.costUsd;
-    const hours = (inst.endedAt - inst.launchedAt) / 3600;
-    if (inst.spot) {
-      spotHours += hours;
-      // Independent re-computation: walk the price steps one by one.
-      const f = market.pools[inst.pool]!.price;
-      let t = inst.launchedAt;
-      while (t < inst.endedAt - EPS) {
-        const i = Math.floor((t - f.originSeconds) / f.stepSeconds);
-        const stepEnd =
-          i < 0
-            ? f.originSeconds
-            : i >= f.values.length - 1
-              ? Infinity
-              : f.originSeconds + (i + 1) * f.stepSeconds;
-        const end = Math.min(inst.endedAt, stepEnd);
-        check += (f.at(t) * (end - t)) / 3600;
-        t = end;
-      }
-      const paid = market.maxPrice(inst.pool, inst.launchedAt, inst.endedAt);
-      if (paid > inst.plan.maxPricePerHour + EPS)
-        fail(`${inst.plan.id} paid ${paid} $/h above its MaxPrice ${inst.plan.maxPricePerHour}`);
-      if (preferences.maxSpotPrice !== undefined && paid > preferences.maxSpotPrice + EPS)
-        fail(`${inst.plan.id} paid above maxSpotPrice`);
-    } else {
-      odHours += hours;
-      check += hours * inst.plan.predictedPricePerHour;
-    }
-    records.push({
-      id: inst.plan.id,
-      pool: inst.plan.pool,
-      market: inst.plan.market,
-      maxPricePerHour: inst.plan.maxPricePerHour,
-      launchedAt: inst.launchedAt,
-      endedAt: inst.endedAt,
-      costUsd: inst.costUsd,
-      interrupted: inst.interrupted,
-    });
-  }
-  if (Math.abs(cost - check) > 1e-9 * Math.max(1, cost))
-    fail(`billed cost ${cost} ≠ Σ time × price ${check}`);
-  if (preferences.budget !== undefined && cost > preferences.budget + EPS)
-    fail(`cost ${cost} above the budget ${preferences.budget}`);
-  const deadline = preferences.deadline;
-  return {
-    policy: policy.name,
-    costUsd: cost,
-    makespanSeconds: makespan,
-    deadlineSeconds: deadline,
-    deadlineMet: deadline === undefined || makespan <= deadline + EPS,
-    interruptions,
-    launchFailures,
-    lostWorkHours: lostWork,
-    replans,
-    instancesLaunched: records.length,
-    spotInstanceHours: spotHours,
-    onDemandInstanceHours: odHours,
-    onDemandTaskFraction: n > 0 ? onDemandDone / n : 0,
-    predictedCostUsd,
-    predictedMakespanSeconds,
-    instances: records,
-  };
+/** Simulates one job under one policy (see `Simulator`). */
+export function simulate(options: SimOptions): SimResult {
+  return new Simulator(options).run();
 }

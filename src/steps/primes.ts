@@ -82,10 +82,10 @@ async function countStep(ctx: StepContext): Promise<number> {
     if (Date.now() - lastYield > 50) {
       if (ctx.signal.aborted) {
         // A spot notice: save exactly where we are, then stop.
-        await ctx.checkpoint(state, { final: true });
+        await ctx.checkpoint(state, { final: true, position: state.next });
         ctx.signal.throwIfAborted();
       }
-      await ctx.checkpoint(state);
+      await ctx.checkpoint(state, { position: state.next });
       await ctx.yield();
       lastYield = Date.now();
     }

@@ -33,8 +33,11 @@ export interface StepContext {
   /**
    * Saves the step's state (JSON) so that another attempt resumes from it. Cheap to call often:
    * it is written at most once per checkpoint interval, unless `final` (e.g. on a spot notice).
+   * `position`: for sub-tasks over a range, the next number not done yet (for items, the index of
+   * the next item); the state must resume from exactly there. With it, the controller may cut the
+   * rest of a running sub-task into pieces that other instances run (docs/architecture.md).
    */
-  checkpoint(state: unknown, options?: { final?: boolean }): Promise<void>;
+  checkpoint(state: unknown, options?: { final?: boolean; position?: number }): Promise<void>;
   /** The state of the last good checkpoint of this sub-task, if any. */
   restore<T = unknown>(): Promise<T | undefined>;
   log(message: string): void;

@@ -8,6 +8,8 @@ import { sumOfInputs } from './sum';
  * deployment out. Each number of the sub-task's range is one unit of `unitMs` busy CPU work; the
  * output is the sum of the units, so a job's result is checkable (Σ start..end).
  *
+ * - `busy: false`: each unit sleeps instead of spinning (timed work for many local instances on a
+ *   few cores, as `spotdag bench twin` runs).
  * - `ledger`: a file that gets one line per unit finished (`<job> <sub-task> <unit> <epoch ms>`), so
  *   that work done twice (lost to an interruption and redone) can be counted exactly afterwards.
  * - `failOnceAt` + `failMarker`: throw once when the sub-task reaches that fraction of its range
@@ -16,6 +18,8 @@ import { sumOfInputs } from './sum';
 export const workloadInputSchema = z
   .object({
     unitMs: z.number().min(0).max(60_000).default(100),
+    /** Spin the CPU for each unit (default), or sleep: wall time without load, for many instances on few cores. */
+    busy: z.boolean().default(true),
     ledger: z.string().min(1).optional(),
     failOnceAt: z.number().gt(0).lt(1).optional(),
     failMarker: z.string().min(1).optional(),
@@ -63,20 +67,21 @@ async function spinStep(ctx: StepContext): Promise<number> {
     input.failOnceAt === undefined ? undefined : range.start + Math.floor(input.failOnceAt * size);
   while (state.next <= range.end) {
     if (ctx.signal.aborted) {
-      await ctx.checkpoint(state, { final: true });
+      await ctx.checkpoint(state, { final: true, position: state.next });
       ctx.signal.throwIfAborted();
     }
     if (state.next === failAt && !existsSync(input.failMarker!)) {
       writeFileSync(input.failMarker!, `${subTask.jobId} ${subTask.id} ${state.next}\n`);
       throw new Error(`workload.spin: injected failure at unit ${state.next} of ${subTask.id}`);
     }
-    busyWait(input.unitMs);
+    if (input.busy) busyWait(input.unitMs);
+    else await new Promise((resolve) => setTimeout(resolve, input.unitMs));
     if (input.ledger)
       appendFileSync(input.ledger, `${subTask.jobId} ${subTask.id} ${state.next} ${Date.now()}\n`);
     state.sum += state.next;
     state.next++;
     ctx.progress((state.next - range.start) / size);
-    await ctx.checkpoint(state);
+    await ctx.checkpoint(state, { position: state.next });
     await ctx.yield();
   }
   return state.sum;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
 import { decompose, parseJobSpec } from '../../src/dag';
 import type { PlannedSubTask, SubTaskRun } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE, instanceTaskQueue } from '../../src/names';
@@ -112,7 +113,7 @@ describe('EC2 user data: the instance worker and its interruption watcher, again
         () => undefined,
         (e: unknown) => e,
       );
-      expect(err).toBeDefined();
+      expect(err).toBeInstanceOf(WorkflowFailedError);
       const failedAt = Date.now();
       const history = await handle.fetchHistory();
       const failed = history.events?.find((e) => e.activityTaskFailedEventAttributes);

@@ -3,6 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, instanceTaskQueue } from '../../src/names';
 import { primesJobSpec } from '../../src/steps';
 import type { SubTaskOutcome } from '../../src/job/types';
+import type { JobSpecInput } from '../../src/dag';
 import { findOrInstallTemporalCli } from '../../workers/temporal-cli';
 import { spotdagJob } from '../../workflows';
 import { recordHistory, startTestStack, stopAllInstances, uniqueId } from './helpers';
@@ -115,7 +116,7 @@ describe('a spotdag job on a real Temporal dev server with local instance proces
           stack.client.workflow.execute(spotdagJob, {
             taskQueue: CONTROL_TASK_QUEUE,
             workflowId,
-            args: [spec],
+            args: [spec as JobSpecInput], // invalid on purpose
           }),
         )
         .catch((err: unknown) => err);

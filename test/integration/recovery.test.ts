@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
 import { openCheckpointStore } from '../../src/checkpoint';
 import type { SubTaskOutcome } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
@@ -152,7 +153,7 @@ describe('recovery with real worker processes', () => {
           (err: unknown) => err as Error,
         );
       });
-      expect(failure).toBeDefined();
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
       let cause: unknown = failure;
       while (cause instanceof Error && cause.cause) cause = cause.cause;
       expect((cause as Error).message).toMatch(

@@ -3,6 +3,7 @@ import { fetchReportModel } from '../../cli/commands/report';
 import type { JobResult } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
+import { maxOf } from '../../src/util/array';
 import { progressQuery, spotdagJob } from '../../workflows';
 import { recordHistory, startTestStack, stopAllInstances, uniqueId } from './helpers';
 
@@ -41,7 +42,7 @@ function maxPendingChildren(events: HistoryEvent[]): { max: number; atEnd: numbe
 
 /** The largest event of a run, encoded: an upper bound of any payload it carries. */
 function largestEventBytes(events: HistoryEvent[]): number {
-  return Math.max(...events.map((e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length));
+  return maxOf(events.map((e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length));
 }
 
 describe('scale', () => {
@@ -165,7 +166,7 @@ describe('scale', () => {
       expect(f.largestEventBytes).toBeLessThan(MAX_PAYLOAD_BYTES);
     }
     // The window was full at times: it, not a lack of ready work or of slots, held the rest back.
-    expect(Math.max(...figures.map((f) => f.pending.max))).toBe(WINDOW);
+    expect(maxOf(figures.map((f) => f.pending.max))).toBe(WINDOW);
     // Each sub-task's child was started exactly once, across all runs.
     const childIds = childIdsOf(runs);
     expect(childIds.length).toBe(SUB_TASKS + 1);

@@ -10,6 +10,7 @@ import {
   type SpotdagSchedule,
 } from '../../../src/allocate';
 import { buildDag, chain, diamond, flatForecast, forkJoin, task, type TestPool } from './helpers';
+import { minOf } from '../../../src/util/array';
 
 const market: TestPool[] = [
   { key: 'cheap@z1', od: 0.1, spot: 0.01, hazard: 0.01 },
@@ -172,7 +173,7 @@ describe('reallocate', () => {
     expect(s.placements.map((p) => p.subTaskId).sort()).toEqual(['join', 'w0', 'w1', 'w2', 'w3']);
     expect(s.instances.some((i) => i.pool === 'cheap@z1' && i.market === 'spot')).toBe(false);
     expect(s.instances.every((i) => Number(i.id.slice(1)) >= 10)).toBe(true);
-    expect(Math.min(...s.placements.map((p) => p.start))).toBeGreaterThanOrEqual(now);
+    expect(minOf(s.placements.map((p) => p.start))).toBeGreaterThanOrEqual(now);
     // src's instance is gone: its output comes from the store.
     const fromSrc = s.transfers.filter((x) => x.from === 'src');
     expect(fromSrc).toHaveLength(4);

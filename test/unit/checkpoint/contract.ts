@@ -7,6 +7,7 @@ import {
   type KvCheckpointStore,
   type KvCheckpointStoreOptions,
 } from '../../../src/checkpoint';
+import { maxOf, minOf } from '../../../src/util/array';
 
 /**
  * The behaviour every checkpoint store backend must have, as one jest suite. `open` returns a new
@@ -62,8 +63,8 @@ export function checkpointStoreContract(factory: () => StoreFactory): void {
         for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
       const all = sequences.flat();
       expect(new Set(all).size).toBe(all.length);
-      expect(Math.min(...all)).toBeGreaterThanOrEqual(1);
-      expect(await stores[1]!.currentToken(job, 's/0')).toBe(Math.max(...all));
+      expect(minOf(all)).toBeGreaterThanOrEqual(1);
+      expect(await stores[1]!.currentToken(job, 's/0')).toBe(maxOf(all));
     });
   });
 
@@ -318,6 +319,24 @@ export function checkpointStoreContract(factory: () => StoreFactory): void {
       );
       await store.cleanupJob(job);
       await expect(store.readDocument(job, ref)).rejects.toBeInstanceOf(CheckpointCorruptError);
+    });
+  });
+
+  describe('records', () => {
+    it('are written by compare-and-swap on their version and outlive job cleanup', async () => {
+      const store = await open();
+      const name = `market/${newJob()}`;
+      expect(await store.readRecord(name)).toBeUndefined();
+      expect(await store.writeRecord(name, text('v1'), undefined)).toBe(true);
+      expect(await store.writeRecord(name, text('again'), undefined)).toBe(false);
+      const first = (await store.readRecord(name))!;
+      expect(first.bytes.toString()).toBe('v1');
+      expect(await store.writeRecord(name, text('v2'), first.version)).toBe(true);
+      // A writer that read before v2 loses: nothing it computed from v1 overwrites v2.
+      expect(await store.writeRecord(name, text('stale'), first.version)).toBe(false);
+      const job = newJob();
+      await store.cleanupJob(job);
+      expect((await store.readRecord(name))!.bytes.toString()).toBe('v2');
     });
   });
 

@@ -8,6 +8,7 @@ import {
   type SubTaskAttributes,
   type TaskDag,
 } from '../../../src/dag';
+import { maxOf } from '../../../src/util/array';
 
 function build(durations: number[], edges: Array<[number, number]>): TaskDag {
   const dag = new DirectedGraph<SubTaskAttributes, DependencyAttributes>();
@@ -108,7 +109,7 @@ function bruteForceParallelism(dag: TaskDag): number {
   const start = new Map<string, number>();
   const finish = new Map<string, number>();
   for (const id of analyseDag(dag).topologicalOrder) {
-    const s = Math.max(0, ...dag.inNeighbors(id).map((p) => finish.get(p)!));
+    const s = Math.max(0, maxOf(dag.inNeighbors(id).map((p) => finish.get(p)!)));
     start.set(id, s);
     finish.set(id, s + dag.getNodeAttribute(id, 'durationSeconds'));
   }
@@ -133,7 +134,7 @@ describe('analyseDag on random DAGs', () => {
         expect(a.maxParallelism).toBe(bruteForceParallelism(dag));
         // Priorities are upward ranks: the largest one is the critical path length.
         assignPriorities(dag);
-        expect(Math.max(...dag.mapNodes((_n, attrs) => attrs.priority))).toBe(a.criticalPath.seconds);
+        expect(maxOf(dag.mapNodes((_n, attrs) => attrs.priority))).toBe(a.criticalPath.seconds);
       }),
       { numRuns: 300 },
     );

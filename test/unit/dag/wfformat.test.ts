@@ -5,14 +5,19 @@ import {
   analyseDag,
   CycleError,
   DanglingReferenceError,
+  DEFAULT_TASK_CORES,
+  DEFAULT_TASK_MEMORY_MIB,
+  DEFAULT_TASK_SECONDS,
   DuplicateIdError,
   importWfFormat,
   isWfFormat,
   loadWorkflowFile,
+  parseWfFormat,
+  planFromJson,
   validateDag,
   WfFormatError,
 } from '../../../src/dag';
-import { workflowsDir } from './helpers';
+import { demoJob, workflowsDir } from './helpers';
 
 interface RawTask {
   id: string;
@@ -144,5 +149,98 @@ describe('importWfFormat on broken documents', () => {
     expect(() => importWfFormat({ workflow: { specification: { tasks: [{ id: 3 }] } } })).toThrow(
       /workflow\.specification\.tasks\[0\]\.id/,
     );
+  });
+});
+
+describe('parseWfFormat on values real traces leave out', () => {
+  const spec = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    parents: [],
+    children: [],
+    ...extra,
+  });
+  const doc = (execution: unknown[], tasks = [spec('a'), spec('b'), spec('c')]) => ({
+    workflow: { specification: { tasks, files: [] }, execution: { tasks: execution } },
+  });
+
+  it('defaults 0 or missing runtime, memory and cores, with one warning line per field', () => {
+    const { dag, warnings } = parseWfFormat(
+      doc([
+        { id: 'a', runtimeInSeconds: 0, memoryInBytes: 0, coreCount: 0 },
+        { id: 'b', runtimeInSeconds: 5, memoryInBytes: 3 * 2 ** 20, coreCount: 2 },
+        { id: 'zz', runtimeInSeconds: 1 },
+      ]),
+      { runtimeScale: 10 },
+    );
+    expect(dag.getNodeAttributes('a')).toMatchObject({
+      durationSeconds: DEFAULT_TASK_SECONDS * 10,
+      durationUncertainty: 1,
+      memoryMiB: DEFAULT_TASK_MEMORY_MIB,
+      cpu: DEFAULT_TASK_CORES,
+    });
+    expect(dag.getNodeAttributes('b')).toMatchObject({
+      durationSeconds: 50,
+      durationUncertainty: 0.1,
+      memoryMiB: 3,
+      cpu: 2,
+    });
+    // c has no execution record: every value is assumed.
+    expect(dag.getNodeAttributes('c')).toMatchObject({ durationSeconds: 10, memoryMiB: 512, cpu: 1 });
+    expect(warnings).toEqual([
+      "workflow.execution.tasks[*].runtimeInSeconds: 2 of 3 tasks have 0 or no runtime (not measured, or below the trace's resolution); using 1 s with uncertainty 1",
+      'workflow.execution.tasks[*].memoryInBytes: 2 of 3 tasks have 0 or no memory (unknown in real traces); using 512 MiB',
+      'workflow.execution.tasks[*].coreCount: 2 of 3 tasks have 0 or no core count; using 1 core',
+      'workflow.execution.tasks[*].id: 1 execution records name no task of workflow.specification.tasks; ignored',
+    ]);
+  });
+
+  it('warns about nothing when every value is measured', () => {
+    const run = (id: string) => ({ id, runtimeInSeconds: 1, memoryInBytes: 1, coreCount: 1 });
+    expect(parseWfFormat(doc([run('a'), run('b'), run('c')])).warnings).toEqual([]);
+  });
+
+  it('names steps after the category, a distinct task name, a one-word program, else the id', () => {
+    const script = { program: 'check.py in.csv \\\n  out.csv\n cat <<-END > versions.yml' };
+    const { dag, warnings } = parseWfFormat(
+      doc(
+        [
+          { id: 'NF.FASTQC_2', runtimeInSeconds: 1, command: script },
+          { id: 'mProject_ID0000007', runtimeInSeconds: 1, command: { program: '/usr/bin/mProject' } },
+          { id: 'BUILD_4', runtimeInSeconds: 1, command: script },
+          { id: 'x', runtimeInSeconds: 1, command: script },
+        ],
+        [
+          spec('NF.FASTQC_2', { name: 'NF.FASTQC' }),
+          spec('mProject_ID0000007', { name: 'mProject_ID0000007' }),
+          spec('BUILD_4'),
+          spec('x', { category: 'align', name: 'ALIGN' }),
+        ],
+      ),
+    );
+    expect(dag.mapNodes((_id, a) => a.step)).toEqual(['NF.FASTQC', 'mProject', 'BUILD', 'align']);
+    expect(warnings).toContain(
+      'workflow.execution.tasks[*].command.program: 1 of 4 tasks give a shell script, not a program name, and no name of their own; their step is the task id without its numeric suffix',
+    );
+  });
+
+  it('still rejects negative values, naming the field', () => {
+    expect(() => parseWfFormat(doc([{ id: 'a', memoryInBytes: -1 }]))).toThrow(WfFormatError);
+    expect(() => parseWfFormat(doc([{ id: 'a', memoryInBytes: -1 }]))).toThrow(
+      /workflow\.execution\.tasks\[0\]\.memoryInBytes: Too small: expected number to be >=0/,
+    );
+  });
+
+  it('says that WfFormat before 1.5 is not supported', () => {
+    const old = { name: 'w', schemaVersion: '1.4', workflow: { tasks: [{ name: 't', runtime: 1 }] } };
+    expect(isWfFormat(old)).toBe(true);
+    expect(() => planFromJson(old)).toThrow(WfFormatError);
+    expect(() => planFromJson(old)).toThrow(
+      'invalid WfFormat instance: schemaVersion: WfFormat 1.4 is not supported: spotdag reads WfFormat 1.5',
+    );
+  });
+
+  it('returns the warnings from the loader, none for a JobSpec', () => {
+    expect(planFromJson(doc([{ id: 'a', runtimeInSeconds: 1 }])).warnings).toHaveLength(3);
+    expect(planFromJson(demoJob()).warnings).toEqual([]);
   });
 });

@@ -1,9 +1,14 @@
 import fc from 'fast-check';
 import {
   bandRatePerHour,
+  evalWindows,
+  eventFrequency,
+  fitInterruptionModel,
   InterruptionModel,
+  smoothedFrequency,
   spotLakeIfBandToAdvisorBand,
   traceCounts,
+  windowGrid,
 } from '../../../src/forecast';
 import type { AvailabilityTrace } from '../../../src/market';
 
@@ -114,5 +119,121 @@ describe('traceCounts', () => {
       downSeconds: 120,
       recoveries: 1,
     });
+  });
+});
+
+/** A deterministic two-state chain per minute (up → down with p(i), down → up with pRecover). */
+function chain(p: (i: number) => number, pRecover: number, seed: number, length = 6000): AvailabilityTrace {
+  const r = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  let down = false;
+  const unavailable = Array.from({ length }, (_, i) => (down = down ? r() > pRecover : r() < p(i)));
+  return { name: `t${seed}`, pool, startMs: 0, gapSeconds: 60, unavailable };
+}
+
+describe('observeTrace', () => {
+  it('adds up to the same counts as traceCounts when nothing is discounted, and records the last state', () => {
+    const t = chain(() => 0.02, 0.1, 3, 2000);
+    const byTicks = new InterruptionModel({ halfLifeHours: Infinity });
+    byTicks.observeTrace(pool, t, 0, 700);
+    byTicks.observeTrace(pool, t, 700, 1999);
+    const c = traceCounts(t, 0, 1999);
+    const whole = new InterruptionModel({ halfLifeHours: Infinity });
+    whole.observe(pool, c.exposureSeconds, c.interruptions);
+    whole.observeRecovery(pool, c.downSeconds, c.recoveries);
+    expect(byTicks.posterior(pool).alpha).toBeCloseTo(whole.posterior(pool).alpha, 9);
+    expect(byTicks.posterior(pool).beta).toBeCloseTo(whole.posterior(pool).beta, 9);
+    expect(byTicks.recoveryPerHour(pool)).toBeCloseTo(whole.recoveryPerHour(pool), 9);
+    const atEnd = 1999 * 60_000;
+    expect(byTicks.probabilityAvailable(pool, atEnd)).toBe(t.unavailable[1999] ? 0 : 1);
+  });
+});
+
+describe('windows and frequencies', () => {
+  const t: AvailabilityTrace = {
+    name: 't',
+    startMs: 0,
+    gapSeconds: 600,
+    // ticks:      0      1     2     3      4      5      6      7     8
+    unavailable: [false, false, true, false, false, false, false, true, false],
+  };
+
+  it('a window starts at an available tick and counts as interrupted if any of the next d/gap ticks is down', () => {
+    // d = 20 min = 2 ticks; stride 10 min = 1 tick; windows must end inside the trace (t + 2 ≤ 8).
+    expect(evalWindows(t, { durationSeconds: 1200 })).toEqual([
+      { tick: 0, interrupted: true },
+      { tick: 1, interrupted: true },
+      { tick: 3, interrupted: false },
+      { tick: 4, interrupted: false },
+      { tick: 5, interrupted: true },
+      { tick: 6, interrupted: true },
+    ]);
+    expect(windowGrid(t, { durationSeconds: 1200 }, 2, 3)).toEqual([
+      { tick: 2, interrupted: false, available: false, availableAfter: true },
+    ]);
+    expect(evalWindows(t, { durationSeconds: 1200, strideSeconds: 1800 }, 1).map((w) => w.tick)).toEqual([
+      1, 4,
+    ]);
+    const f = eventFrequency([evalWindows(t, { durationSeconds: 1200 })]);
+    expect(f).toEqual({ windows: 6, events: 4, frequency: 4 / 6 });
+    expect(smoothedFrequency(f)).toBeCloseTo(4.5 / 7, 12);
+    expect(smoothedFrequency({ windows: 0, events: 0, frequency: NaN })).toBe(0.5);
+  });
+});
+
+describe('fitInterruptionModel', () => {
+  it("scores exactly the model's own online forecasts", () => {
+    const traces = [chain((i) => (i % 1000 < 500 ? 0.002 : 0.03), 0.1, 7), chain(() => 0.01, 0.1, 8)];
+    const grid = { defaultRatePerHour: [0.3], priorExposureHours: [2], halfLifeHours: [1.5] };
+    const fit = fitInterruptionModel(traces, { durationSeconds: 1800 }, grid);
+    let loss = 0;
+    let n = 0;
+    for (const t of traces) {
+      const m = new InterruptionModel(fit.options);
+      let seen = 0;
+      for (const w of evalWindows(t, { durationSeconds: 1800 })) {
+        m.observeTrace(pool, t, seen, w.tick);
+        seen = w.tick;
+        const p = m.probabilityInterrupted(pool, 1800);
+        loss += -Math.log(w.interrupted ? p : 1 - p);
+        n++;
+      }
+    }
+    expect(fit.forecasts).toBe(n);
+    expect(fit.logLoss).toBeCloseTo(loss / n, 9);
+  });
+
+  it('learns a near-constant forecast when the hazard is constant and one that follows bursts', () => {
+    const forecasts = (train: AvailabilityTrace[], test: AvailabilityTrace) => {
+      const m = new InterruptionModel(fitInterruptionModel(train).options);
+      let seen = 0;
+      return evalWindows(test).map((w) => {
+        m.observeTrace(pool, test, seen, w.tick);
+        seen = w.tick;
+        return { tick: w.tick, p: m.probabilityInterrupted(pool, 3600) };
+      });
+    };
+    const mean = (xs: { p: number }[]) => xs.reduce((a, x) => a + x.p, 0) / xs.length;
+    const steady = (seed: number) => chain(() => 0.005, 0.1, seed, 8000);
+    // Steady: P(lost within 1 h) = 1 − 0.995⁶⁰ ≈ 0.26 everywhere; the forecasts stay near it.
+    const calm = forecasts([steady(1), steady(2)], steady(3));
+    expect(calm.every((f) => f.p > 0.15 && f.p < 0.4)).toBe(true);
+    // 20-hour calm stretches (P ≈ 0.03) alternate with storms (P ≈ 0.95); the forecasts follow them.
+    const storm = (i: number) => Math.floor(i / 1200) % 2 === 1;
+    const stormy = (seed: number) => chain((i) => (storm(i) ? 0.05 : 0.0005), 0.1, seed, 8000);
+    const bursts = forecasts([stormy(1), stormy(2)], stormy(3));
+    expect(mean(bursts.filter((f) => !storm(f.tick)))).toBeLessThan(0.25);
+    expect(mean(bursts.filter((f) => storm(f.tick)))).toBeGreaterThan(0.6);
+  });
+
+  it('rejects traces without a scorable window', () => {
+    const down: AvailabilityTrace = {
+      name: 'x',
+      startMs: 0,
+      gapSeconds: 60,
+      unavailable: [true, true, true],
+    };
+    expect(() => fitInterruptionModel([down])).toThrow(
+      new RangeError('interruption fit: the training traces have no scorable window'),
+    );
   });
 });

@@ -1,4 +1,6 @@
+import { quantile } from 'simple-statistics';
 import {
+  calibrateIntervals,
   drift,
   ewma,
   fitEnsemble,
@@ -8,6 +10,7 @@ import {
   naive,
   regrid,
   seasonalNaiveDaily,
+  type EnsembleFit,
   windowRegression,
 } from '../../../src/forecast';
 import type { PriceSeries } from '../../../src/market';
@@ -109,5 +112,56 @@ describe('forecastPrices', () => {
     expect(fit.weights.naive).toBe(1);
     expect(forecastAll([series([0.05, 0.05]), series([0.07])]).map((f) => f.mean[0])).toEqual([0.05, 0.07]);
     expect(() => forecastPrices(series([]))).toThrow(RangeError);
+  });
+});
+
+describe('fallback to the last price and intervals calibrated across pools', () => {
+  it('forecasts the last price at steps where the ensemble did not beat it in the backtest', () => {
+    // Flat for days, then one jump: every model ties naive or loses to it in the backtest.
+    const values = days(10, (i) => (i < 200 ? 0.05 : 0.051));
+    const fit = fitEnsemble(values, HOUR, 24);
+    expect(fit.ensembleSteps).toEqual(new Array(24).fill(false));
+    expect(forecastPrices(series(values)).mean).toEqual(new Array(24).fill(0.051));
+    // A daily cycle: the ensemble (seasonal naive) wins at every step but the 24th, where the price a
+    // day earlier is the last price itself (a tie keeps the last price).
+    const cycle = days(10, (i) => 0.05 + 0.01 * Math.sin((2 * Math.PI * (i % 24)) / 24));
+    expect(fitEnsemble(cycle, HOUR, 24).ensembleSteps).toEqual([...new Array(23).fill(true), false]);
+  });
+
+  it('pools the relative errors of every pool at each step and takes their quantiles', () => {
+    const fit = (residuals: number[][]): EnsembleFit => ({
+      weights: { naive: 1 },
+      errors: {},
+      ensembleSteps: [false, false],
+      lower: [-0.5, -0.5],
+      upper: [0.5, 0.5],
+      residuals,
+      origins: 3,
+    });
+    const a = fit([[-0.02, 0, 0.01], []]);
+    const b = fit([[0.03, -0.01, 0, 0.02], []]);
+    const [ca, cb] = calibrateIntervals([a, b], 0.8);
+    const pooled = [-0.02, 0, 0.01, 0.03, -0.01, 0, 0.02];
+    expect(ca!.lower[0]).toBeCloseTo(Math.min(0, quantile(pooled, 0.1)), 12);
+    expect(ca!.upper[0]).toBeCloseTo(quantile(pooled, 0.9), 12);
+    expect(cb!.lower[0]).toBe(ca!.lower[0]);
+    expect(cb!.upper[0]).toBe(ca!.upper[0]);
+    // No residuals at step 2 anywhere: each pool keeps its own bounds.
+    expect([ca!.lower[1], ca!.upper[1]]).toEqual([-0.5, 0.5]);
+  });
+
+  it('forecastAll gives every pool the same relative interval at a step, around its own mean', () => {
+    let seed = 3;
+    const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const walk = (start: number) => {
+      let x = start;
+      return days(10, () => (rand() < 0.2 ? (x = x * (1 + (rand() - 0.5) * 0.02)) : x));
+    };
+    const [f, g] = forecastAll([series(walk(0.05)), series(walk(0.2))], { horizonSeconds: 6 * HOUR });
+    for (let h = 0; h < 6; h++) {
+      expect(f!.upper[h]! / f!.mean[h]!).toBeCloseTo(g!.upper[h]! / g!.mean[h]!, 12);
+      expect(f!.lower[h]! / f!.mean[h]!).toBeCloseTo(g!.lower[h]! / g!.mean[h]!, 12);
+    }
+    expect(f!.upper[5]! - f!.lower[5]!).toBeGreaterThan(0);
   });
 });

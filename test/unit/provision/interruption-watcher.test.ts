@@ -53,6 +53,25 @@ describe('InterruptionWatcher against a local IMDSv2 endpoint', () => {
   it('keeps polling after the endpoint goes away, reporting errors', async () => {
     const watcher = new InterruptionWatcher({ endpoint, intervalMs: 20, requestTimeoutMs: 200 });
     await server.stop();
-    await expect(watcher.poll()).rejects.toThrow();
+    // The connection is refused: fetch's own error, with the socket error as its cause.
+    await expect(watcher.poll()).rejects.toMatchObject({
+      name: 'TypeError',
+      message: 'fetch failed',
+      cause: { code: 'ECONNREFUSED' },
+    });
+    // In the background, every failed poll is reported and the next one still happens.
+    const errors: Error[] = [];
+    const twice = new Promise<void>((resolve) =>
+      watcher.on('error', (err: Error) => {
+        errors.push(err);
+        if (errors.length === 2) resolve();
+      }),
+    );
+    watcher.start();
+    await twice;
+    watcher.stop();
+    expect(errors).toHaveLength(2);
+    // ("TypeError: fetch failed" under Jest, whose realm's Error is not undici's.)
+    for (const err of errors) expect(err.message).toMatch(/(^|: )fetch failed$/);
   });
 });

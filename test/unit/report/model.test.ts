@@ -10,6 +10,7 @@ import {
   reportInputFromHistory,
   type ReportInput,
 } from '../../../src/report';
+import { maxOf } from '../../../src/util/array';
 
 // A real spotdagJob history: primes up to 10^8 in 9 chunks + a sum, 3 local instances.
 const FIXTURE = path.resolve(__dirname, '../../fixtures/histories/spotdagJob-primes.json');
@@ -120,7 +121,7 @@ describe('the report model of the recorded job', () => {
   });
 
   it('adds up the totals', () => {
-    const last = Math.max(...input.outcomes.map((o) => o.finishedAtMs));
+    const last = maxOf(input.outcomes.map((o) => o.finishedAtMs));
     expect(model.totals).toMatchObject({
       subTasks: 10,
       subTasksDone: 10,
@@ -260,7 +261,7 @@ describe('a job that is still running', () => {
     ];
     const model = buildReportModel(input);
     const planId = input.schedule!.placements.find((p) => p.subTaskId === 'total')!.instanceId;
-    const lastFinish = Math.max(...input.outcomes.map((o) => o.finishedAtMs));
+    const lastFinish = maxOf(input.outcomes.map((o) => o.finishedAtMs));
     expect(model.gantt.unfinished).toEqual([
       {
         lane: `17rk8bo-${planId}`,

@@ -12,13 +12,20 @@ export function trace(unavailable: boolean[], gapSeconds = 600, name = 'test'): 
   return { name, startMs: 0, gapSeconds, unavailable };
 }
 
-/** A market of test pools, each with its own trace (default: always available). */
-export function simMarket(list: TestPool[], traces: AvailabilityTrace[] = []): SimMarket {
+/**
+ * A market of test pools, each with its own trace (default: always available) and spot price
+ * (default: its `spot` for ever; `prices[i]`: a series of 10-minute steps).
+ */
+export function simMarket(
+  list: TestPool[],
+  traces: AvailabilityTrace[] = [],
+  prices: number[][] = [],
+): SimMarket {
   const options = pools(list);
   return new SimMarket(
     options.map((option, i) => ({
       option,
-      price: new StepFunction(0, 3600, [list[i]!.spot]),
+      price: prices[i] ? new StepFunction(0, 600, prices[i]) : new StepFunction(0, 3600, [list[i]!.spot]),
       trace: new CyclicTrace(traces[i] ?? trace([false])),
       offsetTicks: 0,
       traceName: traces[i]?.name ?? 'always',

@@ -1,11 +1,15 @@
 import fc from 'fast-check';
 import type { SpotdagSchedule } from '../../../src/allocate/types';
+import { topologicalSort } from 'graphology-dag';
 import {
   CyclicTrace,
+  eagerNextZonePolicy,
   greedyFailoverPolicy,
+  lowerBoundCost,
   mapTraces,
   onDemandHeftPolicy,
   OracleForecast,
+  priceCapacityOptimizedPolicy,
   simulate,
   SimulationInvariantError,
   spotdagPolicy,
@@ -14,6 +18,16 @@ import {
 } from '../../../src/sim';
 import { buildDag, chain, flatForecast, forkJoin, task, type TestPool } from '../allocate/helpers';
 import { env, simMarket, trace } from './helpers';
+
+/** The error `fn` throws (fails the test if it returns). */
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected an error');
+}
 
 describe('trace replay', () => {
   it('finds the next unavailable / available tick cyclically', () => {
@@ -37,7 +51,12 @@ describe('simulate: hand-checkable runs', () => {
     const list: TestPool[] = [{ key: 'od@z1', od: 0.1, spot: 0.5 }];
     const market = simMarket(list);
     const e = env(buildDag([task('a', 3600), task('b', 3600)], [['a', 'b', 1e9]]), market);
-    const r = simulate({ ...e, market, policy: spotdagPolicy(e, { forecast: flatForecast(list) }) });
+    const r = simulate({
+      ...e,
+      market,
+      checkpointForecast: flatForecast(list),
+      policy: spotdagPolicy(e, { forecast: flatForecast(list) }),
+    });
     expect(r.instancesLaunched).toBe(1);
     expect(r.makespanSeconds).toBeCloseTo(90 + 7200, 6);
     expect(r.costUsd).toBeCloseTo((0.1 * (90 + 7200)) / 3600, 9);
@@ -50,7 +69,12 @@ describe('simulate: hand-checkable runs', () => {
     const gaps = [false, false, false, false, false, false, true, true, ...new Array(100).fill(false)];
     const market = simMarket(list, [trace(gaps, 600)]);
     const e = env(buildDag([task('long', 7200)], []), market);
-    const r = simulate({ ...e, market, policy: spotdagPolicy(e, { forecast: flatForecast(list) }) });
+    const r = simulate({
+      ...e,
+      market,
+      checkpointForecast: flatForecast(list),
+      policy: spotdagPolicy(e, { forecast: flatForecast(list) }),
+    });
     expect(r.interruptions).toBe(1);
     // Started at 90 s, checkpoints every τ = √(2·10·3600/0.01) s (+10 s each), stopped at the notice (3480 s).
     const tau = Math.sqrt((2 * 10 * 3600) / 0.01);
@@ -61,6 +85,23 @@ describe('simulate: hand-checkable runs', () => {
     expect(r.instances[0]!.interrupted).toBe(true);
   });
 
+  it('every policy checkpoints by the same rule: a baseline keeps its work up to the last checkpoint', () => {
+    // The baselines plan with no hazard (τ = 0 in their placements); the simulator checkpoints anyway.
+    const list: TestPool[] = [{ key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 }];
+    const gaps = [false, false, false, false, false, false, true, true, ...new Array(100).fill(false)];
+    const market = simMarket(list, [trace(gaps, 600)]);
+    const e = env(buildDag([task('long', 7200)], []), market);
+    const policy = greedyFailoverPolicy(e);
+    expect(policy.plan().placements[0]!.checkpointIntervalSeconds).toBe(0);
+    const r = simulate({ ...e, market, checkpointForecast: flatForecast(list), policy });
+    expect(r.interruptions).toBe(1);
+    const tau = Math.sqrt((2 * 10 * 3600) / 0.01);
+    const elapsed = 3480 - 90;
+    const saved = Math.floor(elapsed / (tau + 10)) * tau;
+    expect(saved).toBeGreaterThan(0);
+    expect(r.lostWorkHours).toBeCloseTo((elapsed - saved) / 3600, 9);
+  });
+
   it('the first spot instance ends billing at the interruption; cost = Σ time × price', () => {
     const list: TestPool[] = [
       { key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 },
@@ -68,7 +109,12 @@ describe('simulate: hand-checkable runs', () => {
     ];
     const market = simMarket(list, [trace([false, false, false, true, ...new Array(20).fill(false)], 600)]);
     const e = env(forkJoin(3, 2400), market);
-    const r = simulate({ ...e, market, policy: spotdagPolicy(e, { forecast: flatForecast(list) }) });
+    const r = simulate({
+      ...e,
+      market,
+      checkpointForecast: flatForecast(list),
+      policy: spotdagPolicy(e, { forecast: flatForecast(list) }),
+    });
     const billed = r.instances.reduce(
       (a, i) =>
         a +
@@ -99,7 +145,9 @@ describe('simulate: invariants', () => {
         throw new Error('unused');
       },
     };
-    expect(() => simulate({ ...e, market, policy: bad })).toThrow(SimulationInvariantError);
+    const err = thrown(() => simulate({ ...e, market, checkpointForecast: flatForecast(list), policy: bad }));
+    expect(err).toBeInstanceOf(SimulationInvariantError);
+    expect(err.message).toBe('simulation invariant violated: bad: sub-task a is not placed by the new plan');
   });
 
   it('throws when a plan overcommits an instance', () => {
@@ -153,10 +201,14 @@ describe('simulate: invariants', () => {
       },
     };
     // The sub-task never fits: the run stalls, which is reported rather than looping forever.
-    expect(() => simulate({ ...e, market, policy })).toThrow(SimulationInvariantError);
+    const err = thrown(() => simulate({ ...e, market, checkpointForecast: flatForecast(list), policy }));
+    expect(err).toBeInstanceOf(SimulationInvariantError);
+    expect(err.message).toBe(
+      'simulation invariant violated: overcommit: stalled at 90 s with 1 sub-tasks left',
+    );
   });
 
-  it('property: every policy completes random DAGs on random traces with all invariants', () => {
+  it('property: every policy completes random DAGs on random traces and prices, each with its invariants', () => {
     const dagArb = fc.integer({ min: 1, max: 10 }).chain((n) =>
       fc.record({
         n: fc.constant(n),
@@ -168,11 +220,19 @@ describe('simulate: invariants', () => {
           minLength: 3,
           maxLength: 3,
         }),
+        // Spot price steps (10 min) as multiples of the pool's base price.
+        prices: fc.array(
+          fc.array(fc.double({ min: 0.5, max: 1.5, noNaN: true }), { minLength: 1, maxLength: 20 }),
+          {
+            minLength: 3,
+            maxLength: 3,
+          },
+        ),
         deadline: fc.boolean(),
       }),
     );
     fc.assert(
-      fc.property(dagArb, ({ durations, edges, traces, deadline }) => {
+      fc.property(dagArb, ({ durations, edges, traces, prices, deadline }) => {
         const nodes = durations.map((s, i) => task(`t${i}`, s));
         const seen = new Set<string>();
         const list = edges
@@ -189,6 +249,7 @@ describe('simulate: invariants', () => {
         const market = simMarket(
           pools,
           traces.map((t) => trace([...t, false], 600)),
+          prices.map((steps, i) => steps.map((x) => x * pools[i]!.spot)),
         );
         const base = env(dag, market);
         const heft = onDemandHeftPolicy(base).plan();
@@ -197,21 +258,137 @@ describe('simulate: invariants', () => {
           market,
           deadline ? { objective: 'minimize-cost', deadline: heft.predictedMakespanSeconds * 1.5 } : {},
         );
+        const checkpointForecast = flatForecast(pools);
         const policies = [
           spotdagPolicy(e, { forecast: flatForecast(pools) }),
-          spotdagPolicy(e, { name: 'perfect', forecast: new OracleForecast(market) }),
+          spotdagPolicy(e, { name: 'oracle-informed', forecast: new OracleForecast(market) }),
           onDemandHeftPolicy(e),
           greedyFailoverPolicy(e),
-          uniformProgressPolicy(e, heft),
+          eagerNextZonePolicy(e),
+          priceCapacityOptimizedPolicy(e, (i) => pools[i]!.hazard!),
+          ...(deadline ? [uniformProgressPolicy(e, { checkpointForecast })] : []),
         ];
+        // No run can be shorter than the longest chain of durations.
+        const longest = new Map<string, number>();
+        let criticalPath = 0;
+        for (const id of topologicalSort(dag)) {
+          const before = dag.inNeighbors(id).reduce((a, u) => Math.max(a, longest.get(u)!), 0);
+          longest.set(id, before + dag.getNodeAttribute(id, 'durationSeconds'));
+          criticalPath = Math.max(criticalPath, longest.get(id)!);
+        }
         for (const policy of policies) {
-          const r = simulate({ ...e, market, policy });
-          expect(r.costUsd).toBeGreaterThan(0);
-          if (policy.name === 'spotdag' && deadline) expect(r.deadlineMet).toBe(true);
+          const r = simulate({ ...e, market, checkpointForecast, policy });
+          // Every policy: billed = Σ its instances' bills, never below the proven bound, never
+          // faster than the critical path, interruptions = interrupted instances.
+          expect(r.costUsd).toBeCloseTo(
+            r.instances.reduce((a, i) => a + i.costUsd, 0),
+            9,
+          );
+          expect(r.costUsd).toBeGreaterThanOrEqual(lowerBoundCost(e, r.makespanSeconds) - 1e-12);
+          expect(r.makespanSeconds).toBeGreaterThanOrEqual(criticalPath - 1e-6);
+          expect(r.interruptions).toBe(r.instances.filter((i) => i.interrupted).length);
+          expect(r.lostWorkHours).toBeGreaterThanOrEqual(0);
+          for (const i of r.instances) {
+            expect(i.endedAt).toBeGreaterThanOrEqual(i.launchedAt);
+            if (i.market === 'spot') {
+              // Launched only with capacity; ended at the interruption or with capacity throughout.
+              expect(market.available(market.index(i.pool), i.launchedAt)).toBe(true);
+              if (!i.interrupted)
+                expect(market.nextUnavailable(market.index(i.pool), i.launchedAt)).toBeGreaterThanOrEqual(
+                  i.endedAt,
+                );
+            }
+          }
+          if (policy.name === 'on-demand-heft') {
+            expect(r.instances.every((i) => i.market === 'on-demand')).toBe(true);
+            expect(r.interruptions).toBe(0);
+            expect(r.lostWorkHours).toBe(0);
+            expect(r.onDemandTaskFraction).toBe(1);
+          }
+          // The deadline-aware policies meet the deadline (1.5 × the HEFT on-demand plan).
+          if (deadline && (policy.name === 'spotdag' || policy.name === 'uniform-progress'))
+            expect({ policy: policy.name, deadlineMet: r.deadlineMet }).toEqual({
+              policy: policy.name,
+              deadlineMet: true,
+            });
         }
       }),
       { numRuns: 40, seed: 42 },
     );
+  });
+});
+
+describe('lower bound', () => {
+  it('is Σ cores × duration at the lowest price per vCPU in force before the horizon, spot or on-demand', () => {
+    const list: TestPool[] = [
+      { key: 'a@z1', od: 0.4, spot: 0.1, vcpu: 2 },
+      { key: 'b@z2', od: 0.3, spot: 0.2, vcpu: 4 },
+    ];
+    // Pool a: 0.1 $/h, then 0.04 from 20 min to 30 min, then 0.1 again.
+    const market = simMarket(list, [], [[0.1, 0.1, 0.04, 0.1], [0.2]]);
+    const e = env(buildDag([task('x', 3600, 2), task('y', 1800, 1)], []), market);
+    const coreHours = (2 * 3600 + 1800) / 3600;
+    // Before the cheap step: min(0.1 / 2, 0.3 / 4 on-demand, 0.2 / 4) = 0.05 per vCPU-hour.
+    expect(lowerBoundCost(e, 1200)).toBeCloseTo(coreHours * 0.05, 12);
+    // From 1200 s on the 0.04 step counts: 0.02 per vCPU-hour.
+    expect(lowerBoundCost(e, 1201)).toBeCloseTo(coreHours * 0.02, 12);
+  });
+
+  it('counts fractional cores as they are: two half-core sub-tasks sharing one vCPU do not beat it', () => {
+    const list: TestPool[] = [{ key: 'od@z1', od: 0.1, spot: 0.5, vcpu: 1 }];
+    const market = simMarket(list);
+    const e = env(buildDag([task('x', 3600, 0.5), task('y', 3600, 0.5)], []), market);
+    const both = (id: string) => ({
+      subTaskId: id,
+      instanceId: 'i0',
+      start: 90,
+      finish: 3690,
+      checkpointIntervalSeconds: 0,
+      interruptionProbability: 0,
+      rank: 1,
+    });
+    const policy: SimPolicy = {
+      name: 'packed',
+      onNoCapacity: 'replan',
+      plan: () => ({
+        instances: [
+          {
+            id: 'i0',
+            pool: 'od@z1',
+            slots: 1,
+            market: 'on-demand',
+            maxPricePerHour: 0.1,
+            instanceType: 'od',
+            zone: 'z1',
+            region: 'r1',
+            vcpu: 1,
+            memoryMiB: 4096,
+            launchAt: 0,
+            releaseAt: 3690,
+            predictedPricePerHour: 0.1,
+            predictedCostUsd: 0,
+          },
+        ],
+        placements: [both('x'), both('y')],
+        transfers: [],
+        predictedMakespanSeconds: 3690,
+        predictedCostUsd: 0,
+        order: 'pagerank',
+        objective: 'balanced',
+        predictedInterruptions: 0,
+        onDemandFraction: 1,
+        plannedAtSeconds: 0,
+      }),
+      replan: () => {
+        throw new Error('unused');
+      },
+    };
+    const r = simulate({ ...e, market, checkpointForecast: flatForecast(list), policy });
+    expect(r.makespanSeconds).toBeCloseTo(3690, 6);
+    expect(r.costUsd).toBeCloseTo((0.1 * 3690) / 3600, 12);
+    expect(r.costUsd).toBeGreaterThanOrEqual(lowerBoundCost(e, r.makespanSeconds));
+    // Counting each sub-task as at least one core (the old bound) would claim $0.2 — above the real bill.
+    expect(r.costUsd).toBeLessThan(0.2);
   });
 });
 

@@ -1,0 +1,359 @@
+/**
+ * The runtime controller: one policy for a running job, driven by the simulator (src/sim) and by
+ * the job workflow (through the `decide` activity) alike.
+ *
+ *   decide(dag, state, event, memory) → decision
+ *
+ * is called at the start, on every event (sub-task done, instance lost, spot notice, launch
+ * refused) and on a periodic tick. Each call runs the same steps, each a method below:
+ *
+ *   learn      feed observed exposure, interruptions and refusals to the interruption model
+ *   penalise   no new spot in pools that just interrupted or refused, for a while
+ *   resplit    cut long work to the expected time between interruptions, or to fill idle slots
+ *   guard      the deadline safety net: tight work to on-demand, back to spot with hysteresis
+ *   replan     re-plan the remaining DAG at the real elapsed time (PageRank order, cost/time/risk)
+ *   schedule   when to be called again
+ *
+ * The controller is pure: it reads its inputs, mutates only the DAG it is given (re-splits, which
+ * it also returns so that its driver can apply the same cuts to its own copy) and the forecast's
+ * interruption model (learning; its driver persists it), and returns everything else.
+ */
+import { rankSubTasks, reallocate } from '../allocate/allocate';
+import type { Preferences } from '../allocate/preferences';
+import { dagArrays, type DagArrays } from '../allocate/rank';
+import { checkpointInterval } from '../allocate/scheduler';
+import type { AllocationForecast, RankOrder, RuntimeState, SpotdagSchedule } from '../allocate/types';
+import { splitSubTask, type TaskDag } from '../dag';
+import { readGuard, type GuardFleet } from './deadline-guard';
+import { chooseResplits } from './granularity';
+import { learnFrom, penalise } from './learning';
+import type {
+  ControllerEvent,
+  ControllerMemory,
+  ControllerState,
+  Decision,
+  GuardReading,
+  Resplit,
+} from './types';
+
+export interface ControllerFleet extends GuardFleet {
+  /** Engine overhead of one sub-task (seconds; `spotdag bench engine`): the floor of re-splitting. */
+  engineOverheadSeconds: number;
+  /** The shortest period between two ticks (job seconds). */
+  minTickSeconds: number;
+  /** How long a pool that interrupted or refused gets no new spot instances (job seconds). */
+  penaltySeconds: number;
+}
+
+export interface ControllerOptions {
+  /** Ready sub-tasks' order in the list scheduler (default PageRank). */
+  order?: RankOrder;
+  /** Cut long work at runtime (default true). */
+  resplit?: boolean;
+  /**
+   * Re-plan everything not running on every call (`full`, default), or only the sub-tasks an event
+   * displaced, unless the deadline is at risk (`displaced`).
+   */
+  replan?: 'full' | 'displaced';
+}
+
+export interface ControllerSetup {
+  forecast: AllocationForecast;
+  fleet: ControllerFleet;
+  preferences: Preferences;
+  options?: ControllerOptions;
+}
+
+/** Engine overhead per sub-task measured by `spotdag bench engine` (docs/architecture.md): ~65 ms. */
+export const DEFAULT_ENGINE_OVERHEAD_SECONDS = 0.065;
+
+/** Periodic decisions: every 1/100 of the deadline, at most every 5 minutes, at least `minTick`. */
+export function tickSeconds(preferences: Preferences, fleet: ControllerFleet): number {
+  const base = preferences.deadline === undefined ? 300 : Math.min(300, preferences.deadline / 100);
+  return Math.max(fleet.minTickSeconds, base);
+}
+
+export class Controller {
+  private readonly order: RankOrder;
+
+  constructor(private readonly setup: ControllerSetup) {
+    this.order = setup.options?.order ?? 'pagerank';
+  }
+
+  get forecast(): AllocationForecast {
+    return this.setup.forecast;
+  }
+
+  decide(
+    dag: TaskDag,
+    state: ControllerState,
+    event: ControllerEvent,
+    memory: ControllerMemory,
+    previous?: SpotdagSchedule,
+  ): Decision {
+    const now = state.nowSeconds;
+    const mem: ControllerMemory = structuredClone(memory);
+    mem.calls++;
+    const notes: string[] = [];
+    this.learn(event, now);
+    const penalised = penalise(mem, event, now, this.setup.fleet.penaltySeconds);
+    let d = dagArrays(dag);
+    const resplits = this.resplit(dag, d, state, mem, previous, notes);
+    if (resplits.length > 0) d = dagArrays(dag);
+    const cut = stopped(
+      dag,
+      state,
+      resplits.filter((r) => r.running).map((r) => r.subTaskId),
+      resplits,
+    );
+    const priority = rankSubTasks(
+      d,
+      this.setup.forecast,
+      this.setup.fleet,
+      this.setup.preferences,
+      this.order,
+      now,
+    );
+    let guard = this.guard(
+      d,
+      cut,
+      priority,
+      mem,
+      notes,
+      spotIntervalSoon(previous, cut.nowSeconds, this.tick),
+    );
+    let current = stopped(dag, cut, guard.stopRunning, []);
+    let schedule = this.replan(d, current, priority, penalised, guard, event, previous);
+    if (!guard.onDemandMode) {
+      // The new plan's own spot work may need a wider margin than the previous plan's did.
+      const tau = spotIntervalSoon(schedule, cut.nowSeconds, this.tick);
+      const again = this.guard(d, cut, priority, mem, notes, tau);
+      if (again.onDemandMode) {
+        guard = again;
+        current = stopped(dag, cut, guard.stopRunning, []);
+        schedule = this.replan(d, current, priority, penalised, guard, event, previous);
+      }
+    }
+    this.remember(current, mem);
+    return {
+      schedule,
+      resplits,
+      stopRunning: [...resplits.filter((r) => r.running).map((r) => r.subTaskId), ...guard.stopRunning],
+      guard,
+      memory: mem,
+      nextTickAt: this.nextTick(schedule, now),
+      notes,
+    };
+  }
+
+  /** Observed exposure, interruptions and refusals update the interruption model. */
+  private learn(event: ControllerEvent, now: number): void {
+    learnFrom(this.setup.forecast, event, now);
+  }
+
+  /** Cuts chosen by the granularity rules, applied to `dag` in place. */
+  private resplit(
+    dag: TaskDag,
+    d: DagArrays,
+    state: ControllerState,
+    memory: ControllerMemory,
+    previous: SpotdagSchedule | undefined,
+    notes: string[],
+  ): Resplit[] {
+    if (this.setup.options?.resplit === false) return [];
+    const instances = new Map(state.instances.map((i) => [i.id, i]));
+    for (const i of previous?.instances ?? []) if (!instances.has(i.id)) instances.set(i.id, i);
+    const chosen = chooseResplits({
+      dag,
+      d,
+      forecast: this.setup.forecast,
+      state,
+      plan: previous,
+      memory,
+      poolOf: (id) => instances.get(id)?.pool,
+      marketOf: (id) => instances.get(id)?.market,
+      idleSlots: idleSlots(state, previous),
+      options: {
+        minPieceSeconds: 100 * this.setup.fleet.engineOverheadSeconds,
+        cooldownSeconds: 4 * tickSeconds(this.setup.preferences, this.setup.fleet),
+      },
+    });
+    for (const r of chosen) {
+      splitSubTask(dag, r.subTaskId, { parts: r.parts, remainder: r.remainder, updatePriorities: false });
+      memory.resplitAt[r.subTaskId] = state.nowSeconds;
+      notes.push(
+        `re-split ${r.subTaskId}${r.running ? ' (running)' : ''} into ${r.parts} pieces` +
+          `${r.remainder ? ` from ${r.remainder.start}` : ''}: ${r.reason}`,
+      );
+    }
+    return chosen;
+  }
+
+  private get tick(): number {
+    return tickSeconds(this.setup.preferences, this.setup.fleet);
+  }
+
+  private guard(
+    d: DagArrays,
+    state: ControllerState,
+    priority: Float64Array,
+    memory: ControllerMemory,
+    notes: string[],
+    plannedSpotInterval: number,
+  ): GuardReading {
+    const reading = readGuard({
+      d,
+      forecast: this.setup.forecast,
+      fleet: this.setup.fleet,
+      preferences: this.setup.preferences,
+      state,
+      priority,
+      memory,
+      tickSeconds: this.tick,
+      checkpointInterval: (id) => this.checkpointIntervalOf(state, d, id),
+      plannedSpotInterval,
+    });
+    if (reading.onDemandMode !== memory.onDemandMode) {
+      memory.onDemandMode = reading.onDemandMode;
+      memory.modeChangedAt = state.nowSeconds;
+      memory.engagedMarginSeconds = reading.onDemandMode ? reading.marginSeconds : undefined;
+      notes.push(
+        reading.onDemandMode
+          ? `deadline safety net engaged: slack ${reading.slackSeconds.toFixed(0)} s < margin ${reading.marginSeconds.toFixed(0)} s; ${reading.onDemandSubTasks.length} sub-task(s) to on-demand`
+          : `back to spot: slack ${reading.slackSeconds.toFixed(0)} s`,
+      );
+    }
+    return reading;
+  }
+
+  /** A running sub-task's checkpoint interval: as its driver says, else Young's for its pool. */
+  private checkpointIntervalOf(state: ControllerState, d: DagArrays, id: string): number {
+    const r = state.running.find((x) => x.subTaskId === id);
+    if (r?.checkpointIntervalSeconds !== undefined) return r.checkpointIntervalSeconds;
+    const inst = state.instances.find((i) => i.id === r?.instanceId);
+    const pool = this.setup.forecast.pools.findIndex((p) => p.key === inst?.pool);
+    const v = d.indexOf.get(id);
+    if (pool < 0 || v === undefined) return 0;
+    const hazard = this.setup.forecast.hazardPerHour(pool);
+    const fleet = this.setup.fleet;
+    return checkpointInterval(
+      d.duration[v]!,
+      hazard,
+      fleet.checkpointSeconds,
+      fleet.minCheckpointIntervalSeconds,
+    );
+  }
+
+  /** The remaining DAG re-planned at the real elapsed time. */
+  private replan(
+    d: DagArrays,
+    state: ControllerState,
+    priority: Float64Array,
+    penalisedPools: string[],
+    guard: GuardReading,
+    event: ControllerEvent,
+    previous: SpotdagSchedule | undefined,
+  ): SpotdagSchedule {
+    const full = this.setup.options?.replan !== 'displaced' || event.kind === 'start' || !previous;
+    const runtime: RuntimeState = {
+      ...state,
+      running: state.running.map((r) => ({
+        subTaskId: r.subTaskId,
+        instanceId: r.instanceId,
+        expectedFinish: r.expectedFinish,
+      })),
+      penalisedPools,
+      full,
+    };
+    return reallocate(d, this.setup.forecast, this.setup.fleet, this.setup.preferences, runtime, previous, {
+      order: this.order,
+      priority,
+      arrays: d,
+      onDemandSubTasks: guard.onDemandSubTasks,
+      guarded: true,
+      waitForSpot: { maxSeconds: this.waitLimit(state.nowSeconds) },
+    });
+  }
+
+  /** How long a spot pool without capacity may be waited for: until the deadline, else a day. */
+  private waitLimit(now: number): number {
+    const deadline = this.setup.preferences.deadline;
+    return deadline === undefined ? 86_400 : Math.max(0, deadline - now);
+  }
+
+  /** Hazard of each running sub-task's pool when first seen running (the rising-hazard rule). */
+  private remember(state: ControllerState, memory: ControllerMemory): void {
+    const running = new Set(state.running.map((r) => r.subTaskId));
+    for (const id of Object.keys(memory.startHazard)) if (!running.has(id)) delete memory.startHazard[id];
+    const pools = new Map(this.setup.forecast.pools.map((p, i) => [p.key, i]));
+    const instances = new Map(state.instances.map((i) => [i.id, i]));
+    for (const r of state.running) {
+      if (memory.startHazard[r.subTaskId] !== undefined) continue;
+      const inst = instances.get(r.instanceId);
+      const i = inst?.market === 'spot' ? pools.get(inst.pool) : undefined;
+      memory.startHazard[r.subTaskId] = i === undefined ? 0 : this.setup.forecast.hazardPerHour(i);
+    }
+  }
+
+  /** The next periodic decision, or an earlier planned launch. */
+  private nextTick(schedule: SpotdagSchedule, now: number): number | undefined {
+    const spot = schedule.instances.some((i) => i.market === 'spot');
+    let next =
+      this.setup.preferences.deadline !== undefined || spot
+        ? now + tickSeconds(this.setup.preferences, this.setup.fleet)
+        : undefined;
+    for (const i of schedule.instances) {
+      if (i.launched || !(i.launchAt > now)) continue;
+      if (next === undefined || i.launchAt < next) next = i.launchAt;
+    }
+    return next;
+  }
+}
+
+/** The longest checkpoint interval of spot work a plan starts before the next tick. */
+function spotIntervalSoon(plan: SpotdagSchedule | undefined, now: number, tick: number): number {
+  if (!plan) return 0;
+  const spot = new Set(plan.instances.filter((i) => i.market === 'spot').map((i) => i.id));
+  let tau = 0;
+  for (const p of plan.placements)
+    if (spot.has(p.instanceId) && p.start <= now + tick) tau = Math.max(tau, p.checkpointIntervalSeconds);
+  return tau;
+}
+
+/** Free slots on launched instances with nothing running or queued on them in the plan. */
+function idleSlots(state: ControllerState, plan: SpotdagSchedule | undefined): number {
+  const busy = new Map<string, number>();
+  for (const r of state.running) busy.set(r.instanceId, (busy.get(r.instanceId) ?? 0) + 1);
+  for (const p of plan?.placements ?? []) busy.set(p.instanceId, (busy.get(p.instanceId) ?? 0) + 1);
+  let idle = 0;
+  for (const i of state.instances) {
+    if (!i.launched) continue;
+    idle += Math.max(0, i.slots - (busy.get(i.id) ?? 0));
+  }
+  return idle;
+}
+
+/**
+ * The state once `stop` stop at their last checkpoint (their drivers restart them where the plan
+ * says, from it) and `resplits` are cut: a cut sub-task's progress is at most its new duration.
+ */
+function stopped(dag: TaskDag, state: ControllerState, stop: string[], resplits: Resplit[]): ControllerState {
+  if (stop.length === 0 && resplits.length === 0) return state;
+  const ids = new Set(stop);
+  const progress = { ...state.progress };
+  for (const r of state.running) {
+    if (ids.has(r.subTaskId) && (r.checkpointedSeconds ?? 0) > 0)
+      progress[r.subTaskId] = r.checkpointedSeconds!;
+  }
+  for (const r of resplits) {
+    const duration = dag.getNodeAttribute(r.subTaskId, 'durationSeconds');
+    if (r.remainder) progress[r.subTaskId] = Math.min(progress[r.subTaskId] ?? 0, duration);
+    else delete progress[r.subTaskId];
+  }
+  return {
+    ...state,
+    running: state.running.filter((r) => !ids.has(r.subTaskId)),
+    progress,
+    displaced: [...(state.displaced ?? []), ...ids],
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The deadline safety net. At every call it asks: if everything not done ran on on-demand from now
+ * on, when would the job finish? Running spot work is counted pessimistically, as if it were
+ * interrupted now and resumed on on-demand from its last checkpoint. The slack is the deadline
+ * minus that finish. When it falls below a margin — what one more surprise can cost: a boot, a
+ * restart, a notice, a checkpoint interval of lost work, and the time until the next decision —
+ * the work on the critical path moves to on-demand. It moves back to spot only when the job is
+ * comfortably ahead again (slack above three margins): hysteresis, as Uniform Progress has, so
+ * the net does not flap.
+ *
+ * Invariant it keeps: a job whose on-demand plan fits the deadline with one margin to spare at
+ * submission meets it whatever the trace does, up to estimate errors in sub-task durations.
+ */
+import type { Preferences } from '../allocate/preferences';
+import type { DagArrays } from '../allocate/rank';
+import { listSchedule, type NewInstanceOption } from '../allocate/scheduler';
+import type { AllocationForecast, ResolvedFleet, SpotdagInstancePlan } from '../allocate/types';
+import type { ControllerMemory, ControllerState, GuardReading } from './types';
+
+export type GuardFleet = ResolvedFleet;
+
+export interface GuardInput {
+  d: DagArrays;
+  forecast: AllocationForecast;
+  fleet: GuardFleet;
+  preferences: Preferences;
+  state: ControllerState;
+  priority: Float64Array;
+  memory: ControllerMemory;
+  /** Time until the controller is called again at the latest (its tick). */
+  tickSeconds: number;
+  /** Checkpoint interval (seconds of work) of each running spot sub-task, by id. */
+  checkpointInterval: (subTaskId: string) => number;
+  /** The longest checkpoint interval of spot work planned to start before the next call. */
+  plannedSpotInterval?: number;
+}
+
+/** The cheapest on-demand pool per instance shape. */
+export function onDemandOptions(forecast: AllocationForecast): NewInstanceOption[] {
+  const best = new Map<string, number>();
+  forecast.pools.forEach((p, i) => {
+    const shape = `${p.vcpu}/${p.memoryMiB}`;
+    const b = best.get(shape);
+    if (b === undefined || p.onDemandPricePerHour < forecast.pools[b]!.onDemandPricePerHour)
+      best.set(shape, i);
+  });
+  return [...best.values()].sort((a, b) => a - b).map((pool) => ({ pool, market: 'on-demand' as const }));
+}
+
+/** Latest finish of every node so that the sink finishes by `deadline` (work and transfers on the way). */
+function latestFinish(
+  d: DagArrays,
+  deadline: number,
+  work: (v: number) => number,
+  bps: number,
+): Float64Array {
+  const n = d.ids.length;
+  const latest = new Float64Array(n).fill(Infinity);
+  for (let k = n - 1; k >= 0; k--) {
+    const v = d.topo[k]!;
+    let lf = deadline;
+    for (let i = d.succStart[v]!; i < d.succStart[v + 1]!; i++) {
+      const s = d.succ[i]!;
+      lf = Math.min(lf, latest[s]! - work(s) - d.succBytes[i]! / bps);
+    }
+    latest[v] = lf;
+  }
+  return latest;
+}
+
+export function readGuard(input: GuardInput): GuardReading {
+  const { d, forecast, fleet, preferences, state, memory } = input;
+  const now = state.nowSeconds;
+  const deadline = preferences.deadline;
+  const index = (id: string) => d.indexOf.get(id);
+  const spotInstances = new Set(state.instances.filter((i) => i.market === 'spot').map((i) => i.id));
+
+  // Running spot work is assumed lost to an interruption now: it resumes from its checkpoint.
+  const progress = new Map<number, number>();
+  for (const [id, s] of Object.entries(state.progress ?? {})) {
+    const v = index(id);
+    if (v !== undefined) progress.set(v, s);
+  }
+  const running = new Map<number, { finish: number; instance: string }>();
+  let worstTau = input.plannedSpotInterval ?? 0;
+  for (const r of state.running) {
+    const v = index(r.subTaskId);
+    if (v === undefined) continue;
+    if (spotInstances.has(r.instanceId)) {
+      progress.set(v, r.checkpointedSeconds ?? 0);
+      // Without checkpoints (τ = 0) the net stops it instead (stopRunning) when it is tight.
+      worstTau = Math.max(worstTau, input.checkpointInterval(r.subTaskId));
+    } else running.set(v, { finish: r.expectedFinish, instance: r.instanceId });
+  }
+  const doneAt = new Map<number, { at: number; instance: string }>();
+  for (const x of state.done) {
+    const v = index(x.subTaskId);
+    if (v !== undefined) doneAt.set(v, { at: x.finishedAt, instance: x.instanceId });
+  }
+  const existing: SpotdagInstancePlan[] = state.instances.filter((i) => i.market === 'on-demand');
+  const plan = listSchedule({
+    d,
+    forecast,
+    fleet,
+    preferences: { ...preferences, deadline: undefined, budget: undefined, objective: 'minimize-time' },
+    priority: input.priority,
+    order: 'heft',
+    scoring: 'eft',
+    now,
+    doneAt,
+    running,
+    progress,
+    existing,
+    newOptions: onDemandOptions(forecast),
+    nextInstanceId: 1e6, // ids of this what-if plan are never used
+  });
+  const onDemandFinish = plan.predictedMakespanSeconds;
+  const marginSeconds =
+    fleet.bootSeconds +
+    fleet.restartSeconds +
+    fleet.noticeSeconds +
+    fleet.checkpointSeconds +
+    worstTau +
+    input.tickSeconds;
+  if (deadline === undefined) {
+    return {
+      onDemandFinish,
+      slackSeconds: Infinity,
+      marginSeconds,
+      onDemandMode: false,
+      onDemandSubTasks: [],
+      stopRunning: [],
+    };
+  }
+  const slackSeconds = deadline - onDemandFinish;
+  const release = 3 * Math.max(marginSeconds, memory.engagedMarginSeconds ?? 0);
+  const onDemandMode = memory.onDemandMode ? slackSeconds < release : slackSeconds < marginSeconds;
+  const onDemandSubTasks: string[] = [];
+  const stopRunning: string[] = [];
+  if (onDemandMode) {
+    // Tight work: its on-demand finish leaves less than three margins before its latest finish.
+    const work = (v: number) => Math.max(0, d.duration[v]! - (progress.get(v) ?? 0));
+    const latest = latestFinish(d, deadline, work, fleet.bandwidth.region);
+    const finish = new Map(plan.placements.map((p) => [p.subTaskId, p.finish]));
+    for (const [id, f] of finish) {
+      const v = index(id)!;
+      if (latest[v]! - f < 3 * marginSeconds) onDemandSubTasks.push(id);
+    }
+    const tight = new Set(onDemandSubTasks);
+    for (const r of state.running)
+      if (
+        tight.has(r.subTaskId) &&
+        spotInstances.has(r.instanceId) &&
+        !(input.checkpointInterval(r.subTaskId) > 0)
+      )
+        stopRunning.push(r.subTaskId);
+  }
+  return { onDemandFinish, slackSeconds, marginSeconds, onDemandMode, onDemandSubTasks, stopRunning };
+}

@@ -1,0 +1,24 @@
+/** The runtime controller: one policy for a running job, shared by the simulator and the job workflow. */
+export {
+  Controller,
+  DEFAULT_ENGINE_OVERHEAD_SECONDS,
+  tickSeconds,
+  type ControllerFleet,
+  type ControllerOptions,
+  type ControllerSetup,
+} from './controller';
+export { onDemandOptions, readGuard, type GuardFleet } from './deadline-guard';
+export { chooseResplits, type GranularityOptions } from './granularity';
+export { learnFrom, penalise, PENALTY_SECONDS } from './learning';
+export {
+  freshMemory,
+  type ControllerEvent,
+  type ControllerEventKind,
+  type ControllerMemory,
+  type ControllerState,
+  type Decision,
+  type GuardReading,
+  type PoolObservation,
+  type Resplit,
+  type RunningSubTask,
+} from './types';
