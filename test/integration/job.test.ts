@@ -54,7 +54,7 @@ describe('a spotdag job on a real Temporal dev server with local instance proces
 
   it('runs the same job when started by the temporal CLI', async () => {
     const workflowId = uniqueId('primes-cli');
-    const temporal = findOrInstallTemporalCli();
+    const temporal = await findOrInstallTemporalCli();
     const spec = primesJobSpec(1_000_000, { chunks: 4, instances: 2 });
     await stack.runUntil(async () => {
       execFileSync(temporal, [

@@ -15,7 +15,10 @@ const MAX_PENDING_CHILDREN = 2_000;
 const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 
 const SUB_TASKS = 10_000;
-const WINDOW = 500;
+const INSTANCES = 4;
+const SLOTS_PER_INSTANCE = 8;
+/** Below the 32 slots, so that the window, not the slots, is what bounds the children in flight. */
+const WINDOW = 24;
 
 /** Pending children over a run's history: +1 per initiated start, −1 per child that ended or failed to start. */
 function maxPendingChildren(events: HistoryEvent[]): { max: number; atEnd: number } {
@@ -118,8 +121,8 @@ describe('scale', () => {
     const workflowId = uniqueId('scale');
     const spec = workloadJobSpec(SUB_TASKS, {
       chunks: SUB_TASKS,
-      instances: 4,
-      slotsPerInstance: 8,
+      instances: INSTANCES,
+      slotsPerInstance: SLOTS_PER_INSTANCE,
       input: { unitMs: 0 },
     });
     const startedAt = Date.now();
@@ -162,6 +165,8 @@ describe('scale', () => {
       expect(f.pending.atEnd).toBe(0); // no run left a child behind
       expect(f.largestEventBytes).toBeLessThan(MAX_PAYLOAD_BYTES);
     }
+    // The window was full at times: it, not a lack of ready work or of slots, held the rest back.
+    expect(maxOf(figures.map((f) => f.pending.max))).toBe(WINDOW);
     // Each sub-task's child was started exactly once, across all runs.
     const childIds = childIdsOf(runs);
     expect(childIds.length).toBe(SUB_TASKS + 1);

@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_MISSING } from './tools';
 
 /**
- * Headless Chromium for the browser tests: Debian's package (`apt-get install -y chromium`, as CI
- * does), driven by playwright-core. Never downloaded; a missing browser fails the test, never skips.
+ * Headless Chromium for the browser tests: Debian's package, which the global setup finds
+ * (CHROMIUM_PATH, PATH) or installs as root, driven by playwright-core. Never downloaded; a missing
+ * browser fails the test, never skips.
  */
-export const CHROMIUM_PATH = process.env.SPOTDAG_CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Without the background-networking flags, sandboxed CI refuses Chromium's own connections. */
 export const CHROMIUM_ARGS = [
@@ -18,13 +18,9 @@ export const CHROMIUM_ARGS = [
 ];
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `the browser tests need Chromium at ${CHROMIUM_PATH} and it is not there: install it with ` +
-        '`apt-get install -y chromium` (.ci/run does), or set SPOTDAG_CHROMIUM_PATH to a Chromium binary',
-    );
-  }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  const executablePath = process.env.CHROMIUM_PATH;
+  if (!executablePath) throw new Error(CHROMIUM_MISSING);
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
 }
 
 /** What went wrong on a page (console errors, uncaught exceptions, failed requests), and what it loaded. */

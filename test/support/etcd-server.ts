@@ -7,7 +7,8 @@ import path from 'node:path';
 /**
  * A real single-member etcd for tests, on free loopback ports with its own data directory. It can
  * be killed and started again on the same data and ports (an outage), or paused (SIGSTOP, a hung
- * server). A missing etcd fails with how to install it; it never skips.
+ * server). Its binary is ETCD_BINARY, which the global setup sets (found, or built); a missing etcd
+ * fails the test, it never skips.
  */
 export interface EtcdServer {
   /** Checkpoint store URL: `etcd://127.0.0.1:<port>`. */
@@ -30,8 +31,6 @@ export interface EtcdServer {
   /** Stops for good and deletes the data directory. */
   stop(): Promise<void>;
 }
-
-export const ETCD_INSTALL_HINT = 'apt-get install -y etcd-server';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -104,7 +103,7 @@ export async function startEtcd(options: { startTimeoutMs?: number } = {}): Prom
         reject(
           err.code === 'ENOENT'
             ? new Error(
-                `etcd is not installed (not on PATH, nor ETCD_BINARY); install it: ${ETCD_INSTALL_HINT}`,
+                `etcd not found (${command}): run the tests with their global setup, which builds it, or set ETCD_BINARY`,
               )
             : err,
         ),

@@ -3,9 +3,9 @@ import { createServer } from 'node:net';
 import { EC2Client } from '@aws-sdk/client-ec2';
 
 /**
- * A real EC2 API endpoint for tests: `moto_server` (PyPI `moto[server]`) on a free loopback port,
- * started by the test and stopped after it. A missing moto fails the test with how to install it;
- * it never skips.
+ * A real EC2 API endpoint for tests: `moto_server` (PyPI `moto[server]`; MOTO_SERVER, which the
+ * global setup sets, found or installed) on a free loopback port, started by the test and stopped
+ * after it. A missing moto fails the test; it never skips.
  */
 export interface MotoServer {
   endpoint: string;
@@ -13,8 +13,6 @@ export interface MotoServer {
   reset(): Promise<void>;
   stop(): Promise<void>;
 }
-
-export const MOTO_INSTALL_HINT = "python3 -m pip install 'moto[server]==5.2.1'";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,7 +44,7 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, output: () => 
 export async function startMotoServer(): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const command = process.env.MOTO_SERVER_PATH ?? 'moto_server';
+  const command = process.env.MOTO_SERVER ?? 'moto_server';
   const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -61,7 +59,7 @@ export async function startMotoServer(): Promise<MotoServer> {
       reject(
         err.code === 'ENOENT'
           ? new Error(
-              `moto_server is not installed (not on PATH, nor MOTO_SERVER_PATH); install it: ${MOTO_INSTALL_HINT}`,
+              `moto_server not found (${command}): run the tests with their global setup, which installs it, or set MOTO_SERVER`,
             )
           : err,
       ),

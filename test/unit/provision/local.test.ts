@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalProvisioner } from '../../../src/provision/local';
+import { waitForExit } from '../../../src/util/process';
+
+/** Open TCP servers of this process (the instances' metadata endpoints among them), once closes are done. */
+async function openServers(): Promise<number> {
+  // A closed server's handle is freed in the event loop's close phase: wait for the next turn.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+}
+
+describe('LocalProvisioner', () => {
+  let stateDir: string;
+  let provisioner: LocalProvisioner;
+
+  beforeEach(() => {
+    stateDir = mkdtempSync(path.join(tmpdir(), 'spotdag-local-'));
+    // An instance that only idles: the provisioner's bookkeeping is under test, not the worker.
+    provisioner = new LocalProvisioner({
+      stateDir,
+      command: { file: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] },
+    });
+  });
+  afterEach(async () => {
+    await Promise.all((await provisioner.list()).map((i) => provisioner.stop(i.id, 1_000)));
+    await provisioner.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function killed(id: string): Promise<void> {
+    const pid = provisioner.pidOf(id)!;
+    provisioner.kill(id, 'SIGKILL');
+    await waitForExit(pid, 5_000);
+  }
+
+  it('starts one replacement when several sub-tasks of a lost instance ask at once', async () => {
+    const before = await openServers();
+    const [lost] = await provisioner.provision('job', [{ id: 'i0', pool: 'local@test', slots: 3 }]);
+    await killed(lost!.id);
+    const replacements = await Promise.all([1, 2, 3].map(() => provisioner.replace('job', lost!.id)));
+    expect(new Set(replacements.map((r) => r.handle)).size).toBe(1); // one process
+    expect((await provisioner.list('job')).map((i) => i.id)).toEqual([`${lost!.id}-r1`]);
+    // Its endpoint and the lost instance's: nothing else stays open after close().
+    expect(await openServers()).toBe(before + 2);
+    await provisioner.release('job', replacements.slice(0, 1));
+    await provisioner.close();
+    expect(await openServers()).toBe(before);
+  });
+
+  it('closes the endpoint of a replacement that died before it is started again', async () => {
+    const before = await openServers();
+    const [lost] = await provisioner.provision('job', [{ id: 'i0', pool: 'local@test', slots: 1 }]);
+    await killed(lost!.id);
+    const first = await provisioner.replace('job', lost!.id);
+    await killed(first.id);
+    // A retried relocation asks again for the lost instance's replacement, which died meanwhile.
+    const second = await provisioner.replace('job', lost!.id);
+    expect(second.id).toBe(first.id);
+    expect(second.handle).not.toBe(first.handle);
+    await provisioner.close();
+    expect(await openServers()).toBe(before);
+  });
+});
