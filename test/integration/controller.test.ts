@@ -1,3 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openCheckpointStore } from '../../src/checkpoint';
+import { readLearnedModel, type LearnedModelRecord } from '../../src/controller/model-store';
 import { LOCAL_TIMING } from '../../src/job/allocation-input';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { ReplayMarket } from '../../src/provision/replay-market';
@@ -5,7 +10,7 @@ import { handMadeScenario, type HandMadePool } from '../../src/sim/replay-scenar
 import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
 import { spotdagJob } from '../../workflows';
 import { jobStateQuery } from '../../workflows/job-controlled';
-import { startTestStack, stopAllInstances, uniqueId } from './helpers';
+import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
 const spotPool = (
   zone: string,
@@ -132,6 +137,67 @@ describe('the runtime controller learns from interruptions (real instances, real
     } finally {
       await stopAllInstances(stack);
       await stack.close();
+    }
+  });
+});
+
+describe('the runtime controller across a restart of the control worker', () => {
+  it('carries its learned model and its decisions on from the checkpoint store and history', async () => {
+    const marketId = uniqueId('restart-market');
+    const pools = [spotPool('us-east-1a', flapping(8, 1), 20, 1)];
+    const options = { priorHours: 1 / 60, recoveryHours: 2 / 3600, noticeSeconds: 2 };
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'spotdag-controller-restart-'));
+    const workflowId = uniqueId('controller-restart');
+    const spec = {
+      ...workloadJobSpec(40, { chunks: 2, instances: 6, input: { unitMs: 1_000, busy: false } }),
+      preferences: { objective: 'minimize-cost' as const, deadline: '300s' },
+    };
+    let stack = await startTestStack({
+      market: marketOf(marketId, pools, options),
+      stateDir,
+      checkpointIntervalMs: 500,
+    });
+    const store = await openCheckpointStore(stack.checkpointStore);
+    try {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
+      });
+      // Run until the market's model has learned from at least one interruption, then stop.
+      let before: LearnedModelRecord | undefined;
+      const worker = await stack.createWorker();
+      await worker.runUntil(
+        waitFor(
+          async () => {
+            before = await readLearnedModel(store, marketId);
+            return (before?.model.pools[0]?.events ?? 0) >= 1;
+          },
+          120_000,
+          'a learned interruption',
+        ),
+      );
+      await stack.close();
+      // A new control worker (new market object, new caches) on the same state and store.
+      stack = await startTestStack({
+        market: marketOf(marketId, pools, options),
+        stateDir,
+        checkpointIntervalMs: 500,
+      });
+      const result = await stack.runUntil(() => stack.client.workflow.getHandle(workflowId).result());
+      expect(result.result).toBe(expectedWorkloadSum(1, 40));
+      const after = (await readLearnedModel(store, marketId))!;
+      // The model went on from what it had learned (nothing was lost or counted twice)...
+      expect(after.revision).toBeGreaterThan(before!.revision);
+      expect(after.model.pools[0]!.events).toBeGreaterThanOrEqual(before!.model.pools[0]!.events);
+      expect(after.model.pools[0]!.exposureHours).toBeGreaterThan(before!.model.pools[0]!.exposureHours);
+      // ...and so did the decisions: the job's calls kept counting across the restart.
+      expect(after.applied[workflowId]!.call).toBeGreaterThan(before!.applied[workflowId]!.call);
+      expect(result.controller!.decisions).toBe(after.applied[workflowId]!.call);
+    } finally {
+      await stopAllInstances(stack);
+      await stack.close();
+      await store.close();
     }
   });
 });

@@ -7,9 +7,9 @@ import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../
 
 /** A control worker in this process against the run's shared dev server, with its own state dir. */
 export async function startTestStack(
-  options: Omit<LocalStackOptions, 'stateDir' | 'workflowBundle'> = {},
+  options: Omit<LocalStackOptions, 'stateDir' | 'workflowBundle'> & { stateDir?: string } = {},
 ): Promise<LocalStack & { stateDir: string }> {
-  const stateDir = mkdtempSync(path.join(tmpdir(), 'spotdag-test-'));
+  const stateDir = options.stateDir ?? mkdtempSync(path.join(tmpdir(), 'spotdag-test-'));
   const bundlePath = process.env.SPOTDAG_TEST_WORKFLOW_BUNDLE;
   if (!bundlePath)
     throw new Error('integration tests need the global setup (jest --selectProjects integration)');
