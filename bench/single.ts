@@ -13,6 +13,7 @@ import { runSingleJob, type SingleJob, type SinglePolicy, type SingleRun } from 
 import { omniscientSchedule } from '../src/sim/single/omniscient';
 import { greedyPolicy, onDemandPolicy, uniformProgressSinglePolicy } from '../src/sim/single/policies';
 import { spotdagSinglePolicy } from '../src/sim/single/spotdag';
+import { expandFiles } from './schedule';
 
 export interface SingleBenchmarkOptions {
   trace: string;
@@ -166,4 +167,126 @@ export function formatSingleBenchmark(
     `on-demand $${job.onDemandPricePerHour}/h\n${lines.join('\n')}\n` +
     'spot h / on-demand h: instance time by tick, the last tick counted whole\n'
   );
+}
+
+export interface SingleSweepOptions extends Omit<SingleBenchmarkOptions, 'trace' | 'startTick'> {
+  /** Every trace file under these paths (files or directories, recursively). */
+  traces: string[];
+  /** Start ticks per trace, spread evenly over the part of the trace that fits the deadline. */
+  starts: number;
+  /** Also compute the exact optimum (slow on fine-grained traces). Default true. */
+  omniscient?: boolean;
+}
+
+export interface SingleSweepRun extends SinglePolicyResult {
+  trace: string;
+  startTick: number;
+}
+
+export interface SingleSweepSummary {
+  policy: string;
+  runs: number;
+  meanCost: number;
+  /** Mean over runs of cost ÷ Uniform Progress's cost on the same trace and start. */
+  costVsUniformProgress: number;
+  deadlineMetPct: number;
+}
+
+/**
+ * `bench single` over many jobs: every trace under `traces` × `starts` start ticks, each policy on
+ * each; the mean cost per policy and its ratio to Uniform Progress on the same job ("on average").
+ */
+export function runSingleSweep(options: SingleSweepOptions): {
+  runs: SingleSweepRun[];
+  summary: SingleSweepSummary[];
+} {
+  const files = expandFiles(options.traces);
+  const runs: SingleSweepRun[] = [];
+  let done = 0;
+  const total = files.length * options.starts;
+  for (const file of files) {
+    const trace = loadSkyPilotTrace(file);
+    const needed = Math.ceil(((options.deadlineHours ?? 52) * 3600) / trace.gapSeconds - 1e-9);
+    const room = trace.unavailable.length - needed;
+    if (room < 0) {
+      process.stderr.write(`bench single: ${file} is shorter than the deadline; skipped\n`);
+      continue;
+    }
+    for (let s = 0; s < options.starts; s++) {
+      const startTick = options.starts === 1 ? 0 : Math.floor((s * room) / (options.starts - 1));
+      const one = runSingleJobSet({ ...options, trace: file, startTick }, options.omniscient !== false);
+      for (const p of one) runs.push({ ...p, trace: file, startTick });
+      done++;
+      if (options.progress !== false) process.stderr.write(`bench single: ${done}/${total} jobs\n`);
+    }
+  }
+  const policies = [...new Set(runs.map((r) => r.policy))];
+  const byJob = new Map<string, SingleSweepRun[]>();
+  for (const r of runs) {
+    const key = `${r.trace}#${r.startTick}`;
+    byJob.set(key, [...(byJob.get(key) ?? []), r]);
+  }
+  const summary = policies.map((policy) => {
+    const mine = runs.filter((r) => r.policy === policy);
+    const ratios = mine.map((r) => {
+      const up = byJob.get(`${r.trace}#${r.startTick}`)!.find((x) => x.policy === 'uniform-progress')!;
+      return r.cost / up.cost;
+    });
+    return {
+      policy,
+      runs: mine.length,
+      meanCost: mine.reduce((a, r) => a + r.cost, 0) / Math.max(1, mine.length),
+      costVsUniformProgress: ratios.reduce((a, x) => a + x, 0) / Math.max(1, ratios.length),
+      deadlineMetPct: (100 * mine.filter((r) => r.deadlineMet).length) / Math.max(1, mine.length),
+    };
+  });
+  if (options.json) writeFileSync(options.json, `${JSON.stringify({ options, runs, summary }, null, 1)}\n`);
+  if (options.print !== false) {
+    const rows = [
+      ['policy', 'jobs', 'mean cost $', 'vs UP', 'deadline met %'],
+      ...summary.map((s) => [
+        s.policy,
+        String(s.runs),
+        s.meanCost.toFixed(2),
+        s.costVsUniformProgress.toFixed(3),
+        s.deadlineMetPct.toFixed(1),
+      ]),
+    ];
+    const widths = rows[0]!.map((_, c) => rows.reduce((w, r) => Math.max(w, r[c]!.length), 0));
+    process.stdout.write(
+      `${files.length} traces × ${options.starts} starts; vs UP: mean over jobs of cost ÷ Uniform Progress's\n` +
+        rows
+          .map((r) =>
+            r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
+          )
+          .join('\n') +
+        '\n',
+    );
+  }
+  return { runs, summary };
+}
+
+/** Every policy (and the optimum, when asked) on one job. */
+function runSingleJobSet(options: SingleBenchmarkOptions, withOptimum: boolean): SinglePolicyResult[] {
+  const { job, trace, startTick } = singleJobFromTrace(options);
+  const policies = [
+    onDemandPolicy(),
+    greedyPolicy(),
+    uniformProgressSinglePolicy(),
+    spotdagSinglePolicy({ job, trace, startTick }),
+  ];
+  const runs = policies.map((p) => runSingleJob(job, p));
+  if (withOptimum) {
+    const met = runs.filter((r) => r.deadlineMet).map((r) => r.costUsd);
+    const optimum = omniscientSchedule(job, {
+      upperBoundUsd: met.length ? met.reduce((a, b) => Math.min(a, b)) : undefined,
+    });
+    runs.push(runSingleJob(job, replay('omniscient', optimum.choices)));
+  }
+  return runs.map((r) => ({
+    policy: r.policy,
+    cost: r.costUsd,
+    finishHours: r.finishHours,
+    deadlineMet: r.deadlineMet,
+  }));
 }

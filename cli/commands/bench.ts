@@ -4,7 +4,7 @@ import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
 import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
 import { runScheduleBenchmark } from '../../bench/schedule';
-import { runSingleBenchmark } from '../../bench/single';
+import { runSingleBenchmark, runSingleSweep } from '../../bench/single';
 import { runRecoveryBenchmarkCommand, type RecoveryCli } from './bench-recovery';
 import { parseDurationSeconds } from '../../src/util/duration';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../args';
@@ -29,7 +29,10 @@ interface ScheduleCli {
 }
 
 interface SingleCli {
-  trace: string;
+  trace?: string;
+  traces?: string[];
+  starts: number;
+  omniscient: boolean;
   workHours: number;
   deadlineHours: number;
   overheadHours: number;
@@ -89,10 +92,13 @@ export function registerBench(program: Command): void {
       'after',
       '\nExample:\n  spotdag bench single --trace ../shared/data/spot-traces/availability/1-node/aws-02-15-2023/us-east-1a_v100_1.json --work-hours 48 --deadline-hours 52 --overhead-hours 0.2 --spot-price 0.97 --on-demand-price 3.06 --json single.json',
     )
-    .requiredOption(
-      '--trace <file>',
-      'SkyPilot spot trace (.json; a value of 1 = no spot capacity at that tick)',
+    .option('--trace <file>', 'SkyPilot spot trace (.json; a value of 1 = no spot capacity at that tick)')
+    .option(
+      '--traces <paths...>',
+      'instead of --trace: every trace under these files or directories, --starts jobs each; prints the mean cost per policy and its ratio to Uniform Progress',
     )
+    .option('--starts <n>', 'with --traces: start ticks per trace, spread evenly', positiveInt, 5)
+    .option('--no-omniscient', 'with --traces: skip the exact optimum (slow on traces with short ticks)')
     .option('--work-hours <h>', 'hours of work of the job', positiveNumber, 48)
     .option('--deadline-hours <h>', 'deadline from the start', positiveNumber, 52)
     .option(
@@ -107,7 +113,13 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'write { policies: [{ policy, cost, finishHours, deadlineMet }] }')
     .option('--no-progress', 'no progress lines on stderr')
     .action((opts: SingleCli) => {
-      runSingleBenchmark(opts);
+      if (opts.traces) {
+        runSingleSweep({ ...opts, traces: opts.traces });
+        return;
+      }
+      if (!opts.trace)
+        throw Object.assign(new Error('give --trace <file> or --traces <paths...>'), { exitCode: 2 });
+      runSingleBenchmark({ ...opts, trace: opts.trace });
     });
   bench
     .command('allocate')

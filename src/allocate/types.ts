@@ -131,8 +131,11 @@ export interface RuntimeState {
   nowSeconds: number;
   /** Finished sub-tasks: where their output is and when it was ready. */
   done: Array<{ subTaskId: string; instanceId: string; finishedAt: number }>;
-  /** Running and staying where they are. */
-  running: Array<{ subTaskId: string; instanceId: string; expectedFinish: number }>;
+  /**
+   * Running and staying where they are; `unsavedSeconds`, when known, is the work stopping one now
+   * would lose (the runtime controller may move cheap-to-stop on-demand work back to spot).
+   */
+  running: Array<{ subTaskId: string; instanceId: string; expectedFinish: number; unsavedSeconds?: number }>;
   /** Work already saved in checkpoints (seconds of work) for sub-tasks that are not done. */
   progress?: Record<string, number>;
   /** Instances alive or requested (not lost): the re-plan may keep using them. */

@@ -157,8 +157,21 @@ export class Controller {
     const { forecast, fleet, preferences } = this.setup;
     const priority = rankSubTasks(d, forecast, fleet, preferences, this.order, now);
     let guard = this.guard(d, state, priority, memory, notes, spotIntervalSoon(previous, now, this.tick));
+    const toSpot = this.backToSpot(d, state, guard);
+    guard.stopRunning = [...guard.stopRunning, ...toSpot];
     let current = stopped(d, state, guard.stopRunning, []);
     let schedule = this.replan(d, current, priority, penalised, guard, event, previous);
+    // Work taken off on-demand that the plan would not put on spot keeps running where it is.
+    const spot = new Set(schedule.instances.filter((i) => i.market === 'spot').map((i) => i.id));
+    const moved = new Set(schedule.placements.filter((p) => spot.has(p.instanceId)).map((p) => p.subTaskId));
+    const stay = toSpot.filter((id) => !moved.has(id));
+    if (stay.length > 0) {
+      guard.stopRunning = guard.stopRunning.filter((id) => !stay.includes(id));
+      current = stopped(d, state, guard.stopRunning, []);
+      schedule = this.replan(d, current, priority, penalised, guard, event, previous);
+    }
+    if (toSpot.length > stay.length)
+      notes.push(`back to spot: ${toSpot.length - stay.length} sub-task(s) leave on-demand (ahead of pace)`);
     if (!guard.onDemandMode) {
       const again = this.guard(d, state, priority, memory, notes, spotIntervalSoon(schedule, now, this.tick));
       if (again.onDemandMode) {
@@ -246,6 +259,35 @@ export class Controller {
     return reading;
   }
 
+  /**
+   * Back to spot, as Uniform Progress returns (Can't Be Late, NSDI'24): with the safety net
+   * released, a job ahead of its pace by two restarts' worth of work stops running on-demand work
+   * that would lose next to nothing (its driver says how much is unsaved) when a spot pool has
+   * capacity now at a lower price; the plan then puts it on spot.
+   */
+  private backToSpot(d: DagArrays, state: ControllerState, guard: GuardReading): string[] {
+    const { forecast, fleet, preferences } = this.setup;
+    if (guard.onDemandMode || preferences.deadline === undefined) return [];
+    const restart = fleet.bootSeconds + fleet.restartSeconds;
+    const instances = new Map(state.instances.map((i) => [i.id, i]));
+    const candidates = state.running.filter(
+      (r) =>
+        instances.get(r.instanceId)?.market === 'on-demand' &&
+        r.unsavedSeconds !== undefined &&
+        r.unsavedSeconds <= restart,
+    );
+    if (candidates.length === 0) return [];
+    if (!this.aheadOfPace(d, state, 2 * restart)) return [];
+    const now = state.nowSeconds;
+    const spotNow = forecast.pools.some(
+      (p, i) =>
+        forecast.availability(i, now) >= 0.5 &&
+        forecast.spotPrice(i, now, now + 3600) < p.onDemandPricePerHour,
+    );
+    if (!spotNow) return [];
+    return candidates.map((r) => r.subTaskId);
+  }
+
   /** A running sub-task's checkpoint interval: as its driver says, else Young's for its pool. */
   private checkpointIntervalOf(state: ControllerState, d: DagArrays, id: string): number {
     const r = state.running.find((x) => x.subTaskId === id);
@@ -291,8 +333,30 @@ export class Controller {
       arrays: d,
       onDemandSubTasks: guard.onDemandSubTasks,
       guarded: true,
-      waitForSpot: { maxSeconds: this.waitLimit(state.nowSeconds) },
+      // The safety net's margin is the reserve: no second one inside the plan.
+      deadlineReserve: 0,
+      waitForSpot: { maxSeconds: this.aheadOfPace(d, state) ? this.waitLimit(state.nowSeconds) : 0 },
     });
+  }
+
+  /**
+   * Uniform Progress's pacing (Can't Be Late, NSDI'24), for DAGs: the job is ahead when its work
+   * done and checkpointed is at least the share of the deadline gone times the total work. Only
+   * then does it wait for spot capacity to come back; behind, it runs on what is there now.
+   */
+  private aheadOfPace(d: DagArrays, state: ControllerState, byWorkSeconds = 0): boolean {
+    const deadline = this.setup.preferences.deadline;
+    if (deadline === undefined) return true;
+    let total = 0;
+    for (let v = 0; v < d.ids.length; v++) total += d.duration[v]!;
+    let progress = 0;
+    for (const x of state.done) {
+      const v = d.indexOf.get(x.subTaskId);
+      if (v !== undefined) progress += d.duration[v]!;
+    }
+    for (const seconds of Object.values(state.progress ?? {})) progress += seconds;
+    for (const r of state.running) progress += r.checkpointedSeconds ?? 0;
+    return progress >= ((state.nowSeconds + byWorkSeconds) / deadline) * total;
   }
 
   /** How long a spot pool without capacity may be waited for: until the deadline, else a day. */

@@ -41,6 +41,10 @@ export function applyObservations(
     const pool = pools.get(key);
     if (pool) model.observeAvailability(pool, atMs, false);
   }
+  for (const [key, available] of Object.entries(event.capacity ?? {})) {
+    const pool = pools.get(key);
+    if (pool) model.observeAvailability(pool, atMs, available);
+  }
 }
 
 /** Penalises the event's pools from now on; returns the pools still penalised. */

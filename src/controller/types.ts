@@ -24,6 +24,8 @@ export interface ControllerEvent {
   /** Pools that refused a spot launch for want of capacity since the last call. */
   refusedPools?: string[];
   observations?: PoolObservation[];
+  /** Whether each pool has spot capacity now, where the driver can see it (a replayed market, a probe). */
+  capacity?: Record<string, boolean>;
 }
 
 /** A running sub-task as the controller sees it (extends the allocator's view). */
@@ -36,6 +38,11 @@ export interface RunningSubTask {
   checkpointedSeconds?: number;
   /** Seconds of work between its checkpoints (0: none); derived from its pool's hazard when absent. */
   checkpointIntervalSeconds?: number;
+  /**
+   * Work done since its last checkpoint (seconds), what stopping it now would lose; unknown when
+   * absent (then it is not moved off on-demand).
+   */
+  unsavedSeconds?: number;
 }
 
 /** The job as it stands: the allocator's runtime state plus what re-splitting and learning need. */

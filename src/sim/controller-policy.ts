@@ -19,6 +19,7 @@ import {
   type ControllerMemory,
   type ControllerOptions,
   type ControllerState,
+  type Decision,
 } from '../controller';
 import type { TaskDag } from '../dag';
 import type { ReplanEvent, SimPlan, SimPolicy } from './simulator';
@@ -39,8 +40,10 @@ export interface ControllerPolicyOptions extends ControllerOptions {
   forecast: AllocationForecast;
   /** The shortest period between periodic decisions (default 60 s). */
   minTickSeconds?: number;
-  /** How long an interrupting pool gets no new spot (default 30 min). */
+  /** How long an interrupting pool gets no new spot (default 0: the learned model says when it is back). */
   penaltySeconds?: number;
+  /** Sees every decision (tracing, `bench twin`). */
+  onDecision?: (decision: Decision, state: ControllerState) => void;
   order?: RankOrder;
 }
 
@@ -53,7 +56,7 @@ export function simControllerFleet(
     ...fleet,
     engineOverheadSeconds: DEFAULT_ENGINE_OVERHEAD_SECONDS,
     minTickSeconds: timing.minTickSeconds ?? 60,
-    penaltySeconds: timing.penaltySeconds ?? PENALTY_SECONDS,
+    penaltySeconds: timing.penaltySeconds ?? 0,
   };
 }
 
@@ -72,6 +75,7 @@ function controllerEvent(event: ReplanEvent | undefined): ControllerEvent {
     pools: refused ? [] : event.pools,
     refusedPools: refused ? event.pools : [],
     observations: event.observations,
+    capacity: event.capacity,
   };
 }
 
@@ -114,13 +118,9 @@ export function controllerPolicy(env: ControllerPolicyEnv, options: ControllerPo
   const dag = env.dag ?? arraysAsDag(env.d);
   let memory: ControllerMemory = freshMemory();
   const decide = (state: RuntimeState, event: ReplanEvent | undefined, previous?: SimPlan): SimPlan => {
-    const decision = controller.decide(
-      dag,
-      controllerState(state, env.dag),
-      controllerEvent(event),
-      memory,
-      previous,
-    );
+    const controllerView = controllerState(state, env.dag);
+    const decision = controller.decide(dag, controllerView, controllerEvent(event), memory, previous);
+    options.onDecision?.(decision, controllerView);
     memory = decision.memory;
     if (decision.resplits.length === 0 && decision.stopRunning.length === 0) return decision.schedule;
     return { ...decision.schedule, dagChange: { d: dagArrays(dag), stop: decision.stopRunning } };

@@ -64,6 +64,8 @@ export interface ReplanEvent {
   observations: Array<{ pool: string; exposureSeconds: number; interruptions: number }>;
   /** Pools with spot requests still waiting for capacity (policies with `onNoCapacity: 'wait'`). */
   waitingPools: string[];
+  /** Whether each pool has spot capacity now (observable, as Uniform Progress observes it). */
+  capacity?: Record<string, boolean>;
 }
 
 /**
@@ -609,11 +611,14 @@ export class Simulator {
     if (this.replansNow > 1000) this.fail(`re-planning in a loop at ${this.now.toFixed(0)} s (${reason})`);
     const state = this.runtimeState();
     const waitingPools = [...new Set(this.all.filter((i) => i.state === 'waiting').map((i) => i.plan.pool))];
+    const capacity: Record<string, boolean> = {};
+    this.market.pools.forEach((p, i) => (capacity[p.option.key] = this.market.available(i, this.now)));
     const event: ReplanEvent = {
       reason,
       pools: [...this.eventPools],
       observations: this.observations(),
       waitingPools,
+      capacity,
     };
     this.eventPools.clear();
     this.replans++;

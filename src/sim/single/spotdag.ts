@@ -1,6 +1,7 @@
 /**
- * spotdag in the single-job benchmark: the same `spotdagPolicy` as `bench schedule` (allocate at
- * the start, reallocate after every interruption or refused launch, learning from what it saw),
+ * spotdag in the single-job benchmark: the runtime controller, as in `bench schedule` and in real
+ * jobs (plan at the start, decide again after every interruption or refused launch and on its
+ * periodic tick, learning from what it saw, with its deadline safety net),
  * planning a one-sub-task DAG on a market of one pool — the trace's — with the benchmark's fixed
  * spot and on-demand prices. Its plans are carried out tick by tick in the single-job model:
  *
@@ -16,20 +17,26 @@
  * priors trained on the trace's 3 days before the start tick (as `bench schedule` trains it).
  */
 import { DirectedGraph } from 'graphology';
-import { BUILTIN_SHAPES, marketForecast, StepFunction } from '../../allocate/market-forecast';
+import { BUILTIN_SHAPES, marketForecast } from '../../allocate/market-forecast';
 import { preferencesSchema } from '../../allocate/preferences';
 import { dagArrays } from '../../allocate/rank';
-import { resolveFleet, type RuntimeState, type SpotdagSchedule } from '../../allocate/types';
+import {
+  resolveFleet,
+  type RuntimeState,
+  type SpotdagInstancePlan,
+  type SpotdagSchedule,
+} from '../../allocate/types';
 import type { DependencyAttributes, SubTaskAttributes, TaskDag } from '../../dag';
 import { InterruptionModel } from '../../forecast';
 import type { AvailabilityTrace, Pool } from '../../market';
-import { CyclicTrace, SimMarket } from '../market';
-import { spotdagPolicy } from '../policies';
+import { controllerPolicy, type ControllerPolicyOptions } from '../controller-policy';
 import { learnTraceHistory } from '../scenario';
 import type { ReplanEvent, SimPolicy } from '../simulator';
 import type { Choice, JobView, SingleJob, SinglePolicy } from './job';
 
 export interface SpotdagSingleInput {
+  /** Sees every decision of the controller (tracing). */
+  onDecision?: ControllerPolicyOptions['onDecision'];
   job: SingleJob;
   /** The whole trace the job's availability was cut from. */
   trace: AvailabilityTrace;
@@ -94,47 +101,61 @@ export function spotdagSinglePolicy(input: SpotdagSingleInput): SinglePolicy {
     startMs,
   });
   const option = forecast.pools[0]!;
-  const market = new SimMarket([
-    {
-      option,
-      price: new StepFunction(0, 3600, [job.spotPricePerHour]),
-      trace: new CyclicTrace(trace),
-      offsetTicks: startTick,
-      traceName: trace.name,
-    },
-  ]);
   const fleet = resolveFleet({ bootSeconds: job.overheadSeconds, restartSeconds: 0, checkpointSeconds: 0 });
   const preferences = preferencesSchema.parse({ objective: 'minimize-cost', deadline: job.deadlineSeconds });
-  const policy: SimPolicy = spotdagPolicy(
-    { d: dagArrays(oneSubTaskDag(job.workSeconds)), fleet, preferences, market },
-    { forecast },
+  const policy: SimPolicy = controllerPolicy(
+    { d: dagArrays(oneSubTaskDag(job.workSeconds)), fleet, preferences },
+    { forecast, onDecision: input.onDecision },
   );
+  const period = policy.replanEverySeconds ?? Infinity;
+  let lastReplanAt = 0;
 
   let schedule: SpotdagSchedule | undefined;
   let last: Choice = 'none';
   let spotSinceTick = 0;
   let nextInstanceId = 0;
 
+  /** The instance the plan puts the job on, or undefined when the job keeps running where it is. */
   const instanceOf = (s: SpotdagSchedule) => {
-    const placement = s.placements.find((p) => p.subTaskId === SUB_TASK)!;
-    return s.instances.find((i) => i.id === placement.instanceId)!;
+    const placement = s.placements.find((p) => p.subTaskId === SUB_TASK);
+    return placement && s.instances.find((i) => i.id === placement.instanceId)!;
   };
+  /** The instance the job runs on now (the plan's, when it started there). */
+  let current: SpotdagInstancePlan | undefined;
 
   const replan = (view: JobView, event: ReplanEvent) => {
     const { state } = view;
+    const t = state.tick * job.gapSeconds;
+    lastReplanAt = t;
     nextInstanceId++;
+    // Running: the controller sees it running (progress survives, so nothing is unsaved) and only
+    // moves it when it decides to (back to spot, the safety net); otherwise it places it anew.
+    const running = state.on !== 'none' && current !== undefined;
     const runtime: RuntimeState = {
-      nowSeconds: state.tick * job.gapSeconds,
+      nowSeconds: t,
       done: [],
-      running: [],
+      running: running
+        ? [
+            {
+              subTaskId: SUB_TASK,
+              instanceId: current!.id,
+              expectedFinish: t + state.overheadLeft + (job.workSeconds - state.done),
+              unsavedSeconds: 0,
+            },
+          ]
+        : [],
       progress: state.done > 0 ? { [SUB_TASK]: state.done } : {},
-      instances: [],
+      instances: running ? [{ ...current!, launched: true }] : [],
       penalisedPools: event.pools,
-      displaced: [SUB_TASK],
+      displaced: running ? [] : [SUB_TASK],
       nextInstanceId,
       spentUsd: state.costUsd,
     };
-    schedule = policy.replan(runtime, event, schedule!);
+    schedule = policy.replan(
+      runtime,
+      { ...event, capacity: { [option.key]: view.spotAvailable } },
+      schedule!,
+    );
   };
 
   return {
@@ -157,9 +178,21 @@ export function spotdagSinglePolicy(input: SpotdagSingleInput): SinglePolicy {
           ],
           waitingPools: [],
         });
+      } else if (t - lastReplanAt >= period) {
+        // The controller's periodic decision (its safety net may release, or engage).
+        const exposure = state.on === 'spot' ? (state.tick - spotSinceTick) * job.gapSeconds : 0;
+        if (state.on === 'spot') spotSinceTick = state.tick;
+        replan(view, {
+          reason: 'periodic',
+          pools: [],
+          observations:
+            exposure > 0 ? [{ pool: option.key, exposureSeconds: exposure, interruptions: 0 }] : [],
+          waitingPools: [],
+        });
       }
       for (let attempt = 0; attempt < MAX_REPLANS_PER_TICK; attempt++) {
         const instance = instanceOf(schedule);
+        if (!instance) return (last = state.on); // keeps running where it is
         let choice: Choice;
         if (t + 1e-6 < instance.launchAt) choice = 'none';
         else if (instance.market === 'on-demand') choice = 'on-demand';
@@ -169,6 +202,7 @@ export function spotdagSinglePolicy(input: SpotdagSingleInput): SinglePolicy {
           continue;
         }
         if (choice === 'spot' && state.on !== 'spot') spotSinceTick = state.tick;
+        current = choice === 'none' ? undefined : instance;
         last = choice;
         return choice;
       }
