@@ -12,7 +12,6 @@ import {
   Controller,
   DEFAULT_ENGINE_OVERHEAD_SECONDS,
   freshMemory,
-  PENALTY_SECONDS,
   tickSeconds,
   type ControllerEvent,
   type ControllerFleet,

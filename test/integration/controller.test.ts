@@ -159,7 +159,7 @@ describe('the runtime controller across a restart of the control worker', () => 
     });
     const store = await openCheckpointStore(stack.checkpointStore);
     try {
-      const handle = await stack.client.workflow.start(spotdagJob, {
+      await stack.client.workflow.start(spotdagJob, {
         taskQueue: CONTROL_TASK_QUEUE,
         workflowId,
         args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
