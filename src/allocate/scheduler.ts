@@ -53,16 +53,18 @@ export function availableFrom(
 ): number | undefined {
   const ok = (t: number) => forecast.availability(pool, t) >= 0.5;
   if (ok(from)) return from;
+  const end = from + maxSeconds;
+  const tolerance = Math.max(resolution, 1e-3);
   let lo = from;
-  let step = Math.max(resolution, 1e-3);
-  let hi = from + step;
+  let step = tolerance;
+  let hi = Math.min(end, from + step);
   while (!ok(hi)) {
-    if (hi - from >= maxSeconds) return undefined;
+    if (hi >= end) return undefined;
     lo = hi;
     step *= 2;
-    hi = Math.min(from + maxSeconds, hi + step);
+    hi = Math.min(end, hi + step);
   }
-  while (hi - lo > resolution) {
+  for (let i = 0; i < 64 && hi - lo > tolerance; i++) {
     const mid = (lo + hi) / 2;
     if (ok(mid)) hi = mid;
     else lo = mid;

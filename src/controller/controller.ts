@@ -56,6 +56,11 @@ export interface ControllerOptions {
    * displaced, unless the deadline is at risk (`displaced`).
    */
   replan?: 'full' | 'displaced';
+  /**
+   * Spot placements must meet their latest finish only in expectation, leaving interruptions to
+   * the safety net (true), or even after one interruption at the worst moment (false, default).
+   */
+  guardedPlacements?: boolean;
 }
 
 export interface ControllerSetup {
@@ -97,7 +102,7 @@ export class Controller {
     mem.calls++;
     const notes: string[] = [];
     this.learn(event, now);
-    const penalised = penalise(mem, event, now, this.setup.fleet.penaltySeconds);
+    const penalised = penalise(mem, event, now, this.setup.fleet.penaltySeconds, this.tick);
     let d = dagArrays(dag);
     // Cuts of running work (risk rose, idle slots) come first: the plan then places their pieces.
     const resplits = this.resplit(dag, d, state, mem, previous, notes, cutsOfRunning);
@@ -140,9 +145,8 @@ export class Controller {
   }
 
   /**
-   * The safety net's reading and the remaining DAG re-planned under it. The reading uses the spot
-   * work the previous plan starts soon; if the new plan's own spot work needs a wider margin that
-   * engages the net, the plan is made again under it.
+   * The safety net's reading and the remaining DAG re-planned under it, with running on-demand
+   * work moved back to spot when the job is ahead (and only if the plan does put it on spot).
    */
   private plan(
     d: DagArrays,
@@ -156,7 +160,7 @@ export class Controller {
     const now = state.nowSeconds;
     const { forecast, fleet, preferences } = this.setup;
     const priority = rankSubTasks(d, forecast, fleet, preferences, this.order, now);
-    let guard = this.guard(d, state, priority, memory, notes, spotIntervalSoon(previous, now, this.tick));
+    const guard = this.guard(d, state, priority, memory, notes);
     const toSpot = this.backToSpot(d, state, guard);
     guard.stopRunning = [...guard.stopRunning, ...toSpot];
     let current = stopped(d, state, guard.stopRunning, []);
@@ -172,14 +176,6 @@ export class Controller {
     }
     if (toSpot.length > stay.length)
       notes.push(`back to spot: ${toSpot.length - stay.length} sub-task(s) leave on-demand (ahead of pace)`);
-    if (!guard.onDemandMode) {
-      const again = this.guard(d, state, priority, memory, notes, spotIntervalSoon(schedule, now, this.tick));
-      if (again.onDemandMode) {
-        guard = again;
-        current = stopped(d, state, guard.stopRunning, []);
-        schedule = this.replan(d, current, priority, penalised, guard, event, previous);
-      }
-    }
     return { guard, current, schedule };
   }
 
@@ -232,7 +228,6 @@ export class Controller {
     priority: Float64Array,
     memory: ControllerMemory,
     notes: string[],
-    plannedSpotInterval: number,
   ): GuardReading {
     const reading = readGuard({
       d,
@@ -244,7 +239,6 @@ export class Controller {
       memory,
       tickSeconds: this.tick,
       checkpointInterval: (id) => this.checkpointIntervalOf(state, d, id),
-      plannedSpotInterval,
     });
     if (reading.onDemandMode !== memory.onDemandMode) {
       memory.onDemandMode = reading.onDemandMode;
@@ -332,7 +326,7 @@ export class Controller {
       priority,
       arrays: d,
       onDemandSubTasks: guard.onDemandSubTasks,
-      guarded: true,
+      guarded: this.setup.options?.guardedPlacements ?? false,
       // The safety net's margin is the reserve: no second one inside the plan.
       deadlineReserve: 0,
       waitForSpot: { maxSeconds: this.aheadOfPace(d, state) ? this.waitLimit(state.nowSeconds) : 0 },
@@ -392,16 +386,6 @@ export class Controller {
     }
     return next;
   }
-}
-
-/** The longest checkpoint interval of spot work a plan starts before the next tick. */
-function spotIntervalSoon(plan: SpotdagSchedule | undefined, now: number, tick: number): number {
-  if (!plan) return 0;
-  const spot = new Set(plan.instances.filter((i) => i.market === 'spot').map((i) => i.id));
-  let tau = 0;
-  for (const p of plan.placements)
-    if (spot.has(p.instanceId) && p.start <= now + tick) tau = Math.max(tau, p.checkpointIntervalSeconds);
-  return tau;
 }
 
 /** Free slots on launched instances with nothing running or queued on them in the plan. */

@@ -1,15 +1,16 @@
 /**
  * The deadline safety net. At every call it asks: if everything not done ran on on-demand from now
  * on, when would the job finish? Running spot work is counted pessimistically, as if it were
- * interrupted now and resumed on on-demand from its last checkpoint. The slack is the deadline
- * minus that finish. When it falls below a margin — what one more surprise can cost: a boot, a
- * restart, a notice, a checkpoint interval of lost work, and the time until the next decision —
- * the work on the critical path moves to on-demand. It moves back to spot only when the job is
- * comfortably ahead again (slack above three margins): hysteresis, as Uniform Progress has, so
- * the net does not flap.
+ * interrupted now and resumed on on-demand from its last checkpoint, after a boot and a restart.
+ * The slack is the deadline minus that finish. That estimate already pays for an interruption
+ * now; until the next decision it can only grow by the time that passes without a checkpoint (at
+ * most a tick) and a notice that comes just after this call. When the slack falls below that
+ * margin (tick + notice + one checkpoint's cost), the work on the critical path moves to on-demand
+ * (and running spot work without checkpoints restarts there). It moves back to spot only when the
+ * slack is three margins again: hysteresis, so the net does not flap.
  *
- * Invariant it keeps: a job whose on-demand plan fits the deadline with one margin to spare at
- * submission meets it whatever the trace does, up to estimate errors in sub-task durations.
+ * Invariant it keeps: a job whose on-demand plan fits the deadline with a margin to spare at
+ * submission meets it whatever the trace does, up to errors in the sub-tasks' duration estimates.
  */
 import type { Preferences } from '../allocate/preferences';
 import type { DagArrays } from '../allocate/rank';
@@ -31,8 +32,6 @@ export interface GuardInput {
   tickSeconds: number;
   /** Checkpoint interval (seconds of work) of each running spot sub-task, by id. */
   checkpointInterval: (subTaskId: string) => number;
-  /** The longest checkpoint interval of spot work planned to start before the next call. */
-  plannedSpotInterval?: number;
 }
 
 /** The cheapest on-demand pool per instance shape. */
@@ -82,14 +81,11 @@ export function readGuard(input: GuardInput): GuardReading {
     if (v !== undefined) progress.set(v, s);
   }
   const running = new Map<number, { finish: number; instance: string }>();
-  let worstTau = input.plannedSpotInterval ?? 0;
   for (const r of state.running) {
     const v = index(r.subTaskId);
     if (v === undefined) continue;
     if (spotInstances.has(r.instanceId)) {
       progress.set(v, r.checkpointedSeconds ?? 0);
-      // Without checkpoints (τ = 0) the net stops it instead (stopRunning) when it is tight.
-      worstTau = Math.max(worstTau, input.checkpointInterval(r.subTaskId));
     } else running.set(v, { finish: r.expectedFinish, instance: r.instanceId });
   }
   const doneAt = new Map<number, { at: number; instance: string }>();
@@ -115,13 +111,10 @@ export function readGuard(input: GuardInput): GuardReading {
     nextInstanceId: 1e6, // ids of this what-if plan are never used
   });
   const onDemandFinish = plan.predictedMakespanSeconds;
-  const marginSeconds =
-    fleet.bootSeconds +
-    fleet.restartSeconds +
-    fleet.noticeSeconds +
-    fleet.checkpointSeconds +
-    worstTau +
-    input.tickSeconds;
+  // The estimate already pays a boot, a restart and the work since the last checkpoint of every
+  // running spot sub-task; until the next decision it can grow by a tick without a checkpoint,
+  // and a notice can come just after this one.
+  const marginSeconds = input.tickSeconds + fleet.noticeSeconds + fleet.checkpointSeconds;
   if (deadline === undefined) {
     return {
       onDemandFinish,

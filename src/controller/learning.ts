@@ -37,25 +37,35 @@ export function applyObservations(
   }
   // An interruption or a refused launch: the pool has no capacity now (it comes back at the
   // model's recovery rate).
-  for (const key of [...(event.pools ?? []), ...(event.refusedPools ?? [])]) {
-    const pool = pools.get(key);
-    if (pool) model.observeAvailability(pool, atMs, false);
-  }
+  // What the driver sees of capacity first; a refusal or an interruption at this instant wins.
   for (const [key, available] of Object.entries(event.capacity ?? {})) {
     const pool = pools.get(key);
     if (pool) model.observeAvailability(pool, atMs, available);
   }
+  for (const key of [...(event.pools ?? []), ...(event.refusedPools ?? [])]) {
+    const pool = pools.get(key);
+    if (pool) model.observeAvailability(pool, atMs, false);
+  }
 }
 
-/** Penalises the event's pools from now on; returns the pools still penalised. */
+/**
+ * Penalises the pools of the event from now on: those that interrupted for `penaltySeconds`, those
+ * that refused a launch (no capacity, or a price above the MaxPrice) until the next decision at
+ * least, so that a refusal is not asked for again at the same instant. Returns the pools still
+ * penalised.
+ */
 export function penalise(
   memory: ControllerMemory,
   event: ControllerEvent,
   nowSeconds: number,
   penaltySeconds = PENALTY_SECONDS,
+  refusalSeconds = 0,
 ): string[] {
-  for (const pool of event.pools ?? [])
-    memory.penalties[pool] = Math.max(memory.penalties[pool] ?? 0, nowSeconds + penaltySeconds);
+  const until = (pool: string, seconds: number) => {
+    if (seconds > 0) memory.penalties[pool] = Math.max(memory.penalties[pool] ?? 0, nowSeconds + seconds);
+  };
+  for (const pool of event.pools ?? []) until(pool, penaltySeconds);
+  for (const pool of event.refusedPools ?? []) until(pool, refusalSeconds);
   for (const [pool, until] of Object.entries(memory.penalties))
     if (until <= nowSeconds) delete memory.penalties[pool];
   return Object.keys(memory.penalties).sort();

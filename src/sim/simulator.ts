@@ -611,8 +611,13 @@ export class Simulator {
     if (this.replansNow > 1000) this.fail(`re-planning in a loop at ${this.now.toFixed(0)} s (${reason})`);
     const state = this.runtimeState();
     const waitingPools = [...new Set(this.all.filter((i) => i.state === 'waiting').map((i) => i.plan.pool))];
+    // Launchable capacity: there now and not being reclaimed within the notice (as `launch` checks).
     const capacity: Record<string, boolean> = {};
-    this.market.pools.forEach((p, i) => (capacity[p.option.key] = this.market.available(i, this.now)));
+    this.market.pools.forEach(
+      (p, i) =>
+        (capacity[p.option.key] =
+          this.market.nextUnavailable(i, this.now) > this.now + this.fleet.noticeSeconds),
+    );
     const event: ReplanEvent = {
       reason,
       pools: [...this.eventPools],
