@@ -18,6 +18,16 @@ import {
 
 /** Error type an instance reports when its spot notice arrived (activities/instance.ts). */
 const INSTANCE_INTERRUPTED = 'InstanceInterrupted';
+/**
+ * Failures another attempt cannot fix (activities/command.ts): a program or working directory that
+ * is not on the instance, inputs that cannot be placed, no artifact store. The sub-task fails at once.
+ */
+const FINAL_FAILURES = new Set(['ProgramNotFound', 'InvalidCommandInputs', 'NoArtifactStore']);
+
+function isFinalFailure(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  return cause instanceof ApplicationFailure && FINAL_FAILURES.has(cause.type ?? '');
+}
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10 minutes',
@@ -93,6 +103,7 @@ export async function spotdagSubTask(run: SubTaskRun): Promise<SubTaskOutcome> {
         attempts: failures + relocations.length + 1,
         relocations,
         resumedFromProgress: result.resumedFromProgress,
+        ...(result.transfers ? { transfers: result.transfers } : {}),
         startedAtMs,
         finishedAtMs: Date.now(),
       };
@@ -110,7 +121,7 @@ export async function spotdagSubTask(run: SubTaskRun): Promise<SubTaskOutcome> {
         continue;
       }
       failures++;
-      if (failures >= policy.maxAttempts) throw err;
+      if (failures >= policy.maxAttempts || isFinalFailure(err)) throw err;
       await sleep(`${2 ** (failures - 1)} seconds`);
     }
   }
