@@ -155,6 +155,7 @@ export async function runCommandAttempt(
   };
   const logs = { stdout: path.join(root, 'stdout.log'), stderr: path.join(root, 'stderr.log') };
   const whileWorking = <T>(work: Promise<T>) => heartbeating(activity, () => progress, work);
+  let child: CommandProcess | undefined;
   await rm(root, { recursive: true, force: true });
   await Promise.all(
     [folders.input, folders.output, folders.checkpoint].map((d) => mkdir(d, { recursive: true })),
@@ -185,7 +186,6 @@ export async function runCommandAttempt(
         extra: command.env,
       },
     );
-    let child: CommandProcess;
     try {
       child = await startProcess({
         file,
@@ -211,7 +211,8 @@ export async function runCommandAttempt(
     const checkpoint = async () => {
       lastCheckpointAt = Date.now();
       const tarFile = path.join(root, 'checkpoint.tar');
-      if (!(await archiveFolder(folders.checkpoint, tarFile))) return;
+      // Empty: nothing to keep yet. Torn (changed while archived): the next interval tries again.
+      if ((await archiveFolder(folders.checkpoint, tarFile)) !== 'archived') return;
       const { digest } = await fileRef(tarFile);
       if (digest === lastArchive) return;
       const at = progress.progress;
@@ -281,7 +282,14 @@ export async function runCommandAttempt(
     });
     return { output, transfers, resumedFromProgress: restored?.progress ?? 0 };
   } finally {
-    await rm(root, { recursive: true, force: true });
+    // An attempt that ends with its program still running (a store error, a fenced write) stops it.
+    if (child) {
+      child.signal('SIGKILL');
+      await child.exited;
+    }
+    await rm(root, { recursive: true, force: true }).catch((err: unknown) =>
+      activity.log.warn('could not remove the folders of a command attempt', { root, error: String(err) }),
+    );
   }
 }
 

@@ -1,14 +1,26 @@
 /** File-system work of a command attempt: listing outputs, archiving checkpoint folders, log tails. */
-import { lstat, open, readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as tar from 'tar';
 
-/** Regular files below `dir` (relative, `/`-separated, sorted); symlinks and others are skipped. */
+const vanished = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/**
+ * Regular files below `dir` (relative, `/`-separated, sorted); symlinks and others are skipped.
+ * A folder that disappears while it is listed counts as empty.
+ */
 export async function listFiles(dir: string): Promise<{ files: string[]; skipped: string[] }> {
   const files: string[] = [];
   const skipped: string[] = [];
   const walk = async (rel: string) => {
-    const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      entries = await readdir(path.join(dir, rel), { withFileTypes: true });
+    } catch (err) {
+      if (rel && vanished(err)) return;
+      throw err;
+    }
     for (const entry of entries) {
       const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) await walk(child);
@@ -22,15 +34,42 @@ export async function listFiles(dir: string): Promise<{ files: string[]; skipped
 }
 
 /**
- * Archives a folder's contents as a tar file (uncompressed: checkpoints are often compressed
- * already, and archiving must be quick on a spot notice). Portable headers (no owner names or
- * access times) so that an unchanged folder archives to the same bytes. False when it is empty.
+ * Archives a folder's files as a tar file (uncompressed: checkpoints are often compressed
+ * already, and archiving must be quick on a spot notice), with portable headers (no owner names
+ * or access times) so that an unchanged folder archives to the same bytes.
+ *
+ * The program may be writing meanwhile. The files are first hard-linked into a snapshot, which
+ * programs that write a file under a temporary name and rename it (as they should) do not change
+ * afterwards; a file that disappears before it is linked is left out. A file changed in place
+ * while it is read makes the archive `torn`, not to be kept.
  */
-export async function archiveFolder(dir: string, file: string): Promise<boolean> {
-  const entries = (await readdir(dir)).sort();
-  if (entries.length === 0) return false;
-  await tar.create({ cwd: dir, file, portable: true, strict: true }, entries);
-  return true;
+export async function archiveFolder(dir: string, file: string): Promise<'empty' | 'archived' | 'torn'> {
+  const snapshot = `${file}.snapshot`;
+  await rm(snapshot, { recursive: true, force: true });
+  try {
+    let linked = 0;
+    for (const rel of (await listFiles(dir)).files) {
+      await mkdir(path.dirname(path.join(snapshot, rel)), { recursive: true });
+      try {
+        await link(path.join(dir, rel), path.join(snapshot, rel));
+        linked++;
+      } catch (err) {
+        if (!vanished(err)) throw err;
+      }
+    }
+    if (linked === 0) return 'empty';
+    try {
+      await tar.create(
+        { cwd: snapshot, file, portable: true, strict: true },
+        (await readdir(snapshot)).sort(),
+      );
+    } catch {
+      return 'torn';
+    }
+    return 'archived';
+  } finally {
+    await rm(snapshot, { recursive: true, force: true });
+  }
 }
 
 /** Unpacks an archive made by `archiveFolder` into `dir` (paths outside it are refused). */

@@ -36,9 +36,14 @@ interface Built {
   ids: string[];
   /** Bytes each sub-task sends to each dependent, by position in `ids`. */
   outBytes: number[];
-  /** Files a command stage declares it writes, all with sizes (then edges count what dependents read). */
-  sizedOutputs?: Array<Required<DeclaredOutput>>;
+  /**
+   * Per sub-task (by position in `ids`): the files its command stage declares it writes, when all
+   * have sizes; then its edges count the bytes of those its dependents read.
+   */
+  sizedOutputs?: Array<SizedOutputs | undefined>;
 }
+
+type SizedOutputs = Array<Required<DeclaredOutput>>;
 
 /**
  * Builds the DAG of a parsed JobSpec: split stages fan out into chunks, reduce stages fan in
@@ -100,10 +105,9 @@ function covers(input: string, output: string): boolean {
  * reads (its declared inputs, or all of them), else the stage's outputBytes.
  */
 function edgeBytes(up: Built, i: number, inputs: string[] | undefined): number {
-  if (!up.sizedOutputs) return up.outBytes[i]!;
-  const read = inputs
-    ? up.sizedOutputs.filter((o) => inputs.some((p) => covers(p, o.path)))
-    : up.sizedOutputs;
+  const sized = up.sizedOutputs?.[i];
+  if (!sized) return up.outBytes[i]!;
+  const read = inputs ? sized.filter((o) => inputs.some((p) => covers(p, o.path))) : sized;
   return read.reduce((sum, o) => sum + o.bytes, 0);
 }
 
@@ -125,13 +129,16 @@ function work(stage: Stage): { step: string; command?: CommandSpec } {
   return { step: COMMAND_STEP, command };
 }
 
-/** A command stage's declared outputs when every one has a size and no outputBytes overrides them. */
-function sizedOutputs(stage: Stage): Built['sizedOutputs'] {
+/**
+ * `count` times a command stage's declared outputs, when every one has a size and no
+ * outputBytes overrides them.
+ */
+function sizedOutputs(stage: Stage, count: number): Built['sizedOutputs'] {
   if (stage.outputBytes !== undefined || !stage.outputs?.length) return undefined;
+  if (stage.kind === 'split' && stage.outputBytesPerUnit) return undefined;
   const outputs: DeclaredOutput[] = stage.outputs.map((o) => (typeof o === 'string' ? { path: o } : o));
-  return outputs.every((o) => o.bytes !== undefined)
-    ? (outputs as Array<Required<DeclaredOutput>>)
-    : undefined;
+  if (!outputs.every((o) => o.bytes !== undefined)) return undefined;
+  return new Array<SizedOutputs>(count).fill(outputs as SizedOutputs);
 }
 
 function resources(stage: Stage) {
@@ -161,7 +168,7 @@ function addStep(dag: TaskDag, stage: StepStage, upstream: Built[]): Built {
   if (stage.input !== undefined) attributes.input = stage.input;
   dag.addNode(stage.id, attributes);
   connect(dag, upstream, stage.id, stage.inputs);
-  return { ids: [stage.id], outBytes: [stage.outputBytes ?? 0], sizedOutputs: sizedOutputs(stage) };
+  return { ids: [stage.id], outBytes: [stage.outputBytes ?? 0], sizedOutputs: sizedOutputs(stage, 1) };
 }
 
 function addSplit(dag: TaskDag, spec: JobSpec, stage: SplitStage, upstream: Built[]): Built {
@@ -201,7 +208,7 @@ function addSplit(dag: TaskDag, spec: JobSpec, stage: SplitStage, upstream: Buil
     ids[i] = id;
     outBytes[i] = fixedBytes + bytesPerUnit * length;
   }
-  return { ids, outBytes, sizedOutputs: bytesPerUnit === 0 ? sizedOutputs(stage) : undefined };
+  return { ids, outBytes, sizedOutputs: sizedOutputs(stage, count) };
 }
 
 /**
@@ -212,6 +219,9 @@ function addReduce(dag: TaskDag, stage: ReduceStage, upstream: Built[]): Built {
   const leaves: Built = {
     ids: upstream.flatMap((u) => u.ids),
     outBytes: upstream.flatMap((u) => u.outBytes),
+    sizedOutputs: upstream.flatMap(
+      (u) => u.sizedOutputs ?? new Array<undefined>(u.ids.length).fill(undefined),
+    ),
   };
   const levels = reduceLevels(leaves.ids.length, stage.fanIn);
   const count = levels.reduce((a, b) => a + b, 0);
@@ -228,7 +238,7 @@ function addReduce(dag: TaskDag, stage: ReduceStage, upstream: Built[]): Built {
     const level: Built = {
       ids: new Array<string>(size),
       outBytes: new Array<number>(size).fill(bytes),
-      sizedOutputs: sizedOutputs(stage),
+      sizedOutputs: sizedOutputs(stage, size),
     };
     const layout = { units: below.ids.length, count: size, mode: 'maxSubTasks' as const };
     for (let g = 0; g < size; g++) {

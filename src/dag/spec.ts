@@ -410,6 +410,9 @@ function describeZodIssue(issue: z.core.$ZodIssue, input: unknown): SpecIssue[] 
       }
       return [{ path, message: 'does not match any allowed shape' }];
     }
+    case 'invalid_key':
+      // A record key (an env variable's name): say what is wrong with it.
+      return [{ path, message: issue.issues[0]?.message ?? issue.message }];
     case 'invalid_type': {
       const value = valueAt(input, issue.path);
       if (value === undefined) return [{ path, message: `required (expected ${issue.expected})` }];

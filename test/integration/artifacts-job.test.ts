@@ -1,0 +1,145 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { openCheckpointStore } from '../../src/checkpoint';
+import { isCommandOutput, type CommandOutput } from '../../src/command/outputs';
+import { CONTROL_TASK_QUEUE } from '../../src/names';
+import { prepareJob } from '../../cli/job-files';
+import { spotdagJob } from '../../workflows';
+import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
+
+const MiB = 1024 * 1024;
+const repoRoot = path.resolve(__dirname, '../..');
+
+describe('jobs whose data is in the artifact store', () => {
+  let stack: Awaited<ReturnType<typeof startTestStack>>;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ checkpointIntervalMs: 300 });
+  });
+  afterAll(async () => {
+    await stopAllInstances(stack);
+    await stack.close();
+  });
+
+  it('keeps every KV value under 256 KB while its outputs total more than 200 MB', async () => {
+    const workflowId = uniqueId('big-outputs');
+    const spec = {
+      name: workflowId,
+      stages: [
+        {
+          id: 'write',
+          kind: 'split',
+          // 52 MiB of output each, and a 600 KB checkpoint folder archived while it sleeps.
+          shell:
+            'head -c 600000 /dev/urandom > "$SPOTDAG_CHECKPOINT_DIR/state.bin" && sleep 1.5 && ' +
+            'head -c 54525952 /dev/urandom > "$SPOTDAG_OUTPUT_DIR/part-$SPOTDAG_RANGE_START.bin"',
+          range: { start: 1, end: 4 },
+          chunking: { size: 1 },
+        },
+        {
+          id: 'many',
+          kind: 'step',
+          // 3,000 small files: a manifest (the sub-task's result) of well over 256 KB.
+          shell:
+            'mkdir -p "$SPOTDAG_OUTPUT_DIR/files" && for i in $(seq 1 3000); do echo "$i" > "$SPOTDAG_OUTPUT_DIR/files/file-$i.txt"; done',
+        },
+        {
+          id: 'check',
+          kind: 'reduce',
+          dependsOn: ['write', 'many'],
+          inputs: ['part-1.bin', 'part-2.bin', 'part-3.bin', 'part-4.bin', 'files/file-3000.txt'],
+          shell: 'cat "$SPOTDAG_INPUT_DIR"/part-*.bin | wc -c > "$SPOTDAG_OUTPUT_DIR/total.txt"',
+          outputs: ['total.txt'],
+        },
+      ],
+      fleet: { provider: 'local', instances: 2, slotsPerInstance: 2 },
+    };
+    const result = await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 10 } }],
+      });
+      return handle.result();
+    });
+    const store = await openCheckpointStore(stack.checkpointStore);
+    try {
+      const outputs: CommandOutput[] = [];
+      for (const id of ['write/0000', 'write/0001', 'write/0002', 'write/0003', 'many', 'check']) {
+        const stored = await store.readResult(workflowId, id);
+        const output = JSON.parse(stored!.bytes.toString('utf8')) as unknown;
+        expect(isCommandOutput(output)).toBe(true);
+        outputs.push(output as CommandOutput);
+      }
+      const total = outputs.flatMap((o) => Object.values(o.files)).reduce((a, r) => a + r.bytes, 0);
+      expect(total).toBeGreaterThanOrEqual(200 * 1000 * 1000);
+      // The reduce read the four parts through its input folder.
+      expect(result.result).toEqual(outputs[5]);
+      const totalTxt = await store.artifacts!.getBytes(
+        { jobId: workflowId },
+        outputs[5]!.files['total.txt']!,
+      );
+      expect(Number(totalTxt.toString().trim())).toBe(4 * 54525952);
+
+      // Every value the job keeps in the KV: tokens, heads, result records, plans — small.
+      const keys = await store.kv.list(store.layout.job(workflowId));
+      const sizes = await Promise.all(keys.map(async (k) => (await store.kv.get(k))!.value.length));
+      expect(keys.length).toBeGreaterThan(10);
+      expect(Math.max(...sizes)).toBeLessThan(256 * 1024);
+      // The large manifest and the checkpoint archives are pointers in the KV.
+      expect((await store.readResult(workflowId, 'many'))!.descriptor.bytes).toBeGreaterThan(256 * 1024);
+      const checkpoints = await store.listCheckpoints(workflowId, 'write/0000');
+      expect(checkpoints.length).toBeGreaterThan(0);
+
+      await store.cleanupJob(workflowId);
+      expect(await store.artifacts!.has({ jobId: workflowId }, outputs[5]!.files['total.txt']!.digest)).toBe(
+        false,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('runs examples/pipeline with an interruption and matches the result computed without spotdag', async () => {
+    const workflowId = uniqueId('pipeline');
+    const file = path.join(repoRoot, 'examples', 'pipeline', 'job.json');
+    const rounds = '60';
+    const { spec } = prepareJob(file, JSON.parse(readFileSync(file, 'utf8')), {
+      standIn: 'no-command',
+      runtimeScale: 1,
+      sizeScale: 1,
+    });
+    const stages = (spec as { stages: Array<Record<string, unknown>> }).stages;
+    stages[1]!.env = { ROUNDS: rounds, CHECKPOINT_EVERY: '200' };
+    const result = await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 10 } }],
+      });
+      // Once the pieces are being processed, one instance gets a spot notice and goes 3 s later.
+      const store = await openCheckpointStore(stack.checkpointStore);
+      try {
+        await waitFor(
+          async () => (await store.listCheckpoints(workflowId, 'process/0000')).length > 0,
+          120_000,
+          'a checkpoint of the first piece',
+        );
+      } finally {
+        await store.close();
+      }
+      const [first] = await stack.provisioner.list(workflowId);
+      await stack.provisioner.interrupt(first!.id, 3_000);
+      return handle.result();
+    });
+    const reference = execFileSync(path.join(repoRoot, 'examples', 'pipeline', 'reference.sh'), {
+      env: { ...process.env, ROUNDS: rounds },
+      encoding: 'utf8',
+    }).trim();
+    expect((result.result as CommandOutput).files['result.txt']!.digest).toBe(reference);
+    expect(result.interruptions).toBeGreaterThanOrEqual(1);
+    expect(result.result).toMatchObject({ files: { 'result.txt': { bytes: expect.any(Number) } } });
+    expect((result.result as CommandOutput).files['result.txt']!.bytes).toBeGreaterThan(MiB);
+  }, 300_000);
+});
