@@ -127,6 +127,8 @@ export interface InstanceActivityOptions {
   reclaimAtMs?: () => number | undefined;
   /** Largest size of the instance's input cache (default 20 GiB). */
   cacheBytes?: number;
+  /** Benchmarks on one machine: downloads from the artifact store take at least bytes / this seconds. */
+  transferBytesPerSecond?: number;
 }
 
 /** Prefetches an instance runs at once beside its sub-tasks (its worker takes slots + this many activities). */
@@ -209,7 +211,12 @@ export function createInstanceActivities(options: InstanceActivityOptions) {
       instanceId: options.instanceId,
       workDir,
       artifacts,
-      cache: new ArtifactCache(path.join(workDir, 'cache'), artifacts, options.cacheBytes),
+      cache: new ArtifactCache(
+        path.join(workDir, 'cache'),
+        artifacts,
+        options.cacheBytes,
+        options.transferBytesPerSecond,
+      ),
       checkpointIntervalMs: options.checkpointIntervalMs ?? 10_000,
       graceMs: options.commandGraceMs ?? DEFAULT_COMMAND_GRACE_MS,
       interruption: options.interruption,

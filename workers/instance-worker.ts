@@ -25,6 +25,8 @@ export interface InstanceWorkerOptions {
   workDir?: string;
   /** Seconds a command gets between SIGTERM and SIGKILL on a notice or a cancel. */
   commandGraceMs?: number;
+  /** Benchmarks: emulate a link of this many bytes per second for artifact downloads. */
+  transferBytesPerSecond?: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function createInstanceWorker(options: InstanceWorkerOptions): Prom
       workDir: options.workDir,
       commandGraceMs: options.commandGraceMs,
       reclaimAtMs: () => reclaimAtMs,
+      transferBytesPerSecond: options.transferBytesPerSecond,
     }),
     // Sub-tasks take `slots` of them (the activities keep to that); input prefetches run beside.
     maxConcurrentActivityTaskExecutions: options.slots + PREFETCH_SLOTS,
@@ -136,6 +139,10 @@ async function main(): Promise<void> {
     checkpointIntervalMs: opts.checkpointIntervalMs,
     workDir: opts.workDir ?? process.env.SPOTDAG_WORK_DIR,
     commandGraceMs: opts.commandGraceMs,
+    // Benchmarks only (`spotdag bench transfers --bandwidth`): a slower link on one machine.
+    ...(process.env.SPOTDAG_TRANSFER_BANDWIDTH
+      ? { transferBytesPerSecond: Number(process.env.SPOTDAG_TRANSFER_BANDWIDTH) }
+      : {}),
   });
   // Temporal's runtime shuts the worker down gracefully on SIGTERM/SIGINT.
   await worker.run();

@@ -34,6 +34,11 @@ export class ArtifactCache {
     readonly dir: string,
     private readonly artifacts: ArtifactStore,
     private readonly limitBytes = 20 * 1024 ** 3,
+    /**
+     * Emulates a network link for benchmarks on one machine: a download of n bytes takes at least
+     * n / this many seconds. Absent: as fast as the store answers.
+     */
+    private readonly bytesPerSecond?: number,
   ) {}
 
   private file(digest: string): string {
@@ -76,7 +81,11 @@ export class ArtifactCache {
     let download = this.inFlight.get(ref.digest);
     const mine = !download;
     if (!download) {
-      download = this.artifacts.getFile(scope, ref, this.file(ref.digest)).then(() => {
+      download = this.artifacts.getFile(scope, ref, this.file(ref.digest)).then(async () => {
+        if (this.bytesPerSecond) {
+          const left = (ref.bytes / this.bytesPerSecond) * 1000 - (performance.now() - started);
+          if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+        }
         this.remember(ref.digest, ref.bytes);
       });
       this.inFlight.set(ref.digest, download);
