@@ -25,8 +25,12 @@ export interface PreparedJob {
   lines: string[];
 }
 
-/** Stages' relative `workdir`s, resolved against the job file's folder (the instances are local). */
-function withResolvedWorkdirs(spec: unknown, base: string): unknown {
+/**
+ * Stages' relative `workdir`s, resolved against the job file's folder: for local instances, which
+ * share this machine's files (on EC2 a relative workdir is the instance worker's own).
+ */
+export function withResolvedWorkdirs(spec: unknown, file: string): unknown {
+  const base = path.dirname(path.resolve(file));
   const stages = (spec as { stages?: unknown }).stages;
   if (!Array.isArray(stages)) return spec;
   return {
@@ -40,15 +44,17 @@ function withResolvedWorkdirs(spec: unknown, base: string): unknown {
   };
 }
 
-/** A job file as the spec to run: a JobSpec as it is, a WfFormat instance as command stages. */
+/**
+ * A job file as the spec to run: a JobSpec as it is, a WfFormat instance as command stages (whose
+ * commands run in the file's folder, `.`).
+ */
 export function prepareJob(file: string, json: unknown, flags: WfFormatFlags): PreparedJob {
-  const base = path.dirname(path.resolve(file));
-  if (!isWfFormat(json)) return { spec: withResolvedWorkdirs(json, base), lines: [] };
+  if (!isWfFormat(json)) return { spec: json, lines: [] };
   const job = wfFormatJob(json, {
     standIn: flags.standIn,
     runtimeScale: flags.runtimeScale,
     sizeScale: flags.sizeScale,
-    workdir: base,
+    workdir: '.',
     fleet: {
       provider: 'local',
       ...(flags.instances ? { instances: flags.instances } : {}),

@@ -14,7 +14,7 @@ import { startLocalStack } from '../../workers/local-stack';
 import { installCliRuntime } from '../../workers/runtime';
 import { EXIT } from '../errors';
 import { interruptionLine, runJob } from '../job-runner';
-import { prepareJob } from '../job-files';
+import { withResolvedWorkdirs } from '../job-files';
 import { stateDir, workflowUiUrl } from '../state';
 import { positiveInt, positiveNumber } from '../args';
 
@@ -200,11 +200,7 @@ async function runPipeline(
 ): Promise<void> {
   const folder = path.join(packageRoot(), 'examples', 'pipeline');
   const file = path.join(folder, 'job.json');
-  const { spec } = prepareJob(file, JSON.parse(readFileSync(file, 'utf8')), {
-    standIn: 'no-command',
-    runtimeScale: 1,
-    sizeScale: 1,
-  });
+  const spec = withResolvedWorkdirs(JSON.parse(readFileSync(file, 'utf8')), file);
   const fleet = (spec as { fleet: { instances: number } }).fleet;
   if (opts.instances) fleet.instances = opts.instances;
   const workflowId = `pipeline-${Date.now().toString(36)}`;

@@ -11,7 +11,13 @@ import { addProviderOptions, chooseProvider, startStack, type ProviderFlags } fr
 import { stateDir, workflowUiUrl } from '../state';
 import { positiveInt, positiveNumber } from '../args';
 import { EXIT } from '../errors';
-import { downloadOutputs, outputLines, prepareJob, type WfFormatFlags } from '../job-files';
+import {
+  downloadOutputs,
+  outputLines,
+  prepareJob,
+  withResolvedWorkdirs,
+  type WfFormatFlags,
+} from '../job-files';
 
 interface RunOptions extends ProviderFlags, WfFormatFlags {
   id?: string;
@@ -85,7 +91,8 @@ export function registerRun(program: Command): void {
       const prepared = prepareJob(file, readJsonFile(file), opts);
       const fromFile = prepared.spec;
       const provider = opts.provider ?? parseJobSpec(fromFile).fleet.provider;
-      const raw = opts.provider ? withProvider(fromFile, provider) : fromFile;
+      const withFleet = opts.provider ? withProvider(fromFile, provider) : fromFile;
+      const raw = provider === 'local' ? withResolvedWorkdirs(withFleet, file) : withFleet;
       const spec = parseJobSpec(raw, { knownSteps: knownSteps() });
       const choice = chooseProvider(provider, opts);
       const workflowId = opts.id ?? `${spec.name}-${Date.now().toString(36)}`;

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { openCheckpointStore } from '../../src/checkpoint';
 import { isCommandOutput, type CommandOutput } from '../../src/command/outputs';
+import type { SubTaskOutcome } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
-import { prepareJob } from '../../cli/job-files';
+import { prepareJob, withResolvedWorkdirs } from '../../cli/job-files';
 import { spotdagJob } from '../../workflows';
 import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
@@ -101,15 +102,52 @@ describe('jobs whose data is in the artifact store', () => {
     }
   });
 
+  it('runs a WfFormat workflow of stand-ins whose outputs have the declared sizes, recording transfers', async () => {
+    const workflowId = uniqueId('wf-chain');
+    const file = path.resolve(
+      repoRoot,
+      '..',
+      'shared',
+      'data',
+      'workflows',
+      'helloworld-chain-5-chameleon.json',
+    );
+    const { spec } = prepareJob(file, JSON.parse(readFileSync(file, 'utf8')), {
+      standIn: 'all',
+      runtimeScale: 0.01,
+      sizeScale: 0.1,
+      instances: 2,
+    });
+    const result = await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 10 } }],
+      });
+      return handle.result();
+    });
+    // The last task's declared output, 16,666,667 bytes × 0.1.
+    expect((result.result as CommandOutput).files).toEqual({
+      'chain_00000005_output.txt': { digest: expect.any(String), bytes: 1666667 },
+    });
+    const second = (await stack.client.workflow
+      .getHandle(`${workflowId}/cpuhog_chain_00000002`)
+      .result()) as SubTaskOutcome;
+    // It read its parent's output (fetched, or found in its instance's cache) and stored its own.
+    expect(second.transfers).toMatchObject({
+      inputFiles: 1,
+      inputBytes: 1666667,
+      outputFiles: 1,
+      outputBytes: 1666667,
+    });
+    expect(second.transfers!.fetchedBytes).toBeLessThanOrEqual(1666667);
+  });
+
   it('runs examples/pipeline with an interruption and matches the result computed without spotdag', async () => {
     const workflowId = uniqueId('pipeline');
     const file = path.join(repoRoot, 'examples', 'pipeline', 'job.json');
     const rounds = '60';
-    const { spec } = prepareJob(file, JSON.parse(readFileSync(file, 'utf8')), {
-      standIn: 'no-command',
-      runtimeScale: 1,
-      sizeScale: 1,
-    });
+    const spec = withResolvedWorkdirs(JSON.parse(readFileSync(file, 'utf8')), file);
     const stages = (spec as { stages: Array<Record<string, unknown>> }).stages;
     stages[1]!.env = { ROUNDS: rounds, CHECKPOINT_EVERY: '200' };
     const result = await stack.runUntil(async () => {

@@ -178,7 +178,7 @@ describe('command steps on local instances', () => {
           // Saves a checkpoint, waits until it is archived, then fails.
           shell:
             'echo "attempt $SPOTDAG_ATTEMPT restored: $(cat "$SPOTDAG_CHECKPOINT_DIR/saved" 2>/dev/null || echo nothing)" >&2; ' +
-            'echo "$SPOTDAG_ATTEMPT" > "$SPOTDAG_CHECKPOINT_DIR/saved"; sleep 1.5; ' +
+            'echo "$SPOTDAG_ATTEMPT" > "$SPOTDAG_CHECKPOINT_DIR/saved"; sleep 3; ' +
             'echo "bad record at line 7 of attempt $SPOTDAG_ATTEMPT" >&2; exit 3',
         },
       ],

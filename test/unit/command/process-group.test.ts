@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -70,11 +70,13 @@ describe('a command’s process group', () => {
   });
 
   it('SIGKILLs a program that ignores SIGTERM once the grace period is over', async () => {
+    const ready = path.join(dir, 'stubborn.ready');
     const child = await startProcess({
       file: '/bin/sh',
-      args: ['-c', "trap '' TERM; while :; do sleep 0.1; done"],
+      args: ['-c', `trap '' TERM; touch "${ready}"; while :; do sleep 0.1; done`],
       ...files('stubborn'),
     });
+    await waitFor(() => existsSync(ready)); // its trap is set
     const started = Date.now();
     await child.terminate(500);
     expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
