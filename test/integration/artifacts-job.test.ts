@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { openCheckpointStore } from '../../src/checkpoint';
+import { analyseDag, decompose, parseJobSpec } from '../../src/dag';
+import { plannedSubTasks } from '../../src/job/allocation-input';
 import { isCommandOutput, type CommandOutput } from '../../src/command/outputs';
-import type { SubTaskOutcome } from '../../src/job/types';
+import type { PrefetchOutcome, SubTaskOutcome } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { prepareJob, withResolvedWorkdirs } from '../../cli/job-files';
 import { spotdagJob } from '../../workflows';
@@ -141,6 +144,82 @@ describe('jobs whose data is in the artifact store', () => {
       outputBytes: 1666667,
     });
     expect(second.transfers!.fetchedBytes).toBeLessThanOrEqual(1666667);
+  });
+
+  it('prefetches a ready sub-task’s inputs while its instance is busy, and the sub-task finds them', async () => {
+    const workflowId = uniqueId('prefetch');
+    const spec = {
+      name: workflowId,
+      stages: [
+        {
+          id: 'a',
+          kind: 'step',
+          shell: 'head -c 4000000 /dev/urandom > "$SPOTDAG_OUTPUT_DIR/data.bin"',
+          estimate: { seconds: 1 },
+        },
+        // Ranked first (longer), so it holds the only slot while b is ready.
+        { id: 'hold', kind: 'step', dependsOn: ['a'], inputs: [], shell: 'sleep 12', estimate: { seconds: 100 } },
+        {
+          id: 'b',
+          kind: 'step',
+          dependsOn: ['a'],
+          inputs: ['data.bin'],
+          shell: 'wc -c < "$SPOTDAG_INPUT_DIR/data.bin" > "$SPOTDAG_OUTPUT_DIR/n.txt"',
+          estimate: { seconds: 1 },
+        },
+      ],
+      fleet: { provider: 'local', instances: 1, slotsPerInstance: 1 },
+    };
+    // The definitions the job works from, as prefetchInputs gets them from the parent.
+    const parsed = parseJobSpec(spec);
+    const dag = decompose(parsed);
+    const b = plannedSubTasks(dag, analyseDag(dag).topologicalOrder).find((s) => s.id === 'b')!;
+    const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+    const store = await openCheckpointStore(stack.checkpointStore);
+    try {
+      const prefetcher = await Worker.create({
+        connection,
+        taskQueue: 'spotdag-test-prefetch',
+        workflowsPath: require.resolve('../fixtures/prefetch/workflows'),
+      });
+      const { prefetch, outcome } = await prefetcher.runUntil(
+        stack.runUntil(async () => {
+          const handle = await stack.client.workflow.start(spotdagJob, {
+            taskQueue: CONTROL_TASK_QUEUE,
+            workflowId,
+            args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 10 } }],
+          });
+          await waitFor(
+            async () => (await store.currentToken(workflowId, 'hold')) > 0,
+            60_000,
+            'hold to start',
+          );
+          const [instance] = await stack.provisioner.list(workflowId);
+          const prefetch = (await stack.client.workflow.execute('prefetchOnce', {
+            taskQueue: 'spotdag-test-prefetch',
+            workflowId: `${workflowId}-prefetch`,
+            args: [instance!.taskQueue, { jobId: workflowId, subTask: b }],
+          })) as PrefetchOutcome;
+          expect(await store.currentToken(workflowId, 'b')).toBe(0); // b has not started yet
+          await handle.result();
+          const outcome = (await stack.client.workflow
+            .getHandle(`${workflowId}/b`)
+            .result()) as SubTaskOutcome;
+          return { prefetch, outcome };
+        }),
+      );
+      expect(prefetch).toMatchObject({ subTaskId: 'b', files: 1, bytes: 4_000_000, fetchedBytes: 4_000_000 });
+      // b found its input in the instance's cache: it fetched nothing itself.
+      expect(outcome.transfers).toMatchObject({ inputFiles: 1, inputBytes: 4_000_000, fetchedBytes: 0 });
+      const n = await store.artifacts!.getBytes(
+        { jobId: workflowId },
+        (outcome.output as CommandOutput).files['n.txt']!,
+      );
+      expect(n.toString().trim()).toBe('4000000');
+    } finally {
+      await store.close();
+      await connection.close();
+    }
   });
 
   it('runs examples/pipeline with an interruption and matches the result computed without spotdag', async () => {
