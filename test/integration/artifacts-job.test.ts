@@ -158,7 +158,14 @@ describe('jobs whose data is in the artifact store', () => {
           estimate: { seconds: 1 },
         },
         // Ranked first (longer), so it holds the only slot while b is ready.
-        { id: 'hold', kind: 'step', dependsOn: ['a'], inputs: [], shell: 'sleep 12', estimate: { seconds: 100 } },
+        {
+          id: 'hold',
+          kind: 'step',
+          dependsOn: ['a'],
+          inputs: [],
+          shell: 'sleep 12',
+          estimate: { seconds: 100 },
+        },
         {
           id: 'b',
           kind: 'step',
