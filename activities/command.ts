@@ -33,6 +33,8 @@ export const COMMAND_FAILED = 'CommandFailed';
 /** Error type of a program that is not there: retrying on the same instance cannot help. */
 export const PROGRAM_NOT_FOUND = 'ProgramNotFound';
 
+/** The exit code of a shell that did not find a program. */
+const SHELL_NOT_FOUND = 127;
 /** How much of stderr a failure's message carries. */
 const STDERR_TAIL_BYTES = 4096;
 /** How often the attempt looks at its program (progress, heartbeat, checkpoint due). */
@@ -210,12 +212,14 @@ export async function runCommandAttempt(
     /** Archives the checkpoint folder and records it (fenced), unless it is empty or unchanged. */
     const checkpoint = async () => {
       lastCheckpointAt = Date.now();
+      // Progress as the program saw it just before the archive: the archive holds at least that much.
+      await readProgress();
+      const at = progress.progress;
       const tarFile = path.join(root, 'checkpoint.tar');
       // Empty: nothing to keep yet. Torn (changed while archived): the next interval tries again.
       if ((await archiveFolder(folders.checkpoint, tarFile)) !== 'archived') return;
       const { digest } = await fileRef(tarFile);
       if (digest === lastArchive) return;
-      const at = progress.progress;
       const archive = await runner.artifacts.putFile(ownScope, tarFile, digest);
       const descriptor = await checkpoints.save({ state: { archive } satisfies CommandState, progress: at }, [
         archive,
@@ -259,7 +263,6 @@ export async function runCommandAttempt(
         throw activity.cancellationSignal.reason instanceof Error
           ? activity.cancellationSignal.reason
           : new CancelledFailure(`sub-task ${subTask.id} cancelled`);
-      await readProgress();
       await whileWorking(checkpoint());
       // The caller turns this into InstanceInterrupted, carrying how far the final checkpoint went.
       throw new Error(`sub-task ${subTask.id} stopped by a spot notice`);
@@ -267,6 +270,15 @@ export async function runCommandAttempt(
 
     const logRefs = await whileWorking(storeLogs(runner.artifacts, jobScope, logs));
     const ended = exit!;
+    // A shell says 127 when it cannot find a program (POSIX): another attempt would not find it either.
+    if (command.shell !== undefined && ended.code === SHELL_NOT_FOUND)
+      throw await commandFailed(
+        subTask.id,
+        `a program of its shell line was not found on instance ${runner.instanceId} (exit 127)`,
+        logs.stderr,
+        logRefs,
+        PROGRAM_NOT_FOUND,
+      );
     if (ended.code !== 0) {
       const how = ended.signal ? `was killed by ${ended.signal}` : `exited with code ${ended.code}`;
       throw await commandFailed(subTask.id, `command ${shown} ${how}`, logs.stderr, logRefs);
@@ -295,12 +307,16 @@ export async function runCommandAttempt(
 
 class MissingOutputsError extends Error {}
 
-/** A failure with the tail of stderr and where the full logs are: retried, and rolled back past. */
+/**
+ * A failure with the tail of stderr and where the full logs are: `CommandFailed` is retried and
+ * rolled back past; `ProgramNotFound` fails the sub-task at once.
+ */
 async function commandFailed(
   subTaskId: string,
   what: string,
   stderrFile: string,
   logs: CommandOutput['logs'],
+  type: typeof COMMAND_FAILED | typeof PROGRAM_NOT_FOUND = COMMAND_FAILED,
 ): Promise<ApplicationFailure> {
   const stderr = tail(await readTail(stderrFile, STDERR_TAIL_BYTES + 4), STDERR_TAIL_BYTES);
   const message =
@@ -309,8 +325,8 @@ async function commandFailed(
     `\n(full logs in the artifact store: stderr sha256 ${logs.stderr.digest}, stdout sha256 ${logs.stdout.digest})`;
   return ApplicationFailure.create({
     message,
-    type: COMMAND_FAILED,
-    nonRetryable: false,
+    type,
+    nonRetryable: type !== COMMAND_FAILED,
     details: [{ logs }],
   });
 }
