@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { ArtifactRef } from '../src/artifacts';
 import { FencedWriteError, type CheckpointStore } from '../src/checkpoint';
 import type { AttemptCheckpoints, CheckpointDescriptor, SavedState } from './instance';
 
@@ -45,9 +46,10 @@ export class StoreAttempt implements AttemptCheckpoints {
     return decode(latest.state) as SavedState;
   }
 
-  async save(saved: SavedState): Promise<CheckpointDescriptor> {
+  /** Writes a checkpoint (fenced); `artifacts` are those the state points to (a command's archive). */
+  async save(saved: SavedState, artifacts?: ArtifactRef[]): Promise<CheckpointDescriptor> {
     const descriptor = await fenced(() =>
-      this.store.writeCheckpoint(this.jobId, this.subTaskId, this.token, encode(saved)),
+      this.store.writeCheckpoint(this.jobId, this.subTaskId, this.token, encode(saved), { artifacts }),
     );
     this.lastSeq = descriptor.seq;
     return { seq: descriptor.seq, token: descriptor.token, digest: descriptor.digest };
@@ -55,6 +57,12 @@ export class StoreAttempt implements AttemptCheckpoints {
 
   async finish(output: unknown): Promise<void> {
     await fenced(() => this.store.writeResult(this.jobId, this.subTaskId, this.token, encode(output)));
+  }
+
+  /** The checkpoint just restored cannot be used: marks it bad, so the next restore goes further back. */
+  async rejectRestored(): Promise<void> {
+    await this.failed();
+    this.lastSeq = undefined;
   }
 
   /** Rolls back: the checkpoint this attempt last wrote or resumed from is bad. */

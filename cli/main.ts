@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { commandRegistrations } from './commands';
 import { exitCodeFor, printError } from './errors';
 
 async function main(argv: string[]): Promise<void> {
@@ -8,7 +7,13 @@ async function main(argv: string[]): Promise<void> {
     .description('Run long jobs cheaply and safely on spot capacity, on Temporal.')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of commandRegistrations) register(program);
+  // `spotdag stand-in` runs once per task of an imported workflow: it starts without loading the
+  // other commands (Temporal, AWS), which take most of a second.
+  const registrations =
+    argv[2] === 'stand-in'
+      ? [(await import('./commands/stand-in')).registerStandIn]
+      : (await import('./commands')).commandRegistrations;
+  for (const register of registrations) register(program);
   await program.parseAsync(argv);
 }
 

@@ -24,6 +24,8 @@ export interface ControlStackOptions {
    * passes references (without one, plans travel inline and jobs stay small).
    */
   checkpointStore?: string;
+  /** The instances' artifact store URL (default: the checkpoint store's, see openCheckpointStore). */
+  artifactStore?: string;
   log?: (line: string) => void;
 }
 
@@ -44,6 +46,8 @@ export interface ControlStack<P extends Provisioner = Provisioner> {
   namespace: string;
   /** Temporal Web UI, when spotdag started the server (or TEMPORAL_UI_URL says where it is). */
   uiUrl?: string;
+  /** The instances' artifact store URL, when there is one (command steps' files, large values). */
+  artifactStore?: string;
   /** A new control worker (a worker runs once; make another to run again). */
   createWorker(): Promise<Worker>;
   /** Runs a new control worker until `fn` settles. */
@@ -81,7 +85,12 @@ export async function startControlStack<P extends Provisioner>(
   const connection = await NativeConnection.connect(target.connectionOptions);
   const provider = makeProvider({ address, namespace: target.namespace, stepModules });
   reportLostInstances(provider.provisioner, client);
-  const store = options.checkpointStore ? await openCheckpointStore(options.checkpointStore) : undefined;
+  const store = options.checkpointStore
+    ? await openCheckpointStore(
+        options.checkpointStore,
+        options.artifactStore ? { artifactStore: options.artifactStore } : {},
+      )
+    : undefined;
   const createWorker = () =>
     createControlWorker({
       connection,
@@ -100,6 +109,7 @@ export async function startControlStack<P extends Provisioner>(
     address,
     namespace: target.namespace,
     uiUrl,
+    ...(store?.artifacts ? { artifactStore: store.artifacts.url } : {}),
     createWorker,
     runUntil: async (fn) => (await createWorker()).runUntil(fn),
     async close() {

@@ -19,7 +19,8 @@ export type Ec2Stack = ControlStack<Ec2Provisioner>;
  */
 export async function startEc2Stack(options: Ec2StackOptions): Promise<Ec2Stack> {
   const checkpointStore = options.checkpointStore ?? options.settings.worker?.checkpointStore;
-  return startControlStack({ ...options, checkpointStore }, (temporal) => {
+  const artifactStore = options.artifactStore ?? options.settings.worker?.artifactStore;
+  return startControlStack({ ...options, checkpointStore, artifactStore }, (temporal) => {
     const instanceAddress = options.settings.worker?.temporalAddress;
     if (instanceAddress && instanceAddress !== temporal.address)
       options.log?.(

@@ -1,6 +1,6 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
-import { createInstanceActivities } from '../activities/instance';
+import { createInstanceActivities, PREFETCH_SLOTS } from '../activities/instance';
 import { openCheckpointStore, type CheckpointStore } from '../src/checkpoint';
 import { InterruptionWatcher } from '../src/provision/interruption-watcher';
 import { temporalTargetFromEnv } from './connection';
@@ -21,6 +21,12 @@ export interface InstanceWorkerOptions {
   /** Where checkpoints and results go (see `openCheckpointStore`). */
   store?: CheckpointStore;
   checkpointIntervalMs?: number;
+  /** Command sub-tasks' folders, the input cache and process-group markers (see InstanceActivityOptions). */
+  workDir?: string;
+  /** Seconds a command gets between SIGTERM and SIGKILL on a notice or a cancel. */
+  commandGraceMs?: number;
+  /** Benchmarks: emulate a link of this many bytes per second for artifact downloads. */
+  transferBytesPerSecond?: number;
 }
 
 /**
@@ -31,6 +37,7 @@ export interface InstanceWorkerOptions {
  */
 export async function createInstanceWorker(options: InstanceWorkerOptions): Promise<Worker> {
   const interruption = new AbortController();
+  let reclaimAtMs: number | undefined;
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -40,8 +47,14 @@ export async function createInstanceWorker(options: InstanceWorkerOptions): Prom
       interruption: interruption.signal,
       store: options.store,
       checkpointIntervalMs: options.checkpointIntervalMs,
+      slots: options.slots,
+      workDir: options.workDir,
+      commandGraceMs: options.commandGraceMs,
+      reclaimAtMs: () => reclaimAtMs,
+      transferBytesPerSecond: options.transferBytesPerSecond,
     }),
-    maxConcurrentActivityTaskExecutions: options.slots,
+    // Sub-tasks take `slots` of them (the activities keep to that); input prefetches run beside.
+    maxConcurrentActivityTaskExecutions: options.slots + PREFETCH_SLOTS,
   });
   if (options.metadataEndpoint) {
     const watcher = new InterruptionWatcher({
@@ -50,6 +63,7 @@ export async function createInstanceWorker(options: InstanceWorkerOptions): Prom
     });
     watcher.on('notice', (notice) => {
       if (notice.kind !== 'interruption') return;
+      reclaimAtMs = notice.time.getTime();
       interruption.abort(`spot ${notice.action} notice for ${notice.time.toISOString()}`);
       watcher.stop();
       worker.shutdown();
@@ -76,10 +90,24 @@ async function main(): Promise<void> {
       'sqlite:<path>, etcd://host:port or consul://host:port (also SPOTDAG_CHECKPOINT_STORE); none: no checkpoints',
     )
     .option(
+      '--artifact-store <url>',
+      'file:///dir or s3://bucket/prefix: files of command steps and large values (also SPOTDAG_ARTIFACT_STORE; default with sqlite: a folder beside it)',
+    )
+    .option(
       '--checkpoint-interval-ms <ms>',
       'minimum time between checkpoint writes (also SPOTDAG_CHECKPOINT_INTERVAL_MS)',
       positiveInt,
       Number(process.env.SPOTDAG_CHECKPOINT_INTERVAL_MS ?? 10_000),
+    )
+    .option(
+      '--work-dir <dir>',
+      "command sub-tasks' folders and the input cache (also SPOTDAG_WORK_DIR; default: in the temp folder)",
+    )
+    .option(
+      '--command-grace-ms <ms>',
+      'time a command gets between SIGTERM and SIGKILL (also SPOTDAG_COMMAND_GRACE_MS)',
+      positiveInt,
+      Number(process.env.SPOTDAG_COMMAND_GRACE_MS ?? 20_000),
     )
     .parse();
   const opts = program.opts<{
@@ -90,10 +118,15 @@ async function main(): Promise<void> {
     metadataEndpoint?: string;
     metadataPollMs: number;
     checkpointStore?: string;
+    artifactStore?: string;
     checkpointIntervalMs: number;
+    workDir?: string;
+    commandGraceMs: number;
   }>();
   const storeUrl = opts.checkpointStore ?? process.env.SPOTDAG_CHECKPOINT_STORE;
-  const store = storeUrl ? await openCheckpointStore(storeUrl) : undefined;
+  const store = storeUrl
+    ? await openCheckpointStore(storeUrl, opts.artifactStore ? { artifactStore: opts.artifactStore } : {})
+    : undefined;
   loadStepModules([...stepModulesFromEnv(), ...opts.steps]);
   const target = temporalTargetFromEnv();
   const connection = await NativeConnection.connect(target.connectionOptions);
@@ -104,6 +137,12 @@ async function main(): Promise<void> {
     metadataEndpoint: opts.metadataEndpoint ?? process.env.SPOTDAG_METADATA_ENDPOINT,
     store,
     checkpointIntervalMs: opts.checkpointIntervalMs,
+    workDir: opts.workDir ?? process.env.SPOTDAG_WORK_DIR,
+    commandGraceMs: opts.commandGraceMs,
+    // Benchmarks only (`spotdag bench transfers --bandwidth`): a slower link on one machine.
+    ...(process.env.SPOTDAG_TRANSFER_BANDWIDTH
+      ? { transferBytesPerSecond: Number(process.env.SPOTDAG_TRANSFER_BANDWIDTH) }
+      : {}),
   });
   // Temporal's runtime shuts the worker down gracefully on SIGTERM/SIGINT.
   await worker.run();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { defaultArtifactStoreUrl } from '../src/artifacts';
 import type { LocalProvisioner } from '../src/provision/local';
 import type { ReplayMarket } from '../src/provision/replay-market';
 import type { TraceInterruptions } from '../src/provision/trace-interruptions';
@@ -8,6 +9,11 @@ import { localProvider } from './providers';
 export interface LocalStackOptions extends ControlStackOptions {
   /** Checkpoint store URL for the instances; default SPOTDAG_CHECKPOINT_STORE or sqlite in stateDir. */
   checkpointStore?: string;
+  /**
+   * Artifact store URL (files of command steps, large values); default SPOTDAG_ARTIFACT_STORE, or
+   * `file://` beside the sqlite checkpoint store.
+   */
+  artifactStore?: string;
   /** Minimum time between an instance's checkpoint writes (SPOTDAG_CHECKPOINT_INTERVAL_MS). */
   checkpointIntervalMs?: number;
   /** Replay spot traces against the local instances. */
@@ -19,6 +25,8 @@ export interface LocalStackOptions extends ControlStackOptions {
 export interface LocalStack extends ControlStack<LocalProvisioner> {
   /** Where the instances keep checkpoints. */
   checkpointStore: string;
+  /** Where the instances keep files and large values, if anywhere. */
+  artifactStore?: string;
 }
 
 /**
@@ -31,7 +39,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     options.checkpointStore ??
     process.env.SPOTDAG_CHECKPOINT_STORE ??
     `sqlite:${path.join(options.stateDir, 'checkpoints.db')}`;
-  const stack = await startControlStack({ ...options, checkpointStore }, (temporal) =>
+  const artifactStore = options.artifactStore ?? defaultArtifactStoreUrl(checkpointStore);
+  const stack = await startControlStack({ ...options, checkpointStore, artifactStore }, (temporal) =>
     localProvider({
       stateDir: options.stateDir,
       env: {
@@ -39,6 +48,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         TEMPORAL_NAMESPACE: temporal.namespace,
         SPOTDAG_STEPS: temporal.stepModules.join(path.delimiter),
         SPOTDAG_CHECKPOINT_STORE: checkpointStore,
+        ...(artifactStore ? { SPOTDAG_ARTIFACT_STORE: artifactStore } : {}),
         ...(options.checkpointIntervalMs !== undefined
           ? { SPOTDAG_CHECKPOINT_INTERVAL_MS: String(options.checkpointIntervalMs) }
           : {}),
@@ -47,5 +57,5 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       market: options.market,
     }),
   );
-  return { ...stack, checkpointStore };
+  return { ...stack, checkpointStore, artifactStore };
 }

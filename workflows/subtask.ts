@@ -30,6 +30,16 @@ import { subTaskLostSignal, subTaskMoveSignal, type MoveOrder } from './messages
 const INSTANCE_INTERRUPTED = 'InstanceInterrupted';
 /** Error type of a write refused by fencing (activities/checkpointing.ts). */
 const FENCED = 'FencedWrite';
+/**
+ * Failures another attempt cannot fix (activities/command.ts): a program or working directory that
+ * is not on the instance, inputs that cannot be placed, no artifact store. The sub-task fails at once.
+ */
+const FINAL_FAILURES = new Set(['ProgramNotFound', 'InvalidCommandInputs', 'NoArtifactStore']);
+
+function isFinalFailure(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  return cause instanceof ApplicationFailure && FINAL_FAILURES.has(cause.type ?? '');
+}
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10 minutes',
@@ -178,6 +188,7 @@ async function movedByParent(run: SubTaskRun): Promise<SubTaskOutcome> {
         attempts: failures + relocations.length + 1,
         relocations,
         resumedFromProgress: result.resumedFromProgress,
+        ...(result.transfers ? { transfers: result.transfers } : {}),
         startedAtMs,
         finishedAtMs: Date.now(),
       };
@@ -207,7 +218,7 @@ async function movedByParent(run: SubTaskRun): Promise<SubTaskOutcome> {
     }
     if (isCancellation(err)) throw err; // the job was cancelled
     failures++;
-    if (failures >= policy.maxAttempts) throw err;
+    if (failures >= policy.maxAttempts || isFinalFailure(err)) throw err;
     await sleep(`${2 ** (failures - 1)} seconds`);
   }
 }
@@ -235,6 +246,7 @@ async function relocatingItself(run: SubTaskRun): Promise<SubTaskOutcome> {
         attempts: failures + relocations.length + 1,
         relocations,
         resumedFromProgress: result.resumedFromProgress,
+        ...(result.transfers ? { transfers: result.transfers } : {}),
         startedAtMs,
         finishedAtMs: Date.now(),
       };
@@ -252,7 +264,7 @@ async function relocatingItself(run: SubTaskRun): Promise<SubTaskOutcome> {
         continue;
       }
       failures++;
-      if (failures >= policy.maxAttempts) throw err;
+      if (failures >= policy.maxAttempts || isFinalFailure(err)) throw err;
       await sleep(`${2 ** (failures - 1)} seconds`);
     }
   }

@@ -6,6 +6,7 @@ import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
 import { runScheduleBenchmark } from '../../bench/schedule';
 import { runSingleBenchmark, runSingleSweep } from '../../bench/single';
 import { runRecoveryBenchmarkCommand, type RecoveryCli } from './bench-recovery';
+import { runTransferBenchmarkCommand, type TransfersCli } from './bench-transfers';
 import { parseDurationSeconds } from '../../src/util/duration';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../args';
 
@@ -157,6 +158,34 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'write the summary and every trial as JSON')
     .action(async (opts: RecoveryCli) => {
       await runRecoveryBenchmarkCommand(opts);
+    });
+  bench
+    .command('transfers')
+    .description(
+      'input prefetch on vs off: a WfFormat workflow of stand-ins on local instances over an emulated link',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  spotdag bench transfers --workflow ../shared/data/workflows/epigenomics-chameleon-hep-1seq-100k-001.json --runtime-scale 0.05 --size-scale 0.25 --bandwidth 25 --json transfers.json',
+    )
+    .option(
+      '--workflow <file>',
+      'a WfFormat workflow (its tasks run as stand-ins)',
+      '../shared/data/workflows/epigenomics-chameleon-hep-1seq-100k-001.json',
+    )
+    .option('--runtime-scale <x>', 'stand-ins burn runtimeInSeconds × this', positiveNumber, 0.05)
+    .option('--size-scale <x>', 'file sizes × this', positiveNumber, 0.25)
+    .option('--instances <n>', 'local instances', positiveInt, 2)
+    .option('--slots <n>', 'sub-tasks per instance at once', positiveInt, 1)
+    .option(
+      '--bandwidth <MB/s>',
+      'emulated download speed of each instance (default: no limit)',
+      positiveNumber,
+    )
+    .option('--repeat <n>', 'runs per mode (alternating)', positiveInt, 1)
+    .option('--json <file>', 'write every run and the summary as JSON')
+    .action(async (opts: TransfersCli) => {
+      await runTransferBenchmarkCommand(opts);
     });
   bench
     .command('dag')

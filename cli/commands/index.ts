@@ -9,6 +9,7 @@ import { registerPlan } from './plan';
 import { registerReport } from './report';
 import { registerRun } from './run';
 import { registerServer } from './server';
+import { registerStandIn } from './stand-in';
 import { registerCancel, registerStatus } from './status';
 import { registerWorker } from './worker';
 
@@ -27,4 +28,5 @@ export const commandRegistrations: Array<(program: Command) => void> = [
   registerEc2,
   registerCleanup,
   registerBench,
+  registerStandIn,
 ];

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readJsonFile, parseJobSpec, type JobSpecInput } from '../../src/dag';
 import type { FleetProvider } from '../../src/provision/provider';
 import { knownSteps } from '../../src/steps';
@@ -9,11 +9,19 @@ import { formatEc2JobPlan, planEc2Job } from '../ec2-plan';
 import { interruptionLine, runJob } from '../job-runner';
 import { addProviderOptions, chooseProvider, startStack, type ProviderFlags } from '../provider';
 import { stateDir, workflowUiUrl } from '../state';
-import { positiveNumber } from '../args';
+import { positiveInt, positiveNumber } from '../args';
 import { EXIT } from '../errors';
+import {
+  downloadOutputs,
+  outputLines,
+  prepareJob,
+  withResolvedWorkdirs,
+  type WfFormatFlags,
+} from '../job-files';
 
-interface RunOptions extends ProviderFlags {
+interface RunOptions extends ProviderFlags, WfFormatFlags {
   id?: string;
+  outputs?: string;
   steps: string[];
   heartbeatTimeout?: number;
   finishRest?: boolean;
@@ -34,7 +42,7 @@ export function registerRun(program: Command): void {
     .description(
       'run a job: plan it, provision instances (local processes, or EC2), and run its sub-tasks on Temporal',
     )
-    .argument('<job.json>', 'a JobSpec file')
+    .argument('<job.json>', 'a JobSpec file, or a WfFormat workflow (WfCommons)')
     .option('--id <workflowId>', 'workflow id (default: <name>-<time>)')
     .option('--steps <module...>', 'modules that define steps (also SPOTDAG_STEPS)', [])
     .option(
@@ -50,12 +58,26 @@ export function registerRun(program: Command): void {
       '--dry-run',
       'with --provider ec2: plan on the EC2 market and print the EC2 requests; launch nothing',
     )
+    .option(
+      '--outputs <dir>',
+      'fetch the output files of the last sub-tasks (command steps) into this folder',
+    )
+    .addOption(
+      new Option('--stand-in <tasks>', 'WfFormat: which tasks run the stand-in instead of their command')
+        .choices(['no-command', 'all'])
+        .default('no-command'),
+    )
+    .option('--runtime-scale <x>', 'WfFormat: stand-ins burn runtimeInSeconds × this', positiveNumber, 1)
+    .option('--size-scale <x>', 'WfFormat: declared file sizes × this', positiveNumber, 1)
+    .option('--instances <n>', 'WfFormat: local instances', positiveInt)
+    .option('--slots <n>', 'WfFormat: sub-tasks per instance at once', positiveInt)
     .option('--no-progress', 'no progress bars')
     .option('--json', 'print the result as JSON (no progress bars)');
   addProviderOptions(command, "default: the spec's fleet.provider, which it overrides")
     .addHelpText(
       'after',
-      '\nExit codes: 0 done, 1 the job failed, 2 bad input, 3 no Temporal server.\n\nExamples:\n  spotdag run examples/primes.json\n  TEMPORAL_ADDRESS=temporal:7233 spotdag run job.json --steps ./dist/my-steps.js --json\n' +
+      '\nExit codes: 0 done, 1 the job failed, 2 bad input, 3 no Temporal server.\n\nExamples:\n  spotdag run examples/pipeline/job.json --outputs out/\n  spotdag run examples/primes.json\n' +
+        '  spotdag run ../shared/data/workflows/1000genome-chameleon-2ch-100k-001.json --stand-in all --size-scale 0.01\n  TEMPORAL_ADDRESS=temporal:7233 spotdag run job.json --steps ./dist/my-steps.js --json\n' +
         '  spotdag run job.json --provider ec2 --ec2-settings ec2.json --dry-run\n' +
         '  TEMPORAL_ADDRESS=temporal.internal:7233 spotdag run job.json --provider ec2 --ec2-settings ec2.json',
     )
@@ -66,9 +88,11 @@ export function registerRun(program: Command): void {
       // Validate before anything starts: bad specs and unknown steps exit with code 2.
       const modules = [...stepModulesFromEnv(), ...opts.steps];
       loadStepModules(modules);
-      const fromFile = readJsonFile(file);
+      const prepared = prepareJob(file, readJsonFile(file), opts);
+      const fromFile = prepared.spec;
       const provider = opts.provider ?? parseJobSpec(fromFile).fleet.provider;
-      const raw = opts.provider ? withProvider(fromFile, provider) : fromFile;
+      const withFleet = opts.provider ? withProvider(fromFile, provider) : fromFile;
+      const raw = provider === 'local' ? withResolvedWorkdirs(withFleet, file) : withFleet;
       const spec = parseJobSpec(raw, { knownSteps: knownSteps() });
       const choice = chooseProvider(provider, opts);
       const workflowId = opts.id ?? `${spec.name}-${Date.now().toString(36)}`;
@@ -81,6 +105,7 @@ export function registerRun(program: Command): void {
         process.stdout.write(opts.json ? `${JSON.stringify(plan)}\n` : formatEc2JobPlan(plan));
         return;
       }
+      for (const line of prepared.lines) say(line);
       installCliRuntime();
       const target = temporalTargetFromEnv();
       const stack = await startStack(choice, {
@@ -106,12 +131,19 @@ export function registerRun(program: Command): void {
           showProgress: opts.progress && !opts.json && process.stderr.isTTY === true,
           say,
         });
+        const fetched =
+          opts.outputs && stack.artifactStore
+            ? await downloadOutputs(result.result, workflowId, stack.artifactStore, opts.outputs)
+            : [];
         if (opts.json) {
           console.log(JSON.stringify(result));
           if (result.failedSubTasks?.length) process.exitCode = EXIT.failed;
           return;
         }
-        say(`Result: ${JSON.stringify(result.result)}`);
+        const files = outputLines(result.result);
+        if (files.length > 0) say(['Output files:', ...files].join('\n'));
+        else say(`Result: ${JSON.stringify(result.result)}`);
+        if (opts.outputs) say(`Fetched ${fetched.length} output file(s) into ${opts.outputs}`);
         say(
           `${result.subTasks} sub-tasks on ${result.instances} instances in ${result.elapsedSeconds.toFixed(1)} s ` +
             `(planned ${result.predictedMakespanSeconds.toFixed(1)} s); ${result.interruptions} interruption(s); ` +

@@ -1,12 +1,13 @@
 // The checkpoint store: one port (`CheckpointStore`), backends chosen by URL.
 export type * from './types';
 export * from './errors';
-export { openCheckpointStore, createBackend, DEFAULT_REQUEST_TIMEOUT_MS } from './open';
+export { openCheckpointStore, createBackend, artifactStoreFor, DEFAULT_REQUEST_TIMEOUT_MS } from './open';
 export { parseCheckpointStoreUrl, type CheckpointStoreLocation } from './url';
 export {
   KvCheckpointStore,
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_MAX_BYTES,
+  DEFAULT_INLINE_LIMIT_BYTES,
   type KvCheckpointStoreOptions,
   type CheckpointStoreHooks,
 } from './kv-store';

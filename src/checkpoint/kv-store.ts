@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { asBuffer, mapLimit, readBlob, sha256, writeBlob } from './blob';
+import { ArtifactError } from '../artifacts/errors';
+import type { ArtifactRef, ArtifactScope, ArtifactStore } from '../artifacts/types';
+import { asBuffer, mapLimit, readBlob, sha256, writeBlob, type BlobRead } from './blob';
 import {
   CheckpointBackendError,
   CheckpointCorruptError,
@@ -19,6 +21,7 @@ import {
   EMPTY_HEAD,
   encodeRecord,
   encodeToken,
+  type BlobRef,
   type CheckpointRecord,
   type HeadRecord,
   type ResultRecord,
@@ -32,10 +35,13 @@ import type {
   DocumentRef,
   ResultDescriptor,
   SubTaskState,
+  WriteCheckpointOptions,
 } from './types';
 
 export const DEFAULT_HISTORY_LIMIT = 5;
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** Values above this go to the artifact store when there is one; the KV keeps a pointer. */
+export const DEFAULT_INLINE_LIMIT_BYTES = 256 * 1024;
 
 /** For tests: lets a test stop a write between its chunks and its head record, like a sudden kill. */
 export interface CheckpointStoreHooks {
@@ -44,6 +50,8 @@ export interface CheckpointStoreHooks {
 
 export interface KvCheckpointStoreOptions extends CheckpointStoreOptions {
   hooks?: CheckpointStoreHooks;
+  /** Where large values go (closed with this store); without one they are chunked into the KV. */
+  artifacts?: ArtifactStore;
 }
 
 function describe(record: CheckpointRecord): CheckpointDescriptor {
@@ -71,6 +79,8 @@ export class KvCheckpointStore implements CheckpointStore {
   readonly historyLimit: number;
   readonly maxBytes: number;
   readonly chunkBytes: number;
+  readonly artifacts?: ArtifactStore;
+  readonly inlineLimitBytes: number;
   private readonly retryDeadlineMs: number;
   private readonly log: (message: string) => void;
   private readonly hooks: CheckpointStoreHooks;
@@ -85,6 +95,8 @@ export class KvCheckpointStore implements CheckpointStore {
     this.chunkBytes = Math.min(options.chunkBytes ?? backend.maxValueBytes, backend.maxValueBytes);
     this.log = options.log ?? ((message) => process.emitWarning(message, 'SpotdagCheckpointWarning'));
     this.hooks = options.hooks ?? {};
+    this.artifacts = options.artifacts;
+    this.inlineLimitBytes = options.inlineLimitBytes ?? DEFAULT_INLINE_LIMIT_BYTES;
     if (!Number.isInteger(this.historyLimit) || this.historyLimit < 1)
       throw new CheckpointStoreConfigError(
         `historyLimit must be a positive integer, got ${this.historyLimit}`,
@@ -123,6 +135,7 @@ export class KvCheckpointStore implements CheckpointStore {
     subTaskId: string,
     token: number,
     state: Uint8Array,
+    options: WriteCheckpointOptions = {},
   ): Promise<CheckpointDescriptor> {
     const data = asBuffer(state);
     this.checkSize(jobId, subTaskId, data.length);
@@ -131,10 +144,11 @@ export class KvCheckpointStore implements CheckpointStore {
     this.assertToken(jobId, subTaskId, token, await this.kv.get(keys.token));
     const blob = newBlobId(token);
     const digest = sha256(data);
-    const chunks = await writeBlob(this.kv, keys, blob, data, this.chunkBytes);
+    const stored = await this.storeBytes({ jobId, subTaskId }, keys, blob, data);
     await this.hooks.afterChunksWritten?.({ jobId, subTaskId, blobPrefix: keys.blob(blob) });
 
     let dropped: CheckpointRecord[] = [];
+    let keptAfter: CheckpointRecord[] = [];
     const record = await this.ownBlobOnFence(keys, blob, () =>
       this.casLoop('writeCheckpoint', async () => {
         const [tokenEntry, headEntry] = await Promise.all([this.kv.get(keys.token), this.kv.get(keys.head)]);
@@ -150,7 +164,8 @@ export class KvCheckpointStore implements CheckpointStore {
           createdAtMs: Date.now(),
           good: true,
           blob,
-          chunks,
+          ...stored,
+          ...(options.artifacts?.length ? { artifacts: options.artifacts } : {}),
         };
         const all = [...head.checkpoints, added];
         const kept = all.slice(-this.historyLimit);
@@ -164,13 +179,15 @@ export class KvCheckpointStore implements CheckpointStore {
         );
         if (!ok) return undefined;
         dropped = all.slice(0, all.length - kept.length);
+        keptAfter = kept;
         return added;
       }),
     );
     await this.deleteBlobs(
       keys,
-      dropped.map((c) => c.blob),
+      dropped.filter((c) => !c.inArtifacts).map((c) => c.blob),
     );
+    await this.deleteCheckpointArtifacts({ jobId, subTaskId }, dropped, keptAfter);
     return describe(record);
   }
 
@@ -182,7 +199,7 @@ export class KvCheckpointStore implements CheckpointStore {
     const head = this.headOf(jobId, subTaskId, await this.kv.get(keys.head));
     for (const record of [...head.checkpoints].reverse()) {
       if (!record.good) continue;
-      const read = await readBlob(this.kv, keys, record);
+      const read = await this.readBytes({ jobId, subTaskId }, keys, record);
       if (read.ok) return { descriptor: describe(record), state: read.data };
       this.log(
         `checkpoint ${record.seq} of job ${jobId} sub-task ${subTaskId} is corrupt (${read.reason}); ` +
@@ -248,7 +265,7 @@ export class KvCheckpointStore implements CheckpointStore {
     this.assertToken(jobId, subTaskId, token, await this.kv.get(keys.token));
 
     const blob = newBlobId(token);
-    const chunks = await writeBlob(this.kv, keys, blob, data, this.chunkBytes);
+    const stored = await this.storeBytes({ jobId }, keys, blob, data);
     let ours = false;
     const record = await this.ownBlobOnFence(keys, blob, () =>
       this.casLoop('writeResult', async () => {
@@ -269,7 +286,7 @@ export class KvCheckpointStore implements CheckpointStore {
           bytes: data.length,
           createdAtMs: Date.now(),
           blob,
-          chunks,
+          ...stored,
         };
         const ok = await this.kv.commit(
           [
@@ -294,7 +311,7 @@ export class KvCheckpointStore implements CheckpointStore {
     const entry = await this.kv.get(keys.result);
     if (!entry) return undefined;
     const record = this.resultOf(jobId, subTaskId, entry);
-    const read = await readBlob(this.kv, keys, record);
+    const read = await this.readBytes({ jobId }, keys, record);
     if (!read.ok) throw new CheckpointCorruptError(jobId, subTaskId, 'result', read.reason);
     return { descriptor: describeResult(record), bytes: read.data };
   }
@@ -305,12 +322,12 @@ export class KvCheckpointStore implements CheckpointStore {
     const data = asBuffer(bytes);
     this.checkSize(jobId, '(document)', data.length);
     const blob = `d.${randomBytes(8).toString('hex')}`;
-    const chunks = await writeBlob(this.kv, this.layout.documents(jobId), blob, data, this.chunkBytes);
-    return { blob, chunks, bytes: data.length, digest: sha256(data) };
+    const stored = await this.storeBytes({ jobId }, this.layout.documents(jobId), blob, data);
+    return { blob, ...stored, bytes: data.length, digest: sha256(data) };
   }
 
   async readDocument(jobId: string, ref: DocumentRef): Promise<Buffer> {
-    const read = await readBlob(this.kv, this.layout.documents(jobId), ref);
+    const read = await this.readBytes({ jobId }, this.layout.documents(jobId), ref);
     if (!read.ok) throw new CheckpointCorruptError(jobId, '(document)', `document ${ref.blob}`, read.reason);
     return read.data;
   }
@@ -365,6 +382,7 @@ export class KvCheckpointStore implements CheckpointStore {
   }
 
   async cleanupJob(jobId: string): Promise<void> {
+    await this.artifacts?.cleanupJob(jobId);
     await this.kv.deletePrefix(this.layout.job(jobId));
     // The marker goes last: a cleanup cut short is found and finished by the next retention pass.
     await this.kv.delete(this.layout.finished(jobId));
@@ -388,9 +406,67 @@ export class KvCheckpointStore implements CheckpointStore {
 
   async close(): Promise<void> {
     await this.kv.close();
+    await this.artifacts?.close();
   }
 
   // ---- helpers --------------------------------------------------------------------------------
+
+  /**
+   * Writes a value's bytes: to the artifact store above the inline limit (when there is one), so
+   * the KV keeps only the record pointing to them; else as chunks into the KV.
+   */
+  private async storeBytes(
+    scope: ArtifactScope,
+    keys: Pick<SubTaskKeys, 'chunk'>,
+    blob: string,
+    data: Buffer,
+  ): Promise<{ chunks: number; inArtifacts?: true }> {
+    if (this.artifacts && data.length > this.inlineLimitBytes) {
+      await this.artifacts.putBytes(scope, data);
+      return { chunks: 0, inArtifacts: true };
+    }
+    return { chunks: await writeBlob(this.kv, keys, blob, data, this.chunkBytes) };
+  }
+
+  /** A value's bytes, checked; a missing or damaged artifact reads as corrupt, like a bad chunk. */
+  private async readBytes(
+    scope: ArtifactScope,
+    keys: Pick<SubTaskKeys, 'chunk'>,
+    ref: BlobRef,
+  ): Promise<BlobRead> {
+    if (!ref.inArtifacts) return readBlob(this.kv, keys, ref);
+    if (!this.artifacts)
+      throw new CheckpointStoreConfigError(
+        `a value of job ${scope.jobId} is in the artifact store, and this checkpoint store has none (set SPOTDAG_ARTIFACT_STORE)`,
+      );
+    try {
+      return { ok: true, data: await this.artifacts.getBytes(scope, ref) };
+    } catch (err) {
+      if (err instanceof ArtifactError) return { ok: false, reason: err.message };
+      throw err;
+    }
+  }
+
+  /** Best effort: artifacts of checkpoints that left the history, unless a kept one shares them. */
+  private async deleteCheckpointArtifacts(
+    scope: ArtifactScope,
+    dropped: CheckpointRecord[],
+    kept: CheckpointRecord[],
+  ): Promise<void> {
+    if (!this.artifacts || dropped.length === 0) return;
+    const refsOf = (c: CheckpointRecord): ArtifactRef[] => [
+      ...(c.inArtifacts ? [{ digest: c.digest, bytes: c.bytes }] : []),
+      ...(c.artifacts ?? []),
+    ];
+    const keep = new Set(kept.flatMap(refsOf).map((r) => r.digest));
+    const gone = new Set(dropped.flatMap(refsOf).map((r) => r.digest));
+    for (const digest of gone) {
+      if (keep.has(digest)) continue;
+      await this.artifacts.delete(scope, digest).catch((err: unknown) => {
+        this.log(`checkpoint store: could not delete artifact ${digest} of ${scope.jobId}: ${String(err)}`);
+      });
+    }
+  }
 
   private checkSize(jobId: string, subTaskId: string, bytes: number): void {
     if (bytes > this.maxBytes) throw new CheckpointTooLargeError(jobId, subTaskId, bytes, this.maxBytes);

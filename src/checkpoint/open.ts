@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { defaultArtifactStoreUrl, openArtifactStore } from '../artifacts/open';
+import type { ArtifactStore } from '../artifacts/types';
 import { ConsulKv } from './consul-kv';
 import { CheckpointStoreConfigError } from './errors';
 import { EtcdKv } from './etcd-kv';
@@ -71,14 +73,28 @@ export function createBackend(
   }
 }
 
+/** The artifact store the options name, or the default that goes with the checkpoint store's URL. */
+export function artifactStoreFor(
+  url: string,
+  options: OpenCheckpointStoreOptions = {},
+): ArtifactStore | undefined {
+  const given = options.artifactStore;
+  if (given === null) return undefined;
+  if (given !== undefined && typeof given !== 'string') return given;
+  const artifactUrl = given ?? defaultArtifactStoreUrl(url, options.env ?? process.env);
+  return artifactUrl ? openArtifactStore(artifactUrl, { env: options.env }) : undefined;
+}
+
 /**
  * Opens the checkpoint store a URL names: `sqlite:<path>` (or `sqlite::memory:`), `etcd://host:port[,…]`
- * (`etcds://` for TLS), `consul://host:port` (`consuls://`). Nothing is contacted until first use,
- * so a store opened during an outage works once the backend is back.
+ * (`etcds://` for TLS), `consul://host:port` (`consuls://`), with its artifact store (large values;
+ * `artifactStore`, default `SPOTDAG_ARTIFACT_STORE` or a folder beside a sqlite file). Nothing is
+ * contacted until first use, so a store opened during an outage works once the backend is back.
  */
 export async function openCheckpointStore(
   url: string,
   options: OpenCheckpointStoreOptions = {},
 ): Promise<KvCheckpointStore> {
-  return new KvCheckpointStore(createBackend(parseCheckpointStoreUrl(url), options), options);
+  const backend = createBackend(parseCheckpointStoreUrl(url), options);
+  return new KvCheckpointStore(backend, { ...options, artifacts: artifactStoreFor(url, options) });
 }

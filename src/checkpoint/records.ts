@@ -6,6 +6,8 @@ import { z } from 'zod';
  */
 const count = z.number().int().nonnegative();
 
+const artifactRef = z.object({ digest: z.string(), bytes: count });
+
 const checkpointRecord = z.object({
   seq: z.number().int().positive(),
   token: z.number().int().positive(),
@@ -16,6 +18,10 @@ const checkpointRecord = z.object({
   /** Where its chunks are: `keys.blob(blob)`. */
   blob: z.string(),
   chunks: count,
+  /** The bytes are in the artifact store (the sub-task's scope) under `digest`, not in chunks. */
+  inArtifacts: z.literal(true).optional(),
+  /** Artifacts the state points to (a command's checkpoint archive), deleted with the record. */
+  artifacts: z.array(artifactRef).optional(),
 });
 
 const headRecord = z.object({
@@ -33,6 +39,8 @@ const resultRecord = z.object({
   createdAtMs: z.number(),
   blob: z.string(),
   chunks: count,
+  /** The bytes are in the artifact store (the job's scope) under `digest`, not in chunks. */
+  inArtifacts: z.literal(true).optional(),
 });
 
 const finishedRecord = z.object({ v: z.literal(1), finishedAtMs: z.number() });
@@ -48,6 +56,8 @@ export interface BlobRef {
   chunks: number;
   bytes: number;
   digest: string;
+  /** The bytes are in the artifact store under `digest` (the chunk fields are unused). */
+  inArtifacts?: true;
 }
 
 export const EMPTY_HEAD: HeadRecord = { v: 1, nextSeq: 1, checkpoints: [] };

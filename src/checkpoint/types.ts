@@ -4,6 +4,8 @@
  * descriptors can travel in heartbeats and workflow history.
  */
 
+import type { ArtifactRef, ArtifactStore } from '../artifacts/types';
+
 export type BackendKind = 'sqlite' | 'etcd' | 'consul';
 
 /** One saved state of a sub-task. Small: it is what a heartbeat carries. */
@@ -27,6 +29,8 @@ export interface DocumentRef {
   bytes: number;
   /** sha256, lower-case hex. */
   digest: string;
+  /** The document is in the artifact store under `digest` (large ones, when the store has one). */
+  inArtifacts?: true;
 }
 
 export interface ResultDescriptor {
@@ -48,8 +52,23 @@ export interface SubTaskState {
   result?: ResultDescriptor;
 }
 
+/** Options of one checkpoint write. */
+export interface WriteCheckpointOptions {
+  /**
+   * Artifacts (in the sub-task's scope) the state points to, such as a command's archived
+   * checkpoint folder: the store deletes them when the checkpoint leaves the history, unless a
+   * kept checkpoint points to the same content.
+   */
+  artifacts?: ArtifactRef[];
+}
+
 export interface CheckpointStore {
   readonly kind: BackendKind;
+  /**
+   * Where values above `inlineLimitBytes` go (states, results, documents), with only a pointer in
+   * the KV; command steps keep their files there. Absent: everything is chunked into the KV.
+   */
+  readonly artifacts?: ArtifactStore;
   /** Claims the next fencing token for a new execution attempt (atomic compare-and-swap). */
   claimToken(jobId: string, subTaskId: string): Promise<number>;
   /** The latest claimed token, 0 if none. */
@@ -63,6 +82,7 @@ export interface CheckpointStore {
     subTaskId: string,
     token: number,
     state: Uint8Array,
+    options?: WriteCheckpointOptions,
   ): Promise<CheckpointDescriptor>;
   /** The newest good checkpoint whose bytes match its digest; corrupt ones are marked bad and skipped. */
   latestGood(
@@ -126,6 +146,8 @@ export interface CheckpointStoreOptions {
   requestTimeoutMs?: number;
   /** Warnings (corrupt checkpoints, failed best-effort cleanup). Never receives secrets. */
   log?: (message: string) => void;
+  /** Values larger than this go to the artifact store, when there is one (default 256 KiB). */
+  inlineLimitBytes?: number;
 }
 
 /** TLS files for `etcds://` and `consuls://`. */
@@ -144,6 +166,11 @@ export interface OpenCheckpointStoreOptions extends CheckpointStoreOptions {
   password?: string;
   /** Consul ACL token; default `CONSUL_HTTP_TOKEN`. */
   token?: string;
+  /**
+   * The artifact store (URL or an open store; `null`: none). Default `SPOTDAG_ARTIFACT_STORE`, else
+   * a `file://` folder `artifacts` beside a sqlite file, else none.
+   */
+  artifactStore?: string | ArtifactStore | null;
   /** Where the defaults above are read from (default `process.env`). */
   env?: Record<string, string | undefined>;
 }

@@ -1,5 +1,13 @@
 /** Task decomposition: JobSpec / WfFormat → validated DAG of sub-tasks, its analysis and re-splitting. */
-export type { IntRange, SubTaskAttributes, DependencyAttributes, TaskDag } from './types';
+export type {
+  IntRange,
+  SubTaskAttributes,
+  DependencyAttributes,
+  TaskDag,
+  CommandSpec,
+  DeclaredOutput,
+} from './types';
+export { COMMAND_STEP } from './types';
 export {
   JobSpecError,
   DagError,
@@ -26,6 +34,7 @@ export {
   overheadModel,
   formatPath,
   DEFAULT_MAX_SUB_TASKS,
+  COMMAND_ONLY_KEYS,
   type JobSpec,
   type JobSpecInput,
   type Stage,

@@ -40,6 +40,53 @@ const uncertaintySchema = z
   .meta({ description: 'Relative standard deviation of the estimate (0.2 = ±20 %).' });
 const bytesSchema = z.number().min(0);
 
+/** A path below one of a command's folders: relative, without `..`. */
+const relativePathSchema = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+    message: 'expected a relative path without ".." (files and folders below the sub-task\'s folders)',
+  });
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A command step: a program run on the instance, instead of a registered `step`
+ * (docs/commands.md). Its folders and sub-task come in SPOTDAG_* environment variables.
+ */
+const commandFields = {
+  command: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .meta({ description: 'Program and arguments (argv) run on the instance, instead of step.' }),
+  shell: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'A shell line run with /bin/sh -c on the instance, instead of step.' }),
+  env: z
+    .record(z.string().regex(ENV_NAME_RE, { error: 'expected an environment variable name' }), z.string())
+    .optional()
+    .meta({ description: 'Extra environment variables of the command.' }),
+  workdir: z.string().min(1).optional().meta({
+    description:
+      "The command's working directory on the instance (default: the instance worker's); `spotdag run` resolves a relative one against the job file's folder.",
+  }),
+  inputs: z.array(relativePathSchema).optional().meta({
+    description:
+      "Files or folders of the dependencies' outputs the command reads (default: all of them), placed in SPOTDAG_INPUT_DIR.",
+  }),
+  outputs: z
+    .array(z.union([relativePathSchema, z.strictObject({ path: relativePathSchema, bytes: bytesSchema })]))
+    .optional()
+    .meta({
+      description:
+        'Files or folders the command must write in SPOTDAG_OUTPUT_DIR (default: whatever it writes there), optionally with their expected size in bytes.',
+    }),
+};
+/** Keys only command stages take. */
+export const COMMAND_ONLY_KEYS = ['env', 'workdir', 'inputs', 'outputs'] as const;
+
 const resourcesSchema = z
   .strictObject({
     cpu: z.number().positive().default(DEFAULT_RESOURCES.cpu).meta({ description: 'Cores per sub-task.' }),
@@ -49,7 +96,8 @@ const resourcesSchema = z
 
 const common = {
   id: stageIdSchema,
-  step: stepNameSchema,
+  step: stepNameSchema.optional(),
+  ...commandFields,
   description: z.string().optional(),
   dependsOn: z
     .array(stageIdSchema)
@@ -64,6 +112,10 @@ const common = {
 export const stepStageSchema = z.strictObject({
   ...common,
   kind: z.literal('step'),
+  group: z.string().min(1).optional().meta({
+    description:
+      'Counts the sub-task with the other stages of this group in progress and reports (e.g. the task category of an imported workflow); default: the stage id.',
+  }),
   input: z.json().optional().meta({ description: 'JSON input passed to the step.' }),
   estimate: z
     .strictObject({ seconds: nonNegative, uncertainty: uncertaintySchema.optional() })
@@ -359,6 +411,9 @@ function describeZodIssue(issue: z.core.$ZodIssue, input: unknown): SpecIssue[] 
       }
       return [{ path, message: 'does not match any allowed shape' }];
     }
+    case 'invalid_key':
+      // A record key (an env variable's name): say what is wrong with it.
+      return [{ path, message: issue.issues[0]?.message ?? issue.message }];
     case 'invalid_type': {
       const value = valueAt(input, issue.path);
       if (value === undefined) return [{ path, message: `required (expected ${issue.expected})` }];
@@ -457,6 +512,13 @@ function referenceIssues(input: unknown, options: ParseJobSpecOptions): SpecIssu
         } else deps[i]!.push(target);
       });
     }
+    pushAll(issues, workIssues(stage, i));
+    const owner = typeof stage.group === 'string' ? firstIndex.get(stage.group) : undefined;
+    if (owner !== undefined && owner !== i)
+      issues.push({
+        path: `stages[${i}].group`,
+        message: `"${String(stage.group)}" is the id of stages[${owner}]; a group needs a name of its own`,
+      });
     if (options.knownSteps && typeof stage.step === 'string' && !options.knownSteps.has(stage.step)) {
       const known = [...options.knownSteps].sort().join(', ') || 'none';
       issues.push({ path: `stages[${i}].step`, message: `unknown step "${stage.step}" (known: ${known})` });
@@ -475,6 +537,23 @@ function referenceIssues(input: unknown, options: ParseJobSpecOptions): SpecIssu
     }
   }
   return issues;
+}
+
+/** A stage runs either a registered step or a command, and only commands take command keys. */
+function workIssues(stage: Record<string, unknown>, i: number): SpecIssue[] {
+  const given = (['step', 'command', 'shell'] as const).filter((k) => stage[k] !== undefined);
+  if (given.length !== 1)
+    return [
+      {
+        path: `stages[${i}]`,
+        message: `give exactly one of step, command, shell${given.length ? ` (got ${given.join(', ')})` : ''}`,
+      },
+    ];
+  if (given[0] !== 'step') return [];
+  return COMMAND_ONLY_KEYS.filter((k) => stage[k] !== undefined).map((k) => ({
+    path: `stages[${i}].${k}`,
+    message: 'only command stages (command or shell) take this key',
+  }));
 }
 
 function splitShapeIssues(stage: Record<string, unknown>, i: number): SpecIssue[] {

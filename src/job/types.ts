@@ -216,6 +216,35 @@ export interface Relocation {
   checkpointProgress?: number;
 }
 
+/**
+ * What a command sub-task's attempt moved to and from the artifact store (docs/commands.md):
+ * its inputs (of which `fetchedBytes` were fetched by the attempt itself, the rest being in the
+ * instance's cache already, prefetched or used before), its outputs and its checkpoint archives.
+ */
+export interface SubTaskTransfers {
+  inputFiles: number;
+  inputBytes: number;
+  fetchedBytes: number;
+  /** Time from the first input requested to the last one in place. */
+  inputSeconds: number;
+  outputFiles: number;
+  outputBytes: number;
+  outputSeconds: number;
+  checkpoints: number;
+  checkpointBytes: number;
+}
+
+/** What `prefetchInputs` did on an instance: the inputs it put in the instance's cache. */
+export interface PrefetchOutcome {
+  subTaskId: string;
+  instanceId: string;
+  files: number;
+  bytes: number;
+  /** Bytes it fetched (the rest was cached already). */
+  fetchedBytes: number;
+  seconds: number;
+}
+
 export interface SubTaskOutcome {
   subTaskId: string;
   instanceId: string;
@@ -226,6 +255,8 @@ export interface SubTaskOutcome {
   relocations: Relocation[];
   /** Progress of the checkpoint the final attempt resumed from (0: it started from scratch). */
   resumedFromProgress?: number;
+  /** A command's transfers in its final attempt (absent for registered steps and older versions). */
+  transfers?: SubTaskTransfers;
   startedAtMs: number;
   finishedAtMs: number;
 }

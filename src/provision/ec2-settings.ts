@@ -24,6 +24,8 @@ export const ec2WorkerSchema = z
     metadataPollMs: z.number().int().positive().default(5_000),
     /** SPOTDAG_CHECKPOINT_STORE of the instances (`etcd://…`, `consul://…`); none: no checkpoints. */
     checkpointStore: z.string().min(1).optional(),
+    /** SPOTDAG_ARTIFACT_STORE of the instances (`s3://bucket/prefix`): command steps' files, large values. */
+    artifactStore: z.string().min(1).optional(),
   })
   .strict();
 

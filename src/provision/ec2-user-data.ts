@@ -50,6 +50,7 @@ export function renderUserData(worker: Ec2WorkerSettings, options: UserDataOptio
     ...(worker.checkpointStore
       ? [`export SPOTDAG_CHECKPOINT_STORE=${shellQuote(worker.checkpointStore)}`]
       : []),
+    ...(worker.artifactStore ? [`export SPOTDAG_ARTIFACT_STORE=${shellQuote(worker.artifactStore)}`] : []),
     `exec ${worker.command} --instance-id "$INSTANCE_ID" --task-queue "${instanceTaskQueue('$INSTANCE_ID')}" --slots "$SLOTS" \\`,
     `  --metadata-endpoint "$IMDS" --metadata-poll-ms ${worker.metadataPollMs}`,
     '',

@@ -13,6 +13,8 @@ import path from 'node:path';
 import type { InstancePlan, ProvisionedInstance } from '../job/types';
 import { instanceTaskQueue } from '../names';
 import { shortHash } from '../util/hash';
+import { packageRoot } from '../util/package-root';
+import { signalRecordedGroups } from '../command/process-group';
 import { processAlive, stopProcess, waitForExit } from '../util/process';
 import { LocalMetadataServer } from './metadata-server';
 import type { InstanceLostEvent, LaunchContext, LaunchOutcome, Provisioner } from './provisioner';
@@ -69,17 +71,6 @@ interface InstanceRecord extends ProvisionedInstance {
   market?: 'spot' | 'on-demand';
   /** Set when a replacement took over from this instance. */
   replacedBy?: string;
-}
-
-/** The package root: the nearest folder above this module with a package.json (from src/ or dist/). */
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
 }
 
 /** The default instance program: this package's compiled instance worker (`npm run build`). */
@@ -276,13 +267,18 @@ export class LocalProvisioner implements Provisioner {
     });
   }
 
-  /** Stops an instance: SIGTERM (the worker drains), then SIGKILL after `graceMs`. */
+  /**
+   * Stops an instance: SIGTERM (the worker drains, its commands get SIGTERM), then SIGKILL after
+   * `graceMs`; whatever its commands left running goes too, with its work folder.
+   */
   async stop(id: string, graceMs = 10_000): Promise<void> {
     const record = this.read(id);
     if (!record) return;
     this.stopping.add(id);
     await stopProcess(record.pid, graceMs);
     this.ended(record);
+    signalRecordedGroups(this.groupsDir(id), 'SIGKILL');
+    rmSync(this.workDir(id), { recursive: true, force: true });
     rmSync(this.recordFile(id), { force: true });
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
@@ -308,12 +304,25 @@ export class LocalProvisioner implements Provisioner {
     this.interruptions.push({ instanceId: id, noticeAtMs, killedAtMs: Date.now() });
   }
 
-  /** Sends a signal to an instance's process (tests pause workers with SIGSTOP, kill with SIGKILL). */
+  /**
+   * Sends a signal to an instance, as to a machine: its worker process and the process groups of
+   * the commands it runs (tests pause instances with SIGSTOP, kill them with SIGKILL).
+   */
   kill(id: string, signal: NodeJS.Signals): boolean {
     const pid = this.pidOf(id);
     if (pid === undefined) return false;
     process.kill(pid, signal);
+    signalRecordedGroups(this.groupsDir(id), signal);
     return true;
+  }
+
+  /** An instance's work folder (SPOTDAG_WORK_DIR): its commands' folders, its input cache. */
+  workDir(id: string): string {
+    return path.join(this.dir, `${id}.work`);
+  }
+
+  private groupsDir(id: string): string {
+    return path.join(this.workDir(id), 'groups');
   }
 
   /** Stops the metadata endpoints this process serves (instances keep running). */
@@ -360,7 +369,7 @@ export class LocalProvisioner implements Provisioner {
     const child = spawn(this.command.file, args, {
       detached: true,
       stdio: ['ignore', log, log],
-      env: { ...process.env, ...this.options.env },
+      env: { ...process.env, ...this.options.env, SPOTDAG_WORK_DIR: this.workDir(id) },
     });
     closeSync(log);
     child.unref();

@@ -13,8 +13,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('sqlite checkpoint store (contract)', () => {
   // One file shared by every store the contract opens: several connections, like several processes.
+  // Everything in the KV (no artifact store): the contract checks chunks (artifacts.test.ts the rest).
   checkpointStoreContract(() => ({
-    open: async (options) => openCheckpointStore(`sqlite:${path.join(dir, 'contract.db')}`, options),
+    open: async (options) =>
+      openCheckpointStore(`sqlite:${path.join(dir, 'contract.db')}`, { artifactStore: null, ...options }),
   }));
 });
 
