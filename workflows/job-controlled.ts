@@ -21,6 +21,9 @@ import {
 } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/control';
 import type { DecideActivity } from '../activities/decide';
+import type { InstanceActivities } from '../activities/instance';
+import { COMMAND_STEP } from '../src/dag/types';
+import { prefetchesToIssue } from '../src/job/prefetch';
 import type { Resplit, ControllerMemory } from '../src/controller/types';
 import type { SpotdagSchedule } from '../src/allocate/types';
 import type { DecideEvent, DecideResponse, JobInstance } from '../src/job/decisions';
@@ -81,6 +84,16 @@ const deciding = proxyActivities<DecideActivity>({
   heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidJobSpec', 'NoCheckpointStore'] },
 });
+/** Prefetches run on the instance's own queue, once, and may be dropped: the sub-task fetches what is missing. */
+function prefetching(taskQueue: string) {
+  return proxyActivities<InstanceActivities>({
+    taskQueue,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
 const provisioning = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
@@ -220,6 +233,9 @@ class ControlledRun {
   private readonly exposureFlushedAtMs = new Map<string, number>();
   private startedThisRun = 0;
   private draining = false;
+  /** Sub-tasks whose inputs an instance was asked to prefetch (in this run). */
+  private readonly prefetched = new Set<number>();
+  private readonly prefetch: boolean;
   private readonly failed: Array<{ subTaskId: string; error: string }>;
   private readonly skipped: string[];
 
@@ -234,6 +250,7 @@ class ControlledRun {
     this.maxInFlight = Math.min(options.maxChildrenInFlight ?? 500, MAX_PENDING_CHILDREN);
     this.maxPerRun = options.maxChildrenPerRun ?? 2_000;
     this.finishRest = options.onSubTaskFailure === 'finish-rest';
+    this.prefetch = options.prefetchInputs !== false;
     this.progress = state.progress;
     this.status = Array.from(state.done, (c) => (c === '1' ? 'done' : c === 'x' ? 'dropped' : 'pending'));
     this.outputs = new Map(Object.entries(state.outputs));
@@ -683,7 +700,7 @@ class ControlledRun {
         if (newChild && (this.draining || this.children.size >= this.maxInFlight)) continue;
         if (!best || byRank(head, best.k) < 0) best = { k: head, inst };
       }
-      if (!best) return;
+      if (!best) return this.prefetchInputs(used);
       const { k, inst } = best;
       this.readyOn.get(inst.planId)!.shift();
       used.set(inst.planId, (used.get(inst.planId) ?? 0) + 1);
@@ -697,17 +714,51 @@ class ControlledRun {
     }
   }
 
+  /**
+   * Busy instances fetch the inputs of their next ready command sub-task from the artifact store
+   * while they finish the one before (fire and forget: the sub-task fetches whatever is missing).
+   */
+  private prefetchInputs(used: Map<string, number>): void {
+    if (!this.prefetch) return;
+    const requests = prefetchesToIssue<string>({
+      readyOn: this.readyOn,
+      freeSlots: (planId) => {
+        const inst = this.instances.get(planId);
+        if (!inst || inst.launchedAtMs === undefined || inst.endedAtMs !== undefined) return Infinity;
+        return inst.slots - (used.get(planId) ?? 0);
+      },
+      prefetched: (k) => this.prefetched.has(k),
+      inputBytes: (k) => (this.plan.stages[this.plan.stageOf[k]!]?.step === COMMAND_STEP ? 1 : 0),
+    });
+    for (const { subTask: k, instance } of requests) {
+      const inst = this.instances.get(instance)!;
+      this.prefetched.add(k);
+      prefetching(inst.taskQueue!)
+        .prefetchInputs({ jobId: this.plan.jobId, ...this.definitionOf(k), ...this.inputsOf(k) })
+        .catch(() => undefined); // the sub-task fetches what a lost or failed prefetch did not
+    }
+  }
+
+  /** Where the instance reads a sub-task's definition: inline after a cut, else the stored job. */
+  private definitionOf(k: number) {
+    const definition = this.state.definitions[k];
+    return definition ? { subTask: definition } : subTaskDefinition(this.plan, k);
+  }
+
+  /** Dependency outputs the workflow holds (those not in the checkpoint store). */
+  private inputsOf(k: number): { inputs?: Record<string, unknown> } {
+    const inputs: Record<string, unknown> = {};
+    for (const d of this.plan.deps[k]!) {
+      const depId = this.plan.ids[d]!;
+      if (this.outputs.has(depId)) inputs[depId] = this.outputs.get(depId);
+    }
+    return Object.keys(inputs).length > 0 ? { inputs } : {};
+  }
+
   private start(k: number, inst: JobInstance): void {
     const plan = this.plan;
     const id = plan.ids[k]!;
     const stage = plan.stages[plan.stageOf[k]!]!;
-    const inputs: Record<string, unknown> = {};
-    for (const d of plan.deps[k]!) {
-      const depId = plan.ids[d]!;
-      if (this.outputs.has(depId)) inputs[depId] = this.outputs.get(depId);
-    }
-    const definition = this.state.definitions[k];
-    const source = definition ? { subTask: definition } : subTaskDefinition(plan, k);
     this.status[k] = 'running';
     this.startedThisRun++;
     const workflowId = `${plan.jobId}/${id}`;
@@ -721,9 +772,9 @@ class ControlledRun {
       args: [
         {
           jobId: plan.jobId,
-          ...source,
+          ...this.definitionOf(k),
           instance: { id: inst.id!, taskQueue: inst.taskQueue! },
-          ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
+          ...this.inputsOf(k),
           policy: this.policy,
           moves: 'parent',
         },

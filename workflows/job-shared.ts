@@ -28,6 +28,11 @@ export interface JobRunOptions {
    * `failedSubTasks` / `skippedSubTasks` in the result.
    */
   onSubTaskFailure?: 'fail-job' | 'finish-rest';
+  /**
+   * A busy instance fetches the inputs of its next command sub-task from the artifact store while
+   * it finishes the one before (default true).
+   */
+  prefetchInputs?: boolean;
 }
 
 export type JobPhase = 'decompose' | 'forecast' | 'allocate' | 'provision' | 'run' | 'release' | 'done';

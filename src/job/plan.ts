@@ -25,7 +25,7 @@ export function jobPlanOf(job: DecomposedJob, document: PlanDocument<DecomposedJ
     if (at === undefined) {
       at = stages.length;
       stageIndex.set(s.stage, at);
-      stages.push({ stage: s.stage, count: 0 });
+      stages.push({ stage: s.stage, count: 0, step: s.step });
     }
     stages[at]!.count++;
     stageOf.push(at);

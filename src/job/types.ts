@@ -44,8 +44,11 @@ export interface JobPlan {
   ids: string[];
   /** Indices (into `ids`) of each sub-task's dependencies. */
   deps: number[][];
-  /** Stage names in the order they first appear, with their sub-task counts. */
-  stages: Array<{ stage: string; count: number }>;
+  /**
+   * Stage names in the order they first appear, with their sub-task counts and their step (plans
+   * made before it was recorded have none).
+   */
+  stages: Array<{ stage: string; count: number; step?: string }>;
   /** Per sub-task: its stage (index into `stages`) and its index within the stage. */
   stageOf: number[];
   indexInStage: number[];
