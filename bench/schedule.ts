@@ -18,7 +18,6 @@ import { loadWorkflowFile } from '../src/dag';
 import { forecastAll, type PriceForecast } from '../src/forecast';
 import { loadSkyPilotTrace, loadSkyPilotTraces, type AvailabilityTrace } from '../src/market';
 import { OracleForecast } from '../src/sim/oracle';
-import { controllerPolicy } from '../src/sim/controller-policy';
 import {
   eagerNextZonePolicy,
   greedyFailoverPolicy,
@@ -43,8 +42,6 @@ export const ALL_POLICIES = [
   'spotdag-heft-order',
   'spotdag-topo-order',
   'spotdag-no-forecast',
-  'spotdag-controller',
-  'spotdag-controller-displaced',
 ] as const;
 export type PolicyName = (typeof ALL_POLICIES)[number] | 'lower-bound';
 
@@ -248,10 +245,6 @@ function makePolicy(
       return spotdagPolicy(env, { name, order: 'heft', forecast: scenario.forecast() });
     case 'spotdag-topo-order':
       return spotdagPolicy(env, { name, order: 'topological', forecast: scenario.forecast() });
-    case 'spotdag-controller':
-      return controllerPolicy(env, { name, forecast: scenario.forecast() });
-    case 'spotdag-controller-displaced':
-      return controllerPolicy(env, { name, forecast: scenario.forecast(), replan: 'displaced' });
     case 'spotdag-no-forecast':
       return spotdagPolicy(env, { name, forecast: scenario.noForecast() });
     case 'on-demand-heft':

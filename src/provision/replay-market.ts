@@ -77,11 +77,12 @@ export class ReplayMarket implements ProviderMarket {
   spotRefusal(pool: string, t: number, maxPricePerHour: number): Refusal {
     const market = this.options.scenario.market;
     const i = this.poolIndex(pool);
-    // Capacity being reclaimed (gone within the notice) is not offered either, as in the simulator.
-    if (market.nextUnavailable(i, t) <= t + this.options.timing.noticeSeconds) return 'no spot capacity';
-    const price = market.spotPrice(i, t);
-    if (price > maxPricePerHour)
-      return `spot price ${price.toFixed(4)} $/h above MaxPrice ${maxPricePerHour.toFixed(4)}`;
+    // Capacity being reclaimed (gone, or priced above the MaxPrice, within the notice) is not
+    // offered either, as in the simulator.
+    const notice = t + this.options.timing.noticeSeconds;
+    if (market.nextUnavailable(i, t) <= notice) return 'no spot capacity';
+    if (market.nextPriceAbove(i, t, maxPricePerHour) <= notice)
+      return `spot price above the MaxPrice ${maxPricePerHour.toFixed(4)} $/h`;
     return undefined;
   }
 

@@ -1,7 +1,7 @@
 /**
- * Policies under test. spotdag's policies call the production allocator (`allocate`,
- * `reallocate`); the baselines use the same list scheduler with their own pool choices and
- * HEFT's earliest-finish placement:
+ * Policies under test. spotdag's is the runtime controller real jobs run (controller-policy.ts);
+ * the baselines use the same list scheduler with their own pool choices and HEFT's
+ * earliest-finish placement:
  *
  * - on-demand-heft          HEFT (upward rank, earliest finish) on the cheapest on-demand pools.
  * - greedy-failover         cheapest spot pool by current price; after an interruption relaunch in
@@ -12,22 +12,16 @@
  *                           estimated interruption rate (best third), the cheapest now.
  * - uniform-progress        "Can't Be Late" (NSDI'24) §4's rules, generalised to DAGs: decided at
  *                           every trace tick; see `uniformProgressPolicy`.
- * - spotdag*               the allocator with forecasts (and ablations); with the actual future
- *                           (OracleForecast) it is bench schedule's oracle-informed heuristic.
+ * - spotdag*               the runtime controller with forecasts (and ablations); with the actual
+ *                           future (OracleForecast) it is bench schedule's oracle-informed heuristic.
  */
 import { allocate, reallocate, rankSubTasks } from '../allocate/allocate';
-import { MarketAllocationForecast } from '../allocate/market-forecast';
 import type { Preferences } from '../allocate/preferences';
 import type { DagArrays } from '../allocate/rank';
 import { checkpointInterval, type NewInstanceOption } from '../allocate/scheduler';
-import type {
-  AllocationForecast,
-  RankOrder,
-  ResolvedFleet,
-  RuntimeState,
-  SpotdagSchedule,
-} from '../allocate/types';
+import type { AllocationForecast, ResolvedFleet, RuntimeState, SpotdagSchedule } from '../allocate/types';
 import type { SimMarket } from './market';
+import { controllerPolicy, type ControllerPolicyOptions } from './controller-policy';
 import type { ReplanEvent, SimPolicy } from './simulator';
 import { uniformProgressChoice, type Choice } from './uniform-progress';
 
@@ -39,67 +33,17 @@ export interface PolicyEnv {
   market: SimMarket;
 }
 
-/** How long a pool that interrupted or refused gets no new spot instances (spotdag). */
+/** How long a pool that interrupted or refused gets no new spot instances (price-capacity-optimized). */
 export const PENALTY_SECONDS = 1800;
 
-class Penalties {
-  private readonly until = new Map<string, number>();
-  add(pools: string[], now: number, seconds: number): void {
-    for (const p of pools) this.until.set(p, Math.max(this.until.get(p) ?? 0, now + seconds));
-  }
-  active(now: number): string[] {
-    return [...this.until].filter(([, t]) => t > now).map(([p]) => p);
-  }
-}
+export type SpotdagPolicyOptions = ControllerPolicyOptions;
 
-export interface SpotdagPolicyOptions {
-  name?: string;
-  order?: RankOrder;
-  forecast: AllocationForecast;
-}
-
-/** spotdag: `allocate` at the start, `reallocate` on every interruption or refused launch. */
+/**
+ * spotdag: the runtime controller (src/controller) that real jobs run, through its simulator
+ * adapter — planned at the start, decided again on every interruption, refused launch and tick.
+ */
 export function spotdagPolicy(env: PolicyEnv, options: SpotdagPolicyOptions): SimPolicy {
-  const order = options.order ?? 'pagerank';
-  const forecast = options.forecast;
-  const penalties = new Penalties();
-  let priority: Float64Array | undefined;
-  return {
-    name: options.name ?? 'spotdag',
-    onNoCapacity: 'replan',
-    plan() {
-      priority = rankSubTasks(env.d, forecast, env.fleet, env.preferences, order);
-      return allocate(env.d, forecast, env.fleet, env.preferences, { order, priority, arrays: env.d });
-    },
-    replan(state: RuntimeState, event: ReplanEvent, previous: SpotdagSchedule) {
-      const now = state.nowSeconds;
-      if (forecast instanceof MarketAllocationForecast) {
-        // Learn from what the runtime saw: exposure, interruptions, pools without capacity.
-        const index = new Map(forecast.pools.map((p, i) => [p.key, i]));
-        for (const o of event.observations) {
-          const i = index.get(o.pool);
-          if (i !== undefined)
-            forecast.model.observe(forecast.marketPool(i), o.exposureSeconds, o.interruptions);
-        }
-        for (const key of event.pools) {
-          const i = index.get(key);
-          if (i !== undefined)
-            forecast.model.observeAvailability(forecast.marketPool(i), forecast.startMs + now * 1000, false);
-        }
-        forecast.refresh();
-      }
-      penalties.add(event.pools, now, PENALTY_SECONDS);
-      return reallocate(
-        env.d,
-        forecast,
-        env.fleet,
-        env.preferences,
-        { ...state, penalisedPools: penalties.active(now) },
-        previous,
-        { order, priority, arrays: env.d },
-      );
-    },
-  };
+  return controllerPolicy(env, options);
 }
 
 /** Pools ordered by the current spot price (what a greedy policy sees), per instance shape. */

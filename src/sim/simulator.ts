@@ -418,10 +418,12 @@ export class Simulator {
   private launch(inst: SimInstance): void {
     const { market } = this;
     if (inst.spot) {
-      // Capacity that is being reclaimed (gone within the notice period) is not offered either.
+      // Capacity that is being reclaimed (gone, or priced above the MaxPrice, within the notice
+      // period) is not offered either.
+      const notice = this.now + this.fleet.noticeSeconds;
       const ok =
-        market.nextUnavailable(inst.pool, this.now) > this.now + this.fleet.noticeSeconds &&
-        market.spotPrice(inst.pool, this.now) <= inst.plan.maxPricePerHour;
+        market.nextUnavailable(inst.pool, this.now) > notice &&
+        market.nextPriceAbove(inst.pool, this.now, inst.plan.maxPricePerHour) > notice;
       if (!ok) return this.refuse(inst);
     }
     inst.state = 'booting';
