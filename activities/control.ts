@@ -7,10 +7,9 @@ import {
   localMarketView,
   marketAllocationForecast,
   plannedDag,
-  plannedSubTasks,
 } from '../src/job/allocation-input';
 import type { Preferences } from '../src/allocate/preferences';
-import { analyseDag, decompose, JobSpecError, parseJobSpec, validateDag } from '../src/dag';
+import { JobSpecError } from '../src/dag';
 import type { ProviderMarket } from '../src/job/provider-market';
 import type { CheckpointStore } from '../src/checkpoint';
 import { jobPlanOf, schedulePlanOf } from '../src/job/plan';
@@ -27,10 +26,11 @@ import type {
   SchedulePlan,
 } from '../src/job/types';
 import type { FleetSpec } from '../src/provision/fleet';
-import { providerMismatch } from '../src/provision/provider';
 import type { Provisioner } from '../src/provision/provisioner';
 import { knownSteps } from '../src/steps';
 import { loadDocument, saveDocument } from './documents';
+import { JobDags } from './job-dags';
+import { decomposedJobOf, prepareJob, type PreparedJob } from '../src/planning/pipeline';
 import { replacementFor, type MovingSubTask } from './replacement';
 
 export interface ControlActivityDeps {
@@ -40,6 +40,8 @@ export interface ControlActivityDeps {
   instanceReadyTimeoutMs?: number;
   /** The market of the provisioner's provider when it is not `local` (EC2: `Ec2Market`). */
   market?: ProviderMarket;
+  /** The DAGs decomposed here, for the decide activity of the same worker. */
+  dags?: JobDags;
   /**
    * Where the decomposed job and the schedule are kept, by reference (the instances' checkpoint
    * store). Without one they travel inline in workflow history, which bounds a job to Temporal's
@@ -103,25 +105,10 @@ export function createControlActivities(deps: ControlActivityDeps) {
       INVALID_JOB_SPEC,
     );
   };
-  /** Validates the spec and decomposes it. */
-  const decomposeSpec = (jobId: string, input: unknown): DecomposedJob => {
+  /** The planning pipeline's first step: a spec becomes a checked DAG, or a typed, final failure. */
+  const prepare = (input: unknown): PreparedJob => {
     try {
-      const spec = parseJobSpec(input, { knownSteps: knownSteps() });
-      const mismatch = providerMismatch(spec.fleet.provider, provider);
-      if (mismatch) throw new JobSpecError([mismatch]);
-      const dag = decompose(spec);
-      validateDag(dag, { maxNodes: spec.limits.maxSubTasks });
-      const analysis = analyseDag(dag);
-      return {
-        jobId,
-        name: spec.name,
-        fleet: spec.fleet,
-        preferences: spec.preferences,
-        subTasks: plannedSubTasks(dag, analysis.topologicalOrder),
-        criticalPathSeconds: analysis.criticalPath.seconds,
-        totalWorkSeconds: analysis.totalWorkSeconds,
-        maxParallelism: analysis.maxParallelism,
-      };
+      return prepareJob(input, { knownSteps: knownSteps(), provider });
     } catch (err) {
       if (err instanceof JobSpecError || (err as { exitCode?: number }).exitCode === 2) {
         throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_SPEC);
@@ -135,8 +122,12 @@ export function createControlActivities(deps: ControlActivityDeps) {
      * decomposed job goes to the checkpoint store; the result is its reference and a compact plan.
      */
     async decomposeJob(jobId: string, input: unknown): Promise<JobPlan> {
-      const job = decomposeSpec(jobId, input);
-      return jobPlanOf(job, await saveDocument(deps.store, jobId, job));
+      const prepared = prepare(input);
+      const job = decomposedJobOf(jobId, prepared);
+      const document = await saveDocument(deps.store, jobId, job);
+      // The graph rebuilt from the stored list, so node order is the sub-task index order.
+      deps.dags?.remember(JobDags.key(jobId, document), job, plannedDag(job));
+      return jobPlanOf(job, document);
     },
 
     /**

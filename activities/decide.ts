@@ -23,15 +23,18 @@ import {
 } from '../src/job/decide';
 import type { DecideRequest, DecideResponse } from '../src/job/decisions';
 import type { ProviderMarket } from '../src/job/provider-market';
-import type { DecomposedJob, MarketView } from '../src/job/types';
+import type { MarketView } from '../src/job/types';
 import type { FleetSpec } from '../src/provision/fleet';
-import { DocumentCache, loadDocument, saveDocument } from './documents';
+import { loadDocument, saveDocument } from './documents';
+import { JobDags } from './job-dags';
 import type { SavedState } from './instance';
 
 export interface DecideActivityDeps {
   store?: CheckpointStore;
   /** The market of the provisioner (EC2, or a replayed spot market for local instances). */
   market?: ProviderMarket;
+  /** The DAGs the same worker's decompose activity built (one is created when not given). */
+  dags?: JobDags;
 }
 
 /** The market a job's fleet buys from: the worker's, or the local free pool. */
@@ -50,7 +53,7 @@ function poolsOf(view: MarketView): Map<string, Pool> {
 
 /** The runtime controller behind the job workflow (`decide`), with the store and the market as I/O. */
 export function createDecideActivity(deps: DecideActivityDeps) {
-  const jobs = new DocumentCache<DecomposedJob>();
+  const dags = deps.dags ?? new JobDags();
 
   /** Progress and unit position of the last good checkpoint of each sub-task that may have one. */
   async function readCheckpoints(jobId: string, ids: readonly string[], indices: number[]) {
@@ -108,8 +111,7 @@ export function createDecideActivity(deps: DecideActivityDeps) {
      */
     async decide(request: DecideRequest): Promise<DecideResponse> {
       const { jobId } = request;
-      const key = `${jobId} ${'stored' in request.job ? request.job.stored.digest : 'inline'}`;
-      const job = await jobs.get(key, () => loadDocument(deps.store, jobId, request.job));
+      const { job, dag: planned } = await dags.get(deps.store, jobId, request.job);
       const market = marketFor(deps, job.fleet);
       const horizon = horizonSeconds(job.preferences);
       const context = { jobId, jobStartMs: request.startedAtMs };
@@ -135,7 +137,7 @@ export function createDecideActivity(deps: DecideActivityDeps) {
         calls: 0,
       };
 
-      const baseDag = currentDag(job, request.resplits);
+      const baseDag = currentDag(planned, request.resplits);
       const ids = baseDag.nodes();
       const indexOf = new Map(ids.map((id, i) => [id, i]));
       const mayHaveCheckpoints = [
@@ -144,7 +146,7 @@ export function createDecideActivity(deps: DecideActivityDeps) {
       const checkpoints = await readCheckpoints(jobId, ids, mayHaveCheckpoints);
       const finished = new Set<string>();
       const attempt = () => {
-        const dag = currentDag(job, request.resplits);
+        const dag = currentDag(planned, request.resplits);
         const forecast = marketAllocationForecast(view, {
           model: InterruptionModel.fromJSON(modelJson),
           startMs: request.startedAtMs,
@@ -190,7 +192,7 @@ export function createDecideActivity(deps: DecideActivityDeps) {
       }
       const scheduleDoc = await saveDocument(deps.store, jobId, made.decision.schedule);
       const response = decideResponseOf(made.decision, made.dag, stageIndexOf(job), scheduleDoc);
-      return response;
+      return request.event.kind === 'start' ? { ...response, market: view } : response;
     },
   };
 }

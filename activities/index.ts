@@ -1,3 +1,4 @@
+import { JobDags } from './job-dags';
 import { createControlActivities, type ControlActivityDeps } from './control';
 import { createDecideActivity } from './decide';
 
@@ -10,5 +11,7 @@ export type { InstanceActivities, RunSubTaskInput, RunSubTaskOutput } from './in
 
 /** Every activity of the control task queue: planning, provisioning and the runtime controller. */
 export function createSpotdagActivities(deps: ControlActivityDeps) {
-  return { ...createControlActivities(deps), ...createDecideActivity(deps) };
+  // One DAG cache: the decide activity starts from the graph the decompose activity built.
+  const shared = { ...deps, dags: deps.dags ?? new JobDags() };
+  return { ...createControlActivities(shared), ...createDecideActivity(shared) };
 }

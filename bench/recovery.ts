@@ -5,9 +5,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { JobResult } from '../src/job/types';
+import type { JobResult, SubTaskOutcome } from '../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../src/names';
-import { timeMs, type Timestamp } from '../src/report/history';
 import { rng } from '../src/sim/market';
 import {
   expectedWorkloadSum,
@@ -44,7 +43,7 @@ export interface RecoveryTrial {
   workflowId: string;
   /** Fraction of the sub-task done when the instance was hit. */
   hitAtProgress: number;
-  /** Kill (or notice) → the server closed the attempt (heartbeat timeout, or the interrupted failure). */
+  /** Kill (or notice) → the job moved the sub-task (the provider's exit signal, a heartbeat timeout, or the notice). */
   detectionSeconds: number;
   /** Kill (or notice) → the first unit of work finished on the replacement. */
   resumeSeconds: number;
@@ -105,14 +104,15 @@ function stats(values: number[]): Stats {
   };
 }
 
-/** When the server closed the sub-task's first `runSubTask` attempt (timed out or failed). */
-async function firstAttemptClosedAtMs(stack: LocalStack, childId: string): Promise<number> {
-  const history = await stack.client.workflow.getHandle(childId).fetchHistory();
-  for (const event of history.events ?? []) {
-    if (event.activityTaskTimedOutEventAttributes || event.activityTaskFailedEventAttributes)
-      return timeMs(event.eventTime as Timestamp)!;
-  }
-  throw new Error(`${childId}: no lost attempt in its history (was the instance hit at all?)`);
+/**
+ * When the job moved the sub-task off the instance that was hit: its first relocation, whichever
+ * signal found the loss first (the provider's exit notice, a heartbeat timeout, a spot notice).
+ */
+async function firstRelocationAtMs(stack: LocalStack, childId: string): Promise<number> {
+  const outcome = (await stack.client.workflow.getHandle(childId).result()) as SubTaskOutcome;
+  const first = outcome.relocations?.[0];
+  if (!first) throw new Error(`${childId}: it never moved (was the instance hit at all?)`);
+  return first.atMs;
 }
 
 /**
@@ -174,12 +174,12 @@ async function runTrial(
 
   const entries = readWorkloadLedger(ledger, workflowId).get('spin') ?? [];
   const resumed = replacementFirstUnit(entries, hitAtMs);
-  const closedAtMs = await firstAttemptClosedAtMs(stack, `${workflowId}/spin`);
+  const movedAtMs = await firstRelocationAtMs(stack, `${workflowId}/spin`);
   return {
     mode,
     workflowId,
     hitAtProgress,
-    detectionSeconds: (closedAtMs - hitAtMs) / 1000,
+    detectionSeconds: (movedAtMs - hitAtMs) / 1000,
     resumeSeconds: resumed ? (resumed.atMs - unitMs - hitAtMs) / 1000 : NaN,
     lostWorkSeconds: (redoneUnits(entries).length * unitMs) / 1000,
     reportedLostWorkSeconds: job.workLostSeconds,

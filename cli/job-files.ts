@@ -18,7 +18,7 @@ export interface WfFormatFlags {
   slots?: number;
 }
 
-export interface PreparedJob {
+export interface JobFile {
   /** The JobSpec JSON to submit. */
   spec: unknown;
   /** What the file is and how it runs, one line per kind of work. */
@@ -48,7 +48,7 @@ export function withResolvedWorkdirs(spec: unknown, file: string): unknown {
  * A job file as the spec to run: a JobSpec as it is, a WfFormat instance as command stages (whose
  * commands run in the file's folder, `.`).
  */
-export function prepareJob(file: string, json: unknown, flags: WfFormatFlags): PreparedJob {
+export function jobFileSpec(file: string, json: unknown, flags: WfFormatFlags): JobFile {
   if (!isWfFormat(json)) return { spec: json, lines: [] };
   const job = wfFormatJob(json, {
     standIn: flags.standIn,

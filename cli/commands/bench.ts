@@ -4,6 +4,8 @@ import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
 import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
 import { runScheduleBenchmark } from '../../bench/schedule';
+import { formatTwinBenchmark, runTwinBenchmark, TWIN_SCENARIOS } from '../../bench/twin';
+import { installCliRuntime } from '../../workers/runtime';
 import { runSingleBenchmark, runSingleSweep } from '../../bench/single';
 import { runRecoveryBenchmarkCommand, type RecoveryCli } from './bench-recovery';
 import { runTransferBenchmarkCommand, type TransfersCli } from './bench-transfers';
@@ -241,5 +243,32 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'write the rows, every run and the breakdown as JSON')
     .action(async (opts: EngineCli) => {
       await runEngineBenchmarkCli(opts);
+    });
+  bench
+    .command('twin')
+    .description(
+      'the same scenarios in the simulator and as real jobs on a replayed spot market: decisions agreeing, real deadlines, real ÷ simulated cost',
+    )
+    .addHelpText('after', '\nExample:\n  spotdag bench twin --json twin.json')
+    .option(
+      '--scenarios <names>',
+      `comma-separated subset of: ${TWIN_SCENARIOS.map((s) => s.name).join(', ')}`,
+      list,
+    )
+    .option('--json <file>', 'write the summary and every scenario as JSON')
+    .action(async (opts: { scenarios?: string[]; json?: string }) => {
+      installCliRuntime();
+      const known = new Map(TWIN_SCENARIOS.map((s) => [s.name, s]));
+      const scenarios = (opts.scenarios ?? [...known.keys()]).map((name) => {
+        const s = known.get(name);
+        if (!s) throw Object.assign(new Error(`--scenarios: unknown scenario "${name}"`), { exitCode: 2 });
+        return s;
+      });
+      const result = await runTwinBenchmark({
+        scenarios,
+        json: opts.json,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(formatTwinBenchmark(result));
     });
 }

@@ -14,6 +14,9 @@ import {
   type TaskDag,
 } from '../../src/dag';
 import { formatDuration } from '../../src/util/duration';
+import { controllerFleetOf } from '../../src/job/allocation-input';
+import { EC2_TIMING } from '../../src/job/ec2-market-view';
+import { firstDecision } from '../../src/planning/pipeline';
 import { maxOf } from '../../src/util/array';
 
 interface PlanOptions {
@@ -159,7 +162,7 @@ export function registerPlan(program: Command): void {
     )
     .option(
       '--prices <file>',
-      'spot price history: plan a schedule on its pools (PageRank allocator) and print it',
+      "spot price history: the schedule a job would start from on its pools (the runtime controller's first decision)",
     )
     .option('--advisor <file>', 'Spot Advisor JSON, a prior for interruption rates (with --prices)')
     .option('--runtime-scale <k>', 'multiply WfFormat runtimes by k (with --prices)', Number, 1)
@@ -176,6 +179,9 @@ export function registerPlan(program: Command): void {
             prices: opts.prices,
             advisor: opts.advisor,
             runtimeScale: opts.runtimeScale,
+            // What a job on these pools starts from: the runtime controller's first decision.
+            planner: (dag, forecast, fleet, preferences) =>
+              firstDecision(dag, preferences, forecast, controllerFleetOf(fleet ?? {}, EC2_TIMING)).schedule,
           });
           printWarnings(warnings);
           process.stdout.write(opts.json ? `${JSON.stringify(schedule)}\n` : formatScheduleTable(schedule));

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { readJsonFile, parseJobSpec, type JobSpecInput } from '../../src/dag';
 import type { FleetProvider } from '../../src/provision/provider';
 import { knownSteps } from '../../src/steps';
+import { prepareJob } from '../../src/planning/pipeline';
 import { describeTarget, temporalTargetFromEnv } from '../../workers/connection';
 import { installCliRuntime } from '../../workers/runtime';
 import { loadStepModules, stepModulesFromEnv } from '../../workers/steps-loader';
@@ -14,7 +15,7 @@ import { EXIT } from '../errors';
 import {
   downloadOutputs,
   outputLines,
-  prepareJob,
+  jobFileSpec,
   withResolvedWorkdirs,
   type WfFormatFlags,
 } from '../job-files';
@@ -88,12 +89,14 @@ export function registerRun(program: Command): void {
       // Validate before anything starts: bad specs and unknown steps exit with code 2.
       const modules = [...stepModulesFromEnv(), ...opts.steps];
       loadStepModules(modules);
-      const prepared = prepareJob(file, readJsonFile(file), opts);
-      const fromFile = prepared.spec;
+      const jobFile = jobFileSpec(file, readJsonFile(file), opts);
+      const fromFile = jobFile.spec;
       const provider = opts.provider ?? parseJobSpec(fromFile).fleet.provider;
       const withFleet = opts.provider ? withProvider(fromFile, provider) : fromFile;
       const raw = provider === 'local' ? withResolvedWorkdirs(withFleet, file) : withFleet;
-      const spec = parseJobSpec(raw, { knownSteps: knownSteps() });
+      // The job's own first step (parse, decompose, check the DAG): what it would reject fails here.
+      const prepared = prepareJob(raw, { knownSteps: knownSteps() });
+      const { spec } = prepared;
       const choice = chooseProvider(provider, opts);
       const workflowId = opts.id ?? `${spec.name}-${Date.now().toString(36)}`;
       if (opts.dryRun) {
@@ -101,11 +104,11 @@ export function registerRun(program: Command): void {
           throw Object.assign(new Error('--dry-run prints EC2 requests: use it with --provider ec2'), {
             exitCode: 2,
           });
-        const plan = await planEc2Job(spec, workflowId, choice.settings);
+        const plan = await planEc2Job(prepared, workflowId, choice.settings);
         process.stdout.write(opts.json ? `${JSON.stringify(plan)}\n` : formatEc2JobPlan(plan));
         return;
       }
-      for (const line of prepared.lines) say(line);
+      for (const line of jobFile.lines) say(line);
       installCliRuntime();
       const target = temporalTargetFromEnv();
       const stack = await startStack(choice, {

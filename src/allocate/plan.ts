@@ -17,7 +17,7 @@ import { maxOf, pushAll } from '../util/array';
 import { formatDuration } from '../util/duration';
 import { allocate, type AllocateOptions } from './allocate';
 import { marketForecast, type MarketAllocationForecast } from './market-forecast';
-import type { PreferencesInput } from './preferences';
+import { horizonSeconds, preferencesSchema, type Preferences, type PreferencesInput } from './preferences';
 import type { AllocationFleet, SpotdagSchedule } from './types';
 
 /** Latest on-demand price per `instanceType@region` from SpotLake rows. */
@@ -120,6 +120,16 @@ export interface PlanScheduleOptions {
   /** Job start (ms); default: one price step after the last observation. */
   startMs?: number;
   allocateOptions?: AllocateOptions;
+  /**
+   * Makes the schedule from the DAG and the forecast (default: the allocator). `spotdag plan`
+   * passes the runtime controller's first decision, the schedule a job would start from.
+   */
+  planner?: (
+    dag: TaskDag,
+    forecast: MarketAllocationForecast,
+    fleet: AllocationFleet | undefined,
+    preferences: Preferences,
+  ) => SpotdagSchedule;
 }
 
 export interface PlannedSchedule {
@@ -139,12 +149,13 @@ export function planSchedule(options: PlanScheduleOptions): PlannedSchedule {
   let end = -Infinity;
   for (const s of market.series) end = Math.max(end, s.startMs + s.values.length * s.stepSeconds * 1000);
   const startMs = options.startMs ?? end;
-  const preferences = options.preferences ?? (plan.kind === 'jobspec' ? plan.spec.preferences : {});
-  const deadline = typeof preferences.deadline === 'number' ? preferences.deadline : undefined;
-  const forecast = forecastMarket(market, startMs, {
-    horizonSeconds: Math.max(24 * 3600, Math.min(7 * 86400, (deadline ?? 0) * 1.5)),
-  });
-  const schedule = allocate(plan.dag, forecast, options.fleet, preferences, options.allocateOptions);
+  const preferences = preferencesSchema.parse(
+    options.preferences ?? (plan.kind === 'jobspec' ? plan.spec.preferences : {}),
+  );
+  const forecast = forecastMarket(market, startMs, { horizonSeconds: horizonSeconds(preferences) });
+  const schedule = options.planner
+    ? options.planner(plan.dag, forecast, options.fleet, preferences)
+    : allocate(plan.dag, forecast, options.fleet, preferences, options.allocateOptions);
   const name =
     plan.kind === 'jobspec' ? plan.spec.name : String(plan.dag.getAttribute('name') ?? options.file);
   return { name, dag: plan.dag, warnings: plan.warnings, schedule, forecast, startMs };

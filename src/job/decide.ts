@@ -12,13 +12,12 @@ import type {
   Resplit,
 } from '../controller/types';
 import { splitSubTask, type TaskDag } from '../dag';
-import { plannedDag } from './allocation-input';
 import type { DecideRequest, DecideResponse, PlanPatchEntry } from './decisions';
 import type { DecomposedJob, PlannedSubTask } from './types';
 
-/** The job's DAG as it stands: the decomposed job with every cut made so far, in order. */
-export function currentDag(job: DecomposedJob, resplits: readonly Resplit[]): TaskDag {
-  const dag = plannedDag(job);
+/** The job's DAG as it stands: a copy of the planned DAG with every cut made so far, in order. */
+export function currentDag(planned: TaskDag, resplits: readonly Resplit[]): TaskDag {
+  const dag = planned.copy();
   for (const r of resplits)
     splitSubTask(dag, r.subTaskId, { parts: r.parts, remainder: r.remainder, updatePriorities: false });
   return dag;

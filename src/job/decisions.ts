@@ -6,7 +6,7 @@
 import type { DocumentRef } from '../checkpoint/types';
 import type { ControllerEventKind, ControllerMemory, Resplit } from '../controller/types';
 import type { SpotdagSchedule } from '../allocate/types';
-import type { DecomposedJob, InstancePlan, PlanDocument, PlannedSubTask } from './types';
+import type { DecomposedJob, InstancePlan, MarketView, PlanDocument, PlannedSubTask } from './types';
 
 /** An instance of the job as the workflow knows it. */
 export interface JobInstance {
@@ -96,6 +96,8 @@ export interface DecideResponse {
   predictedCostUsd: number;
   predictedMakespanSeconds: number;
   notes: string[];
+  /** The market view the first decision (event `start`) planned on, for reports; absent later. */
+  market?: MarketView;
 }
 
 export interface InstancePlanWithTimes extends InstancePlan {

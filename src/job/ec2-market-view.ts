@@ -144,6 +144,9 @@ export async function fetchEc2MarketData(options: Ec2MarketOptions): Promise<Ec2
  * The EC2 provider's market for the planning activities: a fresh view from EC2 per job, and the
  * machine model (at most `limits.maxInstances` at once, the allocator's default boot time).
  */
+/** EC2's notice (2 min), the shortest tick worth a decision, and how long a lost pool is avoided. */
+export const EC2_TIMING: MarketTiming = { noticeSeconds: 120, minTickSeconds: 60, penaltySeconds: 1800 };
+
 export class Ec2Market implements ProviderMarket {
   readonly provider = 'ec2';
   readonly id: string;
@@ -157,7 +160,7 @@ export class Ec2Market implements ProviderMarket {
   }
 
   timing(): MarketTiming {
-    return { noticeSeconds: 120, minTickSeconds: 60, penaltySeconds: 1800 };
+    return EC2_TIMING;
   }
 
   async forecast(_fleet: FleetSpec, horizonSeconds: number): Promise<MarketView> {

@@ -46,7 +46,7 @@ export interface LocalProvisionerOptions {
 }
 
 /** What a replayed market bills: one line per instance of a job. */
-interface BillingEntry {
+export interface BillingEntry {
   id: string;
   pool: string;
   market: 'spot' | 'on-demand';
@@ -183,6 +183,11 @@ export class LocalProvisioner implements Provisioner {
       }
     }
     return outcome;
+  }
+
+  /** The instances a job bought on the replayed market: pool, market, launch and end. */
+  billingEntries(jobId: string): BillingEntry[] {
+    return this.readBilling(jobId);
   }
 
   /** What the job's instances cost on the replayed market so far (USD); 0 without one. */

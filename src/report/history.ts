@@ -13,6 +13,7 @@ import type {
   Schedule,
   SubTaskOutcome,
 } from '../job/types';
+import type { DecideResponse, LaunchResult } from '../job/decisions';
 
 export type JobStatus =
   'running' | 'completed' | 'failed' | 'canceled' | 'terminated' | 'timed-out' | 'continued-as-new';
@@ -139,6 +140,8 @@ function readRun(
         input.scheduleDocument = plan.stored;
       } else if (name === 'provisionInstances' && !input.instances)
         input.instances = decodeFirst(attrs.result) as ProvisionedInstance[];
+      else if (name === 'decide') readDecision(input, decodeFirst(attrs.result) as DecideResponse);
+      else if (name === 'launchInstances') readLaunches(input, decodeFirst(attrs.result) as LaunchResult);
     } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
       const childId = event.startChildWorkflowExecutionInitiatedEventAttributes.workflowId ?? '';
       input.runStartedAtMs ??= at;
@@ -190,6 +193,27 @@ function readRun(
       input.closedAtMs = at;
     }
   }
+}
+
+/** A controlled job's first decision: the plan it started from and the market it saw. */
+function readDecision(input: ReportInput, response: DecideResponse | undefined): void {
+  if (!response || input.schedule || input.scheduleDocument) return;
+  const plan = planned<Schedule>(response, 'placements', 'schedule');
+  input.schedule = plan.full;
+  input.scheduleDocument = plan.stored;
+  input.market ??= response.market;
+}
+
+/** A controlled job launches over time: its instances are every launch's. */
+function readLaunches(input: ReportInput, result: LaunchResult | undefined): void {
+  for (const l of result?.launched ?? [])
+    (input.instances ??= []).push({
+      id: l.id,
+      taskQueue: l.taskQueue,
+      pool: l.pool,
+      planId: l.planId,
+      handle: l.id,
+    });
 }
 
 type FailureLike = { message?: string | null; cause?: FailureLike | null } | null | undefined;

@@ -137,6 +137,8 @@ export interface SimResult {
   predictedCostUsd: number;
   predictedMakespanSeconds: number;
   instances: SimInstanceRecord[];
+  /** Where each sub-task finished: its instance's pool and market. */
+  placements: Record<string, { pool: string; market: 'spot' | 'on-demand' }>;
 }
 
 const EPS = 1e-6;
@@ -858,6 +860,12 @@ export class Simulator {
       predictedCostUsd: this.predictedCostUsd,
       predictedMakespanSeconds: this.predictedMakespanSeconds,
       instances: records,
+      placements: Object.fromEntries(
+        d.ids.map((id, v) => [
+          id,
+          { pool: tasks.doneOn[v]!.plan.pool, market: tasks.doneOn[v]!.plan.market },
+        ]),
+      ),
     };
   }
 

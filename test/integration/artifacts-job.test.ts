@@ -1,14 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { openCheckpointStore } from '../../src/checkpoint';
-import { analyseDag, decompose, parseJobSpec } from '../../src/dag';
-import { plannedSubTasks } from '../../src/job/allocation-input';
 import { isCommandOutput, type CommandOutput } from '../../src/command/outputs';
 import type { PrefetchOutcome, SubTaskOutcome } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
-import { prepareJob, withResolvedWorkdirs } from '../../cli/job-files';
+import { jobFileSpec, withResolvedWorkdirs } from '../../cli/job-files';
 import { spotdagJob } from '../../workflows';
 import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 import type { JobSpecInput } from '../../src/dag';
@@ -117,7 +115,7 @@ describe('jobs whose data is in the artifact store', () => {
       'workflows',
       'helloworld-chain-5-chameleon.json',
     );
-    const { spec } = prepareJob(file, JSON.parse(readFileSync(file, 'utf8')), {
+    const { spec } = jobFileSpec(file, JSON.parse(readFileSync(file, 'utf8')), {
       standIn: 'all',
       runtimeScale: 0.01,
       sizeScale: 0.1,
@@ -179,45 +177,22 @@ describe('jobs whose data is in the artifact store', () => {
       ],
       fleet: { provider: 'local', instances: 1, slotsPerInstance: 1 },
     };
-    // The definitions the job works from, as prefetchInputs gets them from the parent.
-    const parsed = parseJobSpec(spec);
-    const dag = decompose(parsed);
-    const b = plannedSubTasks(dag, analyseDag(dag).topologicalOrder).find((s) => s.id === 'b')!;
-    const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
     const store = await openCheckpointStore(stack.checkpointStore);
     try {
-      const prefetcher = await Worker.create({
-        connection,
-        taskQueue: 'spotdag-test-prefetch',
-        workflowsPath: require.resolve('../fixtures/prefetch/workflows'),
+      const outcome = await stack.runUntil(async () => {
+        const handle = await stack.client.workflow.start(spotdagJob, {
+          taskQueue: CONTROL_TASK_QUEUE,
+          workflowId,
+          args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 10 } }],
+        });
+        await handle.result();
+        return (await stack.client.workflow.getHandle(`${workflowId}/b`).result()) as SubTaskOutcome;
       });
-      const { prefetch, outcome } = await prefetcher.runUntil(
-        stack.runUntil(async () => {
-          const handle = await stack.client.workflow.start(spotdagJob, {
-            taskQueue: CONTROL_TASK_QUEUE,
-            workflowId,
-            args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 10 } }],
-          });
-          await waitFor(
-            async () => (await store.currentToken(workflowId, 'hold')) > 0,
-            60_000,
-            'hold to start',
-          );
-          const [instance] = await stack.provisioner.list(workflowId);
-          const prefetch = (await stack.client.workflow.execute('prefetchOnce', {
-            taskQueue: 'spotdag-test-prefetch',
-            workflowId: `${workflowId}-prefetch`,
-            args: [instance!.taskQueue, { jobId: workflowId, subTask: b }],
-          })) as PrefetchOutcome;
-          expect(await store.currentToken(workflowId, 'b')).toBe(0); // b has not started yet
-          await handle.result();
-          const outcome = (await stack.client.workflow
-            .getHandle(`${workflowId}/b`)
-            .result()) as SubTaskOutcome;
-          return { prefetch, outcome };
-        }),
-      );
-      expect(prefetch).toMatchObject({ subTaskId: 'b', files: 1, bytes: 4_000_000, fetchedBytes: 4_000_000 });
+      // The job asked the busy instance to prefetch b's input while hold ran: it fetched it all.
+      const prefetches = await activityResults<PrefetchOutcome>(workflowId, 'prefetchInputs');
+      expect(prefetches).toEqual([
+        expect.objectContaining({ subTaskId: 'b', files: 1, bytes: 4_000_000, fetchedBytes: 4_000_000 }),
+      ]);
       // b found its input in the instance's cache: it fetched nothing itself.
       expect(outcome.transfers).toMatchObject({ inputFiles: 1, inputBytes: 4_000_000, fetchedBytes: 0 });
       const n = await store.artifacts!.getBytes(
@@ -227,9 +202,23 @@ describe('jobs whose data is in the artifact store', () => {
       expect(n.toString().trim()).toBe('4000000');
     } finally {
       await store.close();
-      await connection.close();
     }
   });
+
+  /** The results of a job workflow's completed activities of one type, in history order. */
+  async function activityResults<T>(workflowId: string, type: string): Promise<T[]> {
+    const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = new Set<string>();
+    const results: T[] = [];
+    for (const event of history.events ?? []) {
+      const attrs = event.activityTaskScheduledEventAttributes;
+      if (attrs?.activityType?.name === type) scheduled.add(String(event.eventId));
+      const done = event.activityTaskCompletedEventAttributes;
+      if (done && scheduled.has(String(done.scheduledEventId)))
+        results.push(defaultPayloadConverter.fromPayload(done.result!.payloads![0]!) as T);
+    }
+    return results;
+  }
 
   it('runs examples/pipeline with an interruption and matches the result computed without spotdag', async () => {
     const workflowId = uniqueId('pipeline');

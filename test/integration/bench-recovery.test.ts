@@ -2,8 +2,8 @@ import { runRecoveryBenchmark } from '../../bench/recovery';
 import { startTestStack, stopAllInstances } from './helpers';
 
 /**
- * `spotdag bench recovery` on real instance processes, one trial per mode: a SIGKILL is found by
- * the heartbeat timeout and costs at most one checkpoint interval of work; a spot notice costs none.
+ * `spotdag bench recovery` on real instance processes, one trial per mode: a SIGKILL is found when
+ * the provider sees the process exit (or by the heartbeat timeout) and costs at most one checkpoint interval of work; a spot notice costs none.
  */
 describe('recovery benchmark', () => {
   const checkpointIntervalSeconds = 1;
@@ -42,7 +42,7 @@ describe('recovery benchmark', () => {
       'timeToResumeSeconds',
     ] as const)
       expect(Number.isFinite(result[key])).toBe(true);
-    // The kill was found by a heartbeat timeout, after the kill; work resumed after that.
+    // The job moved the work after the kill (the provider saw the process exit); it resumed after that.
     const [kill, notice] = result.trials;
     expect(kill!.detectionSeconds).toBeGreaterThan(0);
     expect(kill!.resumeSeconds).toBeGreaterThan(kill!.detectionSeconds);

@@ -90,15 +90,19 @@ describe('in a real browser: the Temporal Web UI and the HTML report of a real j
     if (!uiUrl)
       throw new Error('TEMPORAL_UI_URL is not set: the global setup starts the dev server with its UI');
     const page = await newPage();
-    const watched = watchPage(page);
+    // The UI's own tab transition sometimes measures an element it has just detached (seen in
+    // some runs, whatever the job): an error of the UI's code, not of what it shows.
+    const watched = watchPage(page, {
+      ignorePageErrors: [/^Failed to execute 'getComputedStyle' on 'Window'/],
+    });
     try {
       await page.goto(`${uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
       // The workflow page opens on its timeline: one row per child, labelled with its static summary.
       await page.getByRole('heading', { name: workflowId }).waitFor({ timeout: 30_000 });
       for (const summary of [
-        'count 1/4 · local · localhost · local',
-        'count 4/4 · local · localhost · local',
-        'total 1/1 · local · localhost · local',
+        'count 1/4 · local · localhost · on-demand',
+        'count 4/4 · local · localhost · on-demand',
+        'total 1/1 · local · localhost · on-demand',
       ]) {
         await page.getByText(summary, { exact: true }).first().waitFor({ timeout: 30_000 });
       }
@@ -127,16 +131,15 @@ describe('in a real browser: the Temporal Web UI and the HTML report of a real j
     const printed = await runReportCommand(workflowId, htmlPath, stack.checkpointStore);
     expect(printed.html).toBe(htmlPath);
     const { totals, lanes, gantt: bars } = printed.report;
-    expect(totals).toMatchObject({
-      subTasks: 5,
-      subTasksDone: 5,
-      instancesPlanned: 2,
-      instancesProvisioned: 2,
-    });
+    expect(totals).toMatchObject({ subTasks: 5, subTasksDone: 5, instancesPlanned: 2 });
     expect(totals.interruptions).toBeGreaterThanOrEqual(1);
-    expect(bars.interruptions[0]).toMatchObject({ lane: interrupted, to: `${interrupted}-r1` });
-    // The replacement's row is right below the instance it replaced.
-    expect(lanes.map((l) => l.id)).toEqual([interrupted, `${interrupted}-r1`, expect.any(String)]);
+    // One row per instance, the interrupted one first; its work moved to another of them (the
+    // controller's re-plan: the other instance, or a new one).
+    const ids = lanes.map((l) => l.id);
+    expect(ids[0]).toBe(interrupted);
+    expect(ids).toHaveLength(totals.instancesProvisioned);
+    expect(bars.interruptions[0]).toMatchObject({ lane: interrupted });
+    expect(ids.slice(1)).toContain(bars.interruptions[0]!.to);
 
     const page = await newPage();
     const watched = watchPage(page);
@@ -167,7 +170,7 @@ describe('in a real browser: the Temporal Web UI and the HTML report of a real j
         { label: 'started, not finished', points: 0 },
         { label: 'interruption (sub-task moved)', points: totals.interruptions },
       ]);
-      expect(gantt.labels).toHaveLength(3); // one row per instance, the replacement too
+      expect(gantt.labels).toHaveLength(ids.length); // one row per instance
       // Every sub-task's bar has a length on screen, and the longest is blue (but for its label).
       expect(gantt.ranBarWidths.every((w) => w > 0)).toBe(true);
       expect(gantt.ranBarBlueShare).toBeGreaterThan(0.5);

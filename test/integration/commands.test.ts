@@ -115,7 +115,7 @@ describe('command steps on local instances', () => {
       const [instance] = await stack.provisioner.list(workflowId);
       // The end of a machine: its worker and the command's process group, with no warning.
       expect(stack.provisioner.kill(instance!.id, 'SIGKILL')).toBe(true);
-      // Its program went with it (a replacement takes the heartbeat timeout, 3 s, to start).
+      // Its program went with it; the provider saw its worker exit and the job moved the work.
       await waitFor(
         async () => processesWith(COUNTER).length === 0,
         2_000,
@@ -138,7 +138,7 @@ describe('command steps on local instances', () => {
     // Every unit was done, and only units past the last archive were done twice.
     expect(new Set(done.map((u) => u.unit)).size).toBe(units);
     const outcome = await outcomeOf(workflowId, 'count');
-    expect(outcome.relocations).toEqual([expect.objectContaining({ reason: 'heartbeat-timeout' })]);
+    expect(outcome.relocations).toEqual([expect.objectContaining({ reason: 'instance-lost' })]);
     // The progress recorded with the archive was read just before it was made: at most what it holds.
     expect(outcome.resumedFromProgress).toBeLessThanOrEqual((resumedAt - 1) / units);
     expect(outcome.resumedFromProgress).toBeGreaterThan((resumedAt - 1) / units - 0.1);

@@ -187,10 +187,13 @@ describe('the runtime controller across a restart of the control worker', () => 
       const result = await stack.runUntil(() => stack.client.workflow.getHandle(workflowId).result());
       expect(result.result).toBe(expectedWorkloadSum(1, 40));
       const after = (await readLearnedModel(store, marketId))!;
-      // The model went on from what it had learned (nothing was lost or counted twice)...
+      // The model went on from what it had learned (nothing was lost). After the restart the job
+      // may well run on on-demand only (the pool flaps), so spot exposure need not grow.
       expect(after.revision).toBeGreaterThan(before!.revision);
       expect(after.model.pools[0]!.events).toBeGreaterThanOrEqual(before!.model.pools[0]!.events);
-      expect(after.model.pools[0]!.exposureHours).toBeGreaterThan(before!.model.pools[0]!.exposureHours);
+      expect(after.model.pools[0]!.exposureHours).toBeGreaterThanOrEqual(
+        before!.model.pools[0]!.exposureHours,
+      );
       // ...and so did the decisions: the job's calls kept counting across the restart.
       expect(after.applied[workflowId]!.call).toBeGreaterThan(before!.applied[workflowId]!.call);
       expect(result.controller!.decisions).toBe(after.applied[workflowId]!.call);

@@ -24,12 +24,18 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /** What went wrong on a page (console errors, uncaught exceptions, failed requests), and what it loaded. */
-export function watchPage(page: Page): { errors: string[]; requests: string[] } {
+export function watchPage(
+  page: Page,
+  options: { ignorePageErrors?: RegExp[] } = {},
+): { errors: string[]; requests: string[] } {
   const watched = { errors: [] as string[], requests: [] as string[] };
   page.on('console', (message) => {
     if (message.type() === 'error') watched.errors.push(`console: ${message.text()}`);
   });
-  page.on('pageerror', (error) => watched.errors.push(`page error: ${error.message}`));
+  page.on('pageerror', (error) => {
+    if (!options.ignorePageErrors?.some((pattern) => pattern.test(error.message)))
+      watched.errors.push(`page error: ${error.message}`);
+  });
   page.on('requestfailed', (request) => {
     const reason = request.failure()?.errorText ?? '';
     // A request the page cancelled itself (a single-page app switching tabs) did not fail.

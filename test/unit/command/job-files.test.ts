@@ -1,19 +1,19 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { outputLines, prepareJob, withResolvedWorkdirs } from '../../../cli/job-files';
+import { outputLines, jobFileSpec, withResolvedWorkdirs } from '../../../cli/job-files';
 import { dataDir } from '../dag/helpers';
 
 describe('job files for spotdag run', () => {
   it('say which WfFormat tasks run their program and which the stand-in', () => {
     const file = path.join(dataDir, 'workflows', 'helloworld-chain-5-chameleon.json');
     const json = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    const own = prepareJob(file, json, { standIn: 'no-command', runtimeScale: 1, sizeScale: 1 });
+    const own = jobFileSpec(file, json, { standIn: 'no-command', runtimeScale: 1, sizeScale: 1 });
     expect(own.lines).toEqual([
       'WfFormat workflow helloworld-chain-5-chameleon.json: 5 tasks',
       '  programs:  5 task(s) run their own command (cpuhog ×5); each must be installed on the instances',
       '  stand-ins: none',
     ]);
-    const all = prepareJob(file, json, { standIn: 'all', runtimeScale: 0.1, sizeScale: 0.01, instances: 2 });
+    const all = jobFileSpec(file, json, { standIn: 'all', runtimeScale: 0.1, sizeScale: 0.01, instances: 2 });
     expect(all.lines.slice(1)).toEqual([
       '  programs:  none (no task runs its own command)',
       '  stand-ins: 5 task(s), every task (--stand-in all): `spotdag stand-in` burns CPU for runtimeInSeconds × 0.1 and writes the declared outputs at their sizes × 0.01',

@@ -48,8 +48,8 @@ describe('compact job plans', () => {
     expect(plan.ids).toEqual(['spin/0', 'spin/1', 'total']);
     expect(plan.deps).toEqual([[], [], [0, 1]]);
     expect(plan.stages).toEqual([
-      { stage: 'spin', count: 2 },
-      { stage: 'total', count: 1 },
+      { stage: 'spin', count: 2, step: 'workload.spin' },
+      { stage: 'total', count: 1, step: 'workload.spin' },
     ]);
     expect(plan.stageOf).toEqual([0, 0, 1]);
     expect(plan.indexInStage).toEqual([0, 1, 0]);
