@@ -135,6 +135,9 @@ export interface TwinResult {
   results: TwinScenarioResult[];
 }
 
+/** How often the real instances checkpoint; the simulator is told the same. */
+const CHECKPOINT_EVERY_SECONDS = 1;
+
 const fleetOf = (s: TwinScenario) => ({
   maxInstances: s.instances,
   bootSeconds: 2,
@@ -192,6 +195,8 @@ export function simulateTwin(s: TwinScenario): TwinRun {
     fleet,
     preferences,
     checkpointForecast: forecast(),
+    // The real instances checkpoint every CHECKPOINT_EVERY_SECONDS (their stack's interval).
+    checkpointEverySeconds: CHECKPOINT_EVERY_SECONDS,
     policy,
   });
   return {
@@ -219,7 +224,12 @@ export async function runTwinReal(
     fleet: fleetOf(s),
     timing: LOCAL_TIMING,
   });
-  const stack = await startLocalStack({ stateDir, market, checkpointIntervalMs: 1_000, log });
+  const stack = await startLocalStack({
+    stateDir,
+    market,
+    checkpointIntervalMs: CHECKPOINT_EVERY_SECONDS * 1000,
+    log,
+  });
   const workflowId = `twin-${s.name}-${Date.now().toString(36)}`;
   try {
     const { result, ids } = await stack.runUntil(async () => {

@@ -103,6 +103,11 @@ export interface SimOptions {
    * policy (benchmarks: the forecast made at the job's start, which spotdag also starts from).
    */
   checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
+  /**
+   * Instead of that rule, every spot sub-task checkpoints after each this many seconds of work:
+   * what instances started with a fixed interval do (`bench twin`'s local instances).
+   */
+  checkpointEverySeconds?: number;
   /** Give up (throw) after this much simulated time (default 60 days). */
   maxSeconds?: number;
 }
@@ -157,6 +162,7 @@ export class Simulator {
   private readonly preferences: Preferences;
   private readonly policy: SimPolicy;
   private readonly checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
+  private readonly checkpointEverySeconds?: number;
   private readonly maxSeconds: number;
   private n: number;
   private readonly queue = new EventQueue();
@@ -190,6 +196,7 @@ export class Simulator {
     this.preferences = options.preferences;
     this.policy = options.policy;
     this.checkpointForecast = options.checkpointForecast;
+    this.checkpointEverySeconds = options.checkpointEverySeconds;
     this.maxSeconds = options.maxSeconds ?? 60 * 86400;
     this.n = options.d.ids.length;
     this.tasks = new SubTasks(this.n);
@@ -530,14 +537,18 @@ export class Simulator {
     }
     const work = Math.max(0, d.duration[v]! - tasks.progress[v]!);
     const restart = tasks.progress[v]! > 0 ? fleet.restartSeconds : 0;
-    const tau = inst.spot
-      ? checkpointInterval(
-          work,
-          this.checkpointForecast.hazardPerHour(inst.pool),
-          fleet.checkpointSeconds,
-          fleet.minCheckpointIntervalSeconds,
-        )
-      : 0;
+    const tau = !inst.spot
+      ? 0
+      : this.checkpointEverySeconds !== undefined
+        ? this.checkpointEverySeconds < work
+          ? this.checkpointEverySeconds
+          : 0
+        : checkpointInterval(
+            work,
+            this.checkpointForecast.hazardPerHour(inst.pool),
+            fleet.checkpointSeconds,
+            fleet.minCheckpointIntervalSeconds,
+          );
     tasks.tau[v] = tau;
     tasks.status[v] = Running;
     tasks.attempt[v]!++;

@@ -102,6 +102,25 @@ describe('simulate: hand-checkable runs', () => {
     expect(r.lostWorkHours).toBeCloseTo((elapsed - saved) / 3600, 9);
   });
 
+  it('a fixed checkpoint interval (checkpointEverySeconds) replaces the rule, as fixed-interval instances do', () => {
+    const list: TestPool[] = [{ key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 }];
+    const gaps = [false, false, false, false, false, false, true, true, ...new Array(100).fill(false)];
+    const market = simMarket(list, [trace(gaps, 600)]);
+    const e = env(buildDag([task('long', 7200)], []), market);
+    const r = simulate({
+      ...e,
+      market,
+      checkpointForecast: flatForecast(list),
+      checkpointEverySeconds: 250,
+      policy: greedyFailoverPolicy(e),
+    });
+    expect(r.interruptions).toBe(1);
+    // Every 250 s of work (+10 s per checkpoint) from 90 s to the notice at 3480 s.
+    const elapsed = 3480 - 90;
+    const saved = Math.floor(elapsed / (250 + 10)) * 250;
+    expect(r.lostWorkHours).toBeCloseTo((elapsed - saved) / 3600, 9);
+  });
+
   it('the first spot instance ends billing at the interruption; cost = Σ time × price', () => {
     const list: TestPool[] = [
       { key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 },
