@@ -10,7 +10,7 @@ import {
 } from '../src/job/allocation-input';
 import type { Preferences } from '../src/allocate/preferences';
 import { JobSpecError } from '../src/dag';
-import type { ProviderMarket } from '../src/job/provider-market';
+import type { InstanceMarket } from '../src/job/instance-market';
 import type { CheckpointStore } from '../src/checkpoint';
 import { jobPlanOf, schedulePlanOf } from '../src/job/plan';
 import type { LaunchResult } from '../src/job/decisions';
@@ -39,7 +39,7 @@ export interface ControlActivityDeps {
   /** How long to wait for a new instance to poll its task queue. */
   instanceReadyTimeoutMs?: number;
   /** The market of the provisioner's provider when it is not `local` (EC2: `Ec2Market`). */
-  market?: ProviderMarket;
+  market?: InstanceMarket;
   /** The DAGs decomposed here, for the decide activity of the same worker. */
   dags?: JobDags;
   /**
@@ -98,7 +98,7 @@ async function heartbeating<T>(work: Promise<T>): Promise<T> {
 export function createControlActivities(deps: ControlActivityDeps) {
   const provider = deps.provisioner.provider ?? 'local';
   /** The market of a non-local fleet; decomposeJob has already rejected another provider. */
-  const providerMarket = (fleet: FleetSpec): ProviderMarket => {
+  const providerMarket = (fleet: FleetSpec): InstanceMarket => {
     if (deps.market?.provider === fleet.provider) return deps.market;
     throw ApplicationFailure.nonRetryable(
       `fleet.provider: this control worker has no "${fleet.provider}" market (it provisions "${provider}")`,

@@ -22,7 +22,7 @@ import {
   type CheckpointInfo,
 } from '../src/job/decide';
 import type { DecideRequest, DecideResponse } from '../src/job/decisions';
-import type { ProviderMarket } from '../src/job/provider-market';
+import type { InstanceMarket } from '../src/job/instance-market';
 import type { MarketView } from '../src/job/types';
 import type { FleetSpec } from '../src/provision/fleet';
 import { loadDocument, saveDocument } from './documents';
@@ -32,13 +32,13 @@ import type { SavedState } from './instance';
 export interface DecideActivityDeps {
   store?: CheckpointStore;
   /** The market of the provisioner (EC2, or a replayed spot market for local instances). */
-  market?: ProviderMarket;
+  market?: InstanceMarket;
   /** The DAGs the same worker's decompose activity built (one is created when not given). */
   dags?: JobDags;
 }
 
 /** The market a job's fleet buys from: the worker's, or the local free pool. */
-function marketFor(deps: DecideActivityDeps, fleet: FleetSpec): ProviderMarket | undefined {
+function marketFor(deps: DecideActivityDeps, fleet: FleetSpec): InstanceMarket | undefined {
   return deps.market && deps.market.provider === fleet.provider ? deps.market : undefined;
 }
 

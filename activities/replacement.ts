@@ -1,5 +1,5 @@
 import type { CheckpointStore, DocumentRef } from '../src/checkpoint';
-import type { ProviderMarket } from '../src/job/provider-market';
+import type { InstanceMarket } from '../src/job/instance-market';
 import { replacementPlacement } from '../src/job/replacement';
 import type { DecomposedJob } from '../src/job/types';
 import type { InstancePlacement, Provisioner } from '../src/provision/provisioner';
@@ -15,7 +15,7 @@ export interface MovingSubTask {
 
 export interface ReplacementDeps {
   provisioner: Provisioner;
-  market?: ProviderMarket;
+  market?: InstanceMarket;
   store?: CheckpointStore;
   log: (message: string, details: Record<string, unknown>) => void;
 }

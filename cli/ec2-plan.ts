@@ -3,7 +3,7 @@ import { horizonSeconds } from '../src/allocate/preferences';
 import { controllerFleetOf, marketAllocationForecast } from '../src/job/allocation-input';
 import { firstDecision, type PreparedJob } from '../src/planning/pipeline';
 import { Ec2Market } from '../src/job/ec2-market-view';
-import type { ProviderMarket } from '../src/job/provider-market';
+import type { InstanceMarket } from '../src/job/instance-market';
 import { InterruptionModel } from '../src/forecast/interruption';
 import { createEc2Client } from '../src/provision/ec2-client';
 import type { Ec2Settings } from '../src/provision/ec2-settings';
@@ -30,7 +30,7 @@ export async function planEc2Job(
   const { spec, dag } = prepared;
   const client = createEc2Client(settings);
   try {
-    const market: ProviderMarket = new Ec2Market({ settings, client });
+    const market: InstanceMarket = new Ec2Market({ settings, client });
     const context = { jobId, jobStartMs: Date.now() };
     const view = await market.forecast(spec.fleet, horizonSeconds(spec.preferences), context);
     const forecast = marketAllocationForecast(view, {

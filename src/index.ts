@@ -19,7 +19,7 @@ export type { Ec2Settings, Ec2SettingsInput } from './provision/ec2-settings';
 export { FLEET_PROVIDERS, PROVIDER_TIMEOUTS } from './provision/provider';
 export type { FleetProvider, ProviderTimeouts } from './provision/provider';
 export { Ec2Market, buildEc2MarketView } from './job/ec2-market-view';
-export type { ProviderMarket } from './job/provider-market';
+export type { InstanceMarket } from './job/instance-market';
 export { SpendGuard, FileSpendLedger, MemorySpendLedger } from './provision/spend-guard';
 export { InterruptionWatcher } from './provision/interruption-watcher';
 export { parseDurationSeconds, formatDuration } from './util/duration';

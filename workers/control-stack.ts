@@ -7,7 +7,7 @@ import type { Provisioner } from '../src/provision/provisioner';
 import { temporalTargetFromEnv, type TemporalTarget } from './connection';
 import { createControlWorker } from './control-worker';
 import { ensureLocalServer } from './dev-server';
-import type { ProviderSetup } from './providers';
+import type { FleetBackend } from './providers';
 import { reportLostInstances } from './lost-instances';
 import { loadStepModules, stepModulesFromEnv } from './steps-loader';
 
@@ -62,7 +62,7 @@ export interface ControlStack<P extends Provisioner = Provisioner> {
  */
 export async function startControlStack<P extends Provisioner>(
   options: ControlStackOptions,
-  makeProvider: (temporal: StackTemporal) => ProviderSetup<P>,
+  makeProvider: (temporal: StackTemporal) => FleetBackend<P>,
 ): Promise<ControlStack<P>> {
   const stepModules = [...stepModulesFromEnv(), ...(options.stepModules ?? [])].map((m) =>
     m.startsWith('.') ? path.resolve(m) : m,

@@ -15,6 +15,6 @@ export type { ControlStack, ControlStackOptions } from './control-stack';
 export { startEc2Stack } from './ec2-stack';
 export type { Ec2Stack, Ec2StackOptions } from './ec2-stack';
 export { ec2Provider, localProvider } from './providers';
-export type { Ec2ProviderOptions, ProviderSetup } from './providers';
+export type { Ec2ProviderOptions, FleetBackend } from './providers';
 export { SpotDagPlugin } from './plugin';
 export type { SpotDagPluginOptions } from './plugin';

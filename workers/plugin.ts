@@ -3,7 +3,7 @@ import { SimplePlugin } from '@temporalio/plugin';
 import { createSpotdagActivities } from '../activities';
 import { reportLostInstances } from './lost-instances';
 import type { CheckpointStore } from '../src/checkpoint';
-import type { ProviderMarket } from '../src/job/provider-market';
+import type { InstanceMarket } from '../src/job/instance-market';
 import type { Provisioner } from '../src/provision/provisioner';
 
 export interface SpotDagPluginOptions {
@@ -15,7 +15,7 @@ export interface SpotDagPluginOptions {
    */
   provisioner: Provisioner;
   /** The market of a provider other than `local` (EC2: `Ec2Market`). */
-  market?: ProviderMarket;
+  market?: InstanceMarket;
   /** How long to wait for a new instance to poll its queue (default 60 s). */
   instanceReadyTimeoutMs?: number;
   /**

@@ -4,7 +4,7 @@
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Ec2Market } from '../src/job/ec2-market-view';
-import type { ProviderMarket } from '../src/job/provider-market';
+import type { InstanceMarket } from '../src/job/instance-market';
 import type { SubTaskPolicy } from '../src/job/types';
 import { createEc2Client } from '../src/provision/ec2-client';
 import { Ec2Provisioner } from '../src/provision/ec2-provisioner';
@@ -13,10 +13,14 @@ import { LocalProvisioner, type LocalProvisionerOptions } from '../src/provision
 import { PROVIDER_TIMEOUTS } from '../src/provision/provider';
 import type { Provisioner } from '../src/provision/provisioner';
 
-export interface ProviderSetup<P extends Provisioner = Provisioner> {
+/**
+ * What a control worker runs a fleet provider with (`local`, `ec2`): the provisioner, the market
+ * its instances are bought on, and the provider's timeouts and sub-task policy defaults.
+ */
+export interface FleetBackend<P extends Provisioner = Provisioner> {
   provisioner: P;
-  /** The provider's market; none for `local` (one free pool). */
-  market?: ProviderMarket;
+  /** The market its instances are bought on; none for plain local instances (one free pool). */
+  market?: InstanceMarket;
   /** How long provisioning and relocation wait for a new instance to poll its queue. */
   instanceReadyTimeoutMs: number;
   /** Sub-task policy defaults for jobs on this provider (`spotdagJob`'s `subTaskPolicy` option). */
@@ -26,7 +30,7 @@ export interface ProviderSetup<P extends Provisioner = Provisioner> {
 }
 
 /** Instances as worker processes on this machine (on a replayed spot market, when given one). */
-export function localProvider(options: LocalProvisionerOptions): ProviderSetup<LocalProvisioner> {
+export function localProvider(options: LocalProvisionerOptions): FleetBackend<LocalProvisioner> {
   const provisioner = new LocalProvisioner(options);
   return {
     provisioner,
@@ -50,7 +54,7 @@ export interface Ec2ProviderOptions {
  * EC2 instances from the settings: one EC2 client for launches and market data, the timeouts of
  * `settings.timeouts` (instances boot in minutes).
  */
-export function ec2Provider(options: Ec2ProviderOptions): ProviderSetup<Ec2Provisioner> {
+export function ec2Provider(options: Ec2ProviderOptions): FleetBackend<Ec2Provisioner> {
   const { settings } = options;
   const client = options.client ?? createEc2Client(settings);
   return {

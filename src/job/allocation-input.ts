@@ -6,7 +6,7 @@ import { DirectedGraph } from 'graphology';
 import type { AllocationFleet, AllocationForecast } from '../allocate';
 import { marketForecast, resolveFleet, staticForecast } from '../allocate';
 import { DEFAULT_ENGINE_OVERHEAD_SECONDS, type ControllerFleet } from '../controller';
-import type { MarketTiming } from './provider-market';
+import type { MarketTiming } from './instance-market';
 import type { TaskDag } from '../dag';
 import { InterruptionModel, type PriceForecast } from '../forecast';
 import { InstanceCatalog, poolKey, regionOfZone, type Pool } from '../market';

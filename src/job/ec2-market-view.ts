@@ -20,7 +20,7 @@ import { Ec2SettingsError } from '../provision/ec2-errors';
 import { fetchInstanceTypes, fetchSpotPriceSeries } from '../provision/ec2-market';
 import { plannedInstanceTypes, type Ec2Settings } from '../provision/ec2-settings';
 import type { FleetSpec } from '../provision/fleet';
-import type { MarketTiming, ProviderMarket } from './provider-market';
+import type { MarketTiming, InstanceMarket } from './instance-market';
 import type { MarketView, PoolView } from './types';
 
 /** What EC2 said about the planned pools, as of `nowMs`. */
@@ -147,7 +147,7 @@ export async function fetchEc2MarketData(options: Ec2MarketOptions): Promise<Ec2
 /** EC2's notice (2 min), the shortest tick worth a decision, and how long a lost pool is avoided. */
 export const EC2_TIMING: MarketTiming = { noticeSeconds: 120, minTickSeconds: 60, penaltySeconds: 1800 };
 
-export class Ec2Market implements ProviderMarket {
+export class Ec2Market implements InstanceMarket {
   readonly provider = 'ec2';
   readonly id: string;
   private advisor?: SpotAdvisorData;

@@ -9,7 +9,7 @@
  */
 import type { AllocationFleet } from '../allocate';
 import { InterruptionModel } from '../forecast/interruption';
-import type { MarketContext, MarketTiming, ProviderMarket } from '../job/provider-market';
+import type { MarketContext, MarketTiming, InstanceMarket } from '../job/instance-market';
 import type { MarketView } from '../job/types';
 import { modelAt, replayView, type ReplayScenario } from '../sim/replay-scenario';
 import type { FleetSpec } from './fleet';
@@ -26,7 +26,7 @@ export interface ReplayMarketOptions {
 /** Why a launch is refused now, or undefined when it may go ahead. */
 export type Refusal = string | undefined;
 
-export class ReplayMarket implements ProviderMarket {
+export class ReplayMarket implements InstanceMarket {
   readonly provider = 'local';
   readonly id: string;
   private readonly jobStarts = new Map<string, number>();

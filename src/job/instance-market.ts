@@ -22,12 +22,13 @@ export interface MarketTiming {
 }
 
 /**
- * What a provider's market gives the planning and decide activities: the pools its instances are
+ * The market a fleet's instances are bought on (EC2's, or a spot market replayed for local
+ * instances): what it gives the planning and decide activities — the pools instances are
  * bought on (with price and interruption forecasts) and the machine model the allocator plans
  * with. The local free fleet needs none (one free pool; see src/job/allocation-input.ts); a local
  * fleet that replays a spot market (src/provision/replay-market.ts) and EC2 (ec2-market-view.ts) do.
  */
-export interface ProviderMarket {
+export interface InstanceMarket {
   readonly provider: FleetProvider;
   /** Names the market whose learned interruption model the checkpoint store keeps (e.g. `ec2-us-east-1`). */
   readonly id: string;
