@@ -57,6 +57,14 @@ export function formatSeconds(value: number | undefined): string {
   return `${(value / 3600).toFixed(1)} h`;
 }
 
+export function formatBytes(value: number | undefined): string {
+  if (value === undefined) return '—';
+  if (value < 1024) return `${value} B`;
+  if (value < 1024 ** 2) return `${(value / 1024).toFixed(1)} KiB`;
+  if (value < 1024 ** 3) return `${(value / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(value / 1024 ** 3).toFixed(2)} GiB`;
+}
+
 function formatTime(ms: number | undefined): string {
   return ms === undefined
     ? '—'
@@ -93,6 +101,16 @@ function totalsTable(model: ReportModel): string {
       formatUsd(t.reportedCostUsd),
     ],
     ['job (all phases)', '—', formatSeconds(t.jobElapsedSeconds)],
+    [
+      'data: between instances / inputs read (fetched at start)',
+      formatBytes(t.plannedTransferBytes),
+      `${formatBytes(t.inputBytes)} (${formatBytes(t.fetchedBytes)})`,
+    ],
+    [
+      'data: time getting inputs / uploading outputs',
+      '—',
+      `${formatSeconds(t.inputSeconds)} / ${formatSeconds(t.outputSeconds)} (${formatBytes(t.outputBytes)} out)`,
+    ],
   ];
   const body = rows
     .map(
@@ -101,6 +119,34 @@ function totalsTable(model: ReportModel): string {
     )
     .join('\n');
   return `<table class="totals"><thead><tr><th></th><th>planned</th><th>actual</th></tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
+}
+
+/** The sub-tasks that moved data (at most `limit`, most bytes first). */
+function transfersTable(model: ReportModel, limit = 50): string {
+  if (model.transfers.length === 0)
+    return '<p class="legend">No sub-task moved files (registered steps keep their data in the KV).</p>';
+  const rows = model.transfers
+    .slice(0, limit)
+    .map((t) =>
+      [
+        t.subTaskId,
+        t.instanceId,
+        `${t.inputFiles} · ${formatBytes(t.inputBytes)}`,
+        formatBytes(t.fetchedBytes),
+        formatSeconds(t.inputSeconds),
+        `${t.outputFiles} · ${formatBytes(t.outputBytes)}`,
+        formatSeconds(t.outputSeconds),
+      ]
+        .map((cell) => `<td>${escapeHtml(cell)}</td>`)
+        .join(''),
+    )
+    .map((cells) => `<tr>${cells}</tr>`)
+    .join('\n');
+  const more =
+    model.transfers.length > limit
+      ? `<p class="legend">…and ${model.transfers.length - limit} more in the JSON.</p>`
+      : '';
+  return `<table class="totals" id="transfers"><thead><tr><th>sub-task</th><th>instance</th><th>inputs</th><th>fetched at start</th><th>input time</th><th>outputs</th><th>upload time</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>${more}`;
 }
 
 const STYLE = `
@@ -326,6 +372,13 @@ grey bars are the schedule’s plan and the lower bars what ran: blue where a su
 until its instance was lost; a red ✕ marks the interruption (${interruptions} in this job), after which the
 sub-task continued on the replacement. Times are seconds since the run phase began.</p>
 <div class="chart" style="height: ${ganttHeight}px"><canvas id="gantt" role="img" aria-label="Gantt chart of sub-tasks over instances"></canvas></div>
+</section>
+<section>
+<h2>Data transfers</h2>
+<p class="legend">Per sub-task: its input files and bytes, the bytes fetched from the artifact store when it
+started (the rest was already on the instance: prefetched while the instance was busy, or cached), the time until
+its inputs were in place, and its outputs and their upload time.</p>
+${transfersTable(model)}
 </section>
 <section>
 <h2>Cost over time</h2>

@@ -69,6 +69,28 @@ export interface ReportTotals {
   /** What the job itself reported (JobResult.costUsd), when it finished. */
   reportedCostUsd?: number;
   jobElapsedSeconds?: number;
+  /** Bytes the schedule planned to move between instances (its transfer instructions). */
+  plannedTransferBytes?: number;
+  /** Input bytes sub-tasks read, of which fetched from the artifact store when they started (the rest was already on the instance, prefetched or cached). */
+  inputBytes: number;
+  fetchedBytes: number;
+  /** Time sub-tasks spent getting their inputs in place, and uploading their outputs (summed). */
+  inputSeconds: number;
+  outputBytes: number;
+  outputSeconds: number;
+}
+
+/** The data one sub-task moved, as its outcome recorded it (command steps). */
+export interface TransferRow {
+  subTaskId: string;
+  instanceId: string;
+  inputFiles: number;
+  inputBytes: number;
+  fetchedBytes: number;
+  inputSeconds: number;
+  outputFiles: number;
+  outputBytes: number;
+  outputSeconds: number;
 }
 
 export interface ReportModel {
@@ -97,6 +119,8 @@ export interface ReportModel {
     runWindowHours?: [number, number];
     series: PriceSeries[];
   };
+  /** Sub-tasks that moved data, most bytes first. */
+  transfers: TransferRow[];
   totals: ReportTotals;
 }
 
@@ -321,6 +345,25 @@ export function buildReportModel(input: ReportInput): ReportModel {
       : undefined;
 
   const replacements = lanes.filter((l) => l.replaces !== undefined).length;
+  const transfers: TransferRow[] = outcomes
+    .filter((o) => o.transfers && o.transfers.inputBytes + o.transfers.outputBytes > 0)
+    .map((o) => {
+      const t = o.transfers!;
+      return {
+        subTaskId: o.subTaskId,
+        instanceId: o.instanceId,
+        inputFiles: t.inputFiles,
+        inputBytes: t.inputBytes,
+        fetchedBytes: t.fetchedBytes,
+        inputSeconds: t.inputSeconds,
+        outputFiles: t.outputFiles,
+        outputBytes: t.outputBytes,
+        outputSeconds: t.outputSeconds,
+      };
+    })
+    .sort((a, b) => b.inputBytes + b.outputBytes - (a.inputBytes + a.outputBytes));
+  const sum = (key: keyof Omit<TransferRow, 'subTaskId' | 'instanceId'>) =>
+    transfers.reduce((total, row) => total + row[key], 0);
   return {
     workflowId: input.workflowId,
     name: job?.name ?? input.result?.name,
@@ -333,6 +376,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     gantt: { planned, ran, interrupted, unfinished, interruptions },
     cost: { planned: plannedCost, actual: actualCost },
     prices: { runWindowHours, series },
+    transfers,
     totals: {
       subTasks: job?.subTasks.length ?? outcomes.length + input.unfinished.length,
       subTasksDone: outcomes.length,
@@ -352,6 +396,12 @@ export function buildReportModel(input: ReportInput): ReportModel {
         input.closedAtMs !== undefined && input.startedAtMs !== undefined
           ? (input.closedAtMs - input.startedAtMs) / 1000
           : undefined,
+      plannedTransferBytes: schedule?.transfers.reduce((total, t) => total + t.bytes, 0),
+      inputBytes: sum('inputBytes'),
+      fetchedBytes: sum('fetchedBytes'),
+      inputSeconds: sum('inputSeconds'),
+      outputBytes: sum('outputBytes'),
+      outputSeconds: sum('outputSeconds'),
     },
   };
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { fetchReportModel } from '../../cli/commands/report';
 import { openCheckpointStore } from '../../src/checkpoint';
 import { isCommandOutput, type CommandOutput } from '../../src/command/outputs';
 import type { PrefetchOutcome, SubTaskOutcome } from '../../src/job/types';
@@ -200,6 +201,13 @@ describe('jobs whose data is in the artifact store', () => {
         (outcome.output as CommandOutput).files['n.txt']!,
       );
       expect(n.toString().trim()).toBe('4000000');
+      // The report records the data each sub-task moved.
+      const report = await fetchReportModel(stack.client, workflowId, stack.checkpointStore);
+      expect(report.transfers.find((t) => t.subTaskId === 'b')).toMatchObject({
+        inputBytes: 4_000_000,
+        fetchedBytes: 0,
+      });
+      expect(report.totals.inputBytes).toBeGreaterThanOrEqual(4_000_000);
     } finally {
       await store.close();
     }

@@ -138,6 +138,39 @@ describe('the report model of the recorded job', () => {
   });
 });
 
+describe('the report model of a job that moved files', () => {
+  it('lists each sub-task’s inputs, fetches and uploads, most bytes first, and adds them up', () => {
+    const input = structuredClone(recordedInput());
+    const moved = (id: string, inputBytes: number, fetchedBytes: number, outputBytes: number) => {
+      input.outcomes.find((o) => o.subTaskId === id)!.transfers = {
+        inputFiles: 1,
+        inputBytes,
+        fetchedBytes,
+        inputSeconds: fetchedBytes / 1e6,
+        outputFiles: 1,
+        outputBytes,
+        outputSeconds: outputBytes / 2e6,
+        checkpoints: 0,
+        checkpointBytes: 0,
+      };
+    };
+    moved('count/0001', 1_000_000, 0, 2_000_000);
+    moved('count/0002', 4_000_000, 4_000_000, 0);
+    const model = buildReportModel(input);
+    expect(model.transfers.map((t) => t.subTaskId)).toEqual(['count/0002', 'count/0001']);
+    expect(model.totals).toMatchObject({
+      inputBytes: 5_000_000,
+      fetchedBytes: 4_000_000,
+      outputBytes: 2_000_000,
+    });
+    expect(model.totals.inputSeconds).toBeCloseTo(4, 9);
+    expect(model.totals.outputSeconds).toBeCloseTo(1, 9);
+    expect(model.totals.plannedTransferBytes).toBe(
+      input.schedule!.transfers.reduce((total, t) => total + t.bytes, 0),
+    );
+  });
+});
+
 describe('the report model with spot prices and a lost instance', () => {
   // The recorded job, as if it had run on a priced spot pool and count/0004 had lost i1.
   function spotInput(): ReportInput {
