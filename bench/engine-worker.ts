@@ -6,7 +6,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
 import { positiveInt } from '../cli/args';
 import { temporalTargetFromEnv } from '../workers/connection';
+import path from 'node:path';
 import { installCliRuntime } from '../workers/runtime';
+import { stateDir } from '../cli/state';
 import type { NoopActivities } from './engine-workflows';
 
 const activities: NoopActivities = {
@@ -19,7 +21,8 @@ async function main(): Promise<void> {
     .option('--slots <n>', 'activities at once', positiveInt, 1)
     .parse()
     .opts<{ taskQueue: string; slots: number }>();
-  installCliRuntime();
+  // Beside its parent's: one file per process under .spotdag/logs/.
+  installCliRuntime({ logDir: path.join(stateDir(), 'logs') });
   const target = temporalTargetFromEnv();
   const connection = await NativeConnection.connect(target.connectionOptions);
   const worker = await Worker.create({

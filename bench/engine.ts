@@ -14,7 +14,7 @@ import { timeMs, type Timestamp } from '../src/report/history';
 import { expectedWorkloadSum, workloadJobSpec } from '../src/steps';
 import { maxOf, minOf, pushAll } from '../src/util/array';
 import { startLocalStack, type LocalStack } from '../workers/local-stack';
-import { installCliRuntime } from '../workers/runtime';
+import { startCliLogs, type LogFlags } from '../cli/logs';
 import { stateDir } from '../cli/state';
 import type { FanOutInput } from './engine-workflows';
 
@@ -566,7 +566,7 @@ export function formatEngineBenchmark(r: EngineBenchmarkResult): string {
   return `${out.join('\n')}\n`;
 }
 
-export interface EngineCli {
+export interface EngineCli extends LogFlags {
   subTasks: number;
   instances: number;
   slots: number;
@@ -581,7 +581,7 @@ export interface EngineCli {
  * whose control worker runs spotdag's workflows and the plain fan-outs from one bundle.
  */
 export async function runEngineBenchmarkCli(opts: EngineCli): Promise<EngineBenchmarkResult> {
-  installCliRuntime();
+  startCliLogs(opts);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log('bundling the workflows (spotdag + plain fan-outs)');
   const { code } = await bundleWorkflowCode({

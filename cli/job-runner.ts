@@ -6,6 +6,7 @@ import type { JobResult } from '../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../src/names';
 import type { ControlStack } from '../workers/control-stack';
 import { progressQuery, type JobRunOptions, type spotdagJob } from '../workflows';
+import { jobStateQuery, type MoveEvent } from '../workflows/job-controlled';
 import { workflowUiUrl } from './state';
 
 export interface RunJobOptions {
@@ -17,11 +18,63 @@ export interface RunJobOptions {
   runOptions?: JobRunOptions;
   /** Draw progress bars and interruption lines on stderr (off for --json or without a TTY). */
   showProgress: boolean;
+  /** Print one line per move of work off a lost instance (also without progress bars). */
+  events?: boolean;
   say: (line: string) => void;
 }
 
+const WHY: Record<string, string> = {
+  exited: 'its process exited',
+  interrupted: 'spot notice',
+  'heartbeat-timeout': 'no heartbeat',
+  'schedule-to-start-timeout': 'never picked up its work',
+};
+
+/** One line per move of work off a lost instance: what, from where, why, to where. */
+export function moveLine(move: MoveEvent): string {
+  const to = move.to ? `moved to ${move.to}, resuming from its last checkpoint` : 'waiting for an instance';
+  return `⚡ ${move.subTaskId}: instance ${move.from} lost (${WHY[move.reason] ?? move.reason}) → ${to}`;
+}
+
+/**
+ * Prints each move of the job's work off a lost instance once the controller placed it (jobs from
+ * before the runtime controller have no such query: nothing is printed for them).
+ */
+async function watchMoves(
+  handle: WorkflowHandle,
+  done: Promise<unknown>,
+  print: (line: string) => void,
+): Promise<void> {
+  const printed = new Set<string>();
+  let finished = false;
+  void done.finally(() => (finished = true));
+  const poll = async (final: boolean) => {
+    let moves: MoveEvent[];
+    try {
+      moves = (await handle.query(jobStateQuery)).moves ?? [];
+    } catch {
+      return; // not queryable yet, closed, or a job without the query
+    }
+    for (const move of moves) {
+      const key = `${move.atMs}|${move.subTaskId}|${move.from}`;
+      if (printed.has(key) || (!move.to && !final)) continue;
+      printed.add(key);
+      print(moveLine(move));
+    }
+  };
+  while (!finished) {
+    await poll(false);
+    await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
+  }
+  await poll(true);
+}
+
 /** Polls the job's progress query and draws one bar per stage plus an overall bar. */
-async function watchProgress(handle: WorkflowHandle, done: Promise<unknown>): Promise<void> {
+async function watchProgress(
+  handle: WorkflowHandle,
+  done: Promise<unknown>,
+  printer: { print: (line: string) => void },
+): Promise<void> {
   const bars = new MultiBar(
     {
       format: ' {name} |{bar}| {value}/{total} {info}',
@@ -32,8 +85,10 @@ async function watchProgress(handle: WorkflowHandle, done: Promise<unknown>): Pr
     Presets.shades_classic,
   );
   const stageBars = new Map<string, SingleBar>();
+  // Lines printed while the bars are drawn go above them.
+  const plain = printer.print;
+  printer.print = (line) => bars.log(`${line}\n`);
   let overall: SingleBar | undefined;
-  let interruptions = 0;
   let finished = false;
   void done.finally(() => (finished = true));
   try {
@@ -55,15 +110,12 @@ async function watchProgress(handle: WorkflowHandle, done: Promise<unknown>): Pr
           }
           bar.update(stage.done);
         }
-        if (progress.interruptions > interruptions) {
-          bars.log(`⚡ ${progress.interruptions - interruptions} sub-task(s) moved off a lost instance\n`);
-          interruptions = progress.interruptions;
-        }
       }
       await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
     }
   } finally {
     bars.stop();
+    printer.print = plain;
   }
 }
 
@@ -89,7 +141,13 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     });
     say(`Job ${workflowId} started${uiLink ? `: ${uiLink}` : ''}`);
     const result = handle.result();
-    if (options.showProgress) await watchProgress(handle, result);
+    const watching: Promise<void>[] = [];
+    const printer = { print: say };
+    if (options.showProgress) watching.push(watchProgress(handle, result, printer));
+    // One line per event, above the bars while they are drawn.
+    if (options.showProgress || options.events)
+      watching.push(watchMoves(handle, result, (line) => printer.print(line)));
+    await Promise.all(watching);
     return result;
   });
 }

@@ -70,7 +70,20 @@ export interface ControlledJobState {
   eventDue: boolean;
   subTasks: Record<string, { status: string; on?: string; placedOn?: string }>;
   instances: JobInstance[];
+  /** The latest moves of work off lost instances (this run's, at most MAX_MOVES), oldest first. */
+  moves: MoveEvent[];
 }
+
+/** Work that left a lost instance: where from, why, and (once the controller placed it) where to. */
+export interface MoveEvent {
+  subTaskId: string;
+  from: string;
+  reason: string;
+  atMs: number;
+  to?: string;
+}
+
+const MAX_MOVES = 200;
 
 export const jobStateQuery = defineQuery<ControlledJobState>('spotdagJobState');
 import { spotdagSubTask } from './subtask';
@@ -238,6 +251,7 @@ class ControlledRun {
   private readonly prefetch: boolean;
   private readonly failed: Array<{ subTaskId: string; error: string }>;
   private readonly skipped: string[];
+  private readonly moves: MoveEvent[] = [];
 
   constructor(
     private readonly jobId: string,
@@ -280,6 +294,7 @@ class ControlledRun {
         ]),
       ),
       instances: [...this.instances.values()],
+      moves: this.moves,
     }));
   }
 
@@ -484,6 +499,12 @@ class ControlledRun {
     this.order(k, child, undefined, 'stopped');
   }
 
+  /** Records work leaving a lost instance, for the operator's one line per event. */
+  private moved(subTaskId: string, from: string, reason: string, atMs: number): void {
+    this.moves.push({ subTaskId, from, reason, atMs });
+    if (this.moves.length > MAX_MOVES) this.moves.shift();
+  }
+
   /** Sends a child its next order: go to `instance`, or stop and wait (none). */
   private order(
     k: number,
@@ -491,6 +512,15 @@ class ControlledRun {
     instance: JobInstance | undefined,
     reason: Relocation['reason'],
   ): void {
+    if (instance) {
+      const id = this.plan.ids[k]!;
+      for (let i = this.moves.length - 1; i >= 0; i--) {
+        const move = this.moves[i]!;
+        if (move.subTaskId !== id) continue;
+        move.to ??= instance.id;
+        break;
+      }
+    }
     child.generation++;
     const definition = this.state.definitions[k];
     const handle = getExternalWorkflowHandle(child.workflowId);
@@ -612,6 +642,7 @@ class ControlledRun {
       if (child && this.status[k] === 'running') {
         this.status[k] = 'parked';
         child.on = undefined;
+        this.moved(report.subTaskId, report.instanceId, report.reason, report.atMs);
       }
       // A parked child needs a decision, whatever else is known of its instance.
       this.eventDue = true;
@@ -641,6 +672,7 @@ class ControlledRun {
       if (c.on !== inst.planId) continue;
       this.status[j] = 'parked';
       c.on = undefined;
+      this.moved(this.plan.ids[j]!, instanceId, reason, atMs);
       this.order(j, c, undefined, 'instance-lost');
     }
     this.pendingEvent.kind = 'instance-lost';

@@ -4,11 +4,11 @@ import {
   writeRecoveryBenchmarkJson,
 } from '../../bench/recovery';
 import { startLocalStack } from '../../workers/local-stack';
-import { installCliRuntime } from '../../workers/runtime';
+import { startCliLogs, type LogFlags } from '../logs';
 import { EXIT } from '../errors';
 import { stateDir } from '../state';
 
-export interface RecoveryCli {
+export interface RecoveryCli extends LogFlags {
   trials: number;
   heartbeatTimeout: number;
   checkpointInterval: number;
@@ -21,7 +21,7 @@ export interface RecoveryCli {
 
 /** `spotdag bench recovery`: a local stack whose instances checkpoint at the given interval. */
 export async function runRecoveryBenchmarkCommand(opts: RecoveryCli): Promise<void> {
-  installCliRuntime();
+  startCliLogs(opts);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const stack = await startLocalStack({
     stateDir: stateDir(),

@@ -4,10 +4,10 @@ import {
   writeTransferBenchmarkJson,
 } from '../../bench/transfers';
 import { startLocalStack } from '../../workers/local-stack';
-import { installCliRuntime } from '../../workers/runtime';
+import { startCliLogs, type LogFlags } from '../logs';
 import { stateDir } from '../state';
 
-export interface TransfersCli {
+export interface TransfersCli extends LogFlags {
   workflow: string;
   runtimeScale: number;
   sizeScale: number;
@@ -20,7 +20,7 @@ export interface TransfersCli {
 
 /** `spotdag bench transfers`: a local stack whose instances download at the emulated link speed. */
 export async function runTransferBenchmarkCommand(opts: TransfersCli): Promise<void> {
-  installCliRuntime();
+  startCliLogs(opts);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const bandwidth = opts.bandwidth ? opts.bandwidth * 1e6 : undefined;
   // Local instances inherit this process's environment.

@@ -5,7 +5,7 @@ import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forec
 import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
 import { runScheduleBenchmark } from '../../bench/schedule';
 import { formatTwinBenchmark, runTwinBenchmark, TWIN_SCENARIOS } from '../../bench/twin';
-import { installCliRuntime } from '../../workers/runtime';
+import { startCliLogs, VERBOSE_HELP, type LogFlags } from '../logs';
 import { runSingleBenchmark, runSingleSweep } from '../../bench/single';
 import { runRecoveryBenchmarkCommand, type RecoveryCli } from './bench-recovery';
 import { runTransferBenchmarkCommand, type TransfersCli } from './bench-transfers';
@@ -158,6 +158,7 @@ export function registerBench(program: Command): void {
     .option('--unit-ms <ms>', 'work unit (a ledger line each)', positiveInt, 100)
     .option('--seed <n>', 'seed of the hit times', positiveInt, 1)
     .option('--json <file>', 'write the summary and every trial as JSON')
+    .option('--verbose', VERBOSE_HELP)
     .action(async (opts: RecoveryCli) => {
       await runRecoveryBenchmarkCommand(opts);
     });
@@ -186,6 +187,7 @@ export function registerBench(program: Command): void {
     )
     .option('--repeat <n>', 'runs per mode (alternating)', positiveInt, 1)
     .option('--json <file>', 'write every run and the summary as JSON')
+    .option('--verbose', VERBOSE_HELP)
     .action(async (opts: TransfersCli) => {
       await runTransferBenchmarkCommand(opts);
     });
@@ -241,6 +243,7 @@ export function registerBench(program: Command): void {
     .option('--no-warmup', 'no unmeasured warm-up run of each mode')
     .option('--no-breakdown', 'do not read the children’s histories for the per-stage breakdown')
     .option('--json <file>', 'write the rows, every run and the breakdown as JSON')
+    .option('--verbose', VERBOSE_HELP)
     .action(async (opts: EngineCli) => {
       await runEngineBenchmarkCli(opts);
     });
@@ -256,8 +259,9 @@ export function registerBench(program: Command): void {
       list,
     )
     .option('--json <file>', 'write the summary and every scenario as JSON')
-    .action(async (opts: { scenarios?: string[]; json?: string }) => {
-      installCliRuntime();
+    .option('--verbose', VERBOSE_HELP)
+    .action(async (opts: { scenarios?: string[]; json?: string } & LogFlags) => {
+      startCliLogs(opts);
       const known = new Map(TWIN_SCENARIOS.map((s) => [s.name, s]));
       const scenarios = (opts.scenarios ?? [...known.keys()]).map((name) => {
         const s = known.get(name);

@@ -12,14 +12,14 @@ import type { TraceInterruptions } from '../../src/provision/trace-interruptions
 import { KNOWN_PRIME_COUNTS, primesJobSpec } from '../../src/steps';
 import { describeTarget, temporalTargetFromEnv } from '../../workers/connection';
 import { startLocalStack } from '../../workers/local-stack';
-import { installCliRuntime } from '../../workers/runtime';
+import { startCliLogs, VERBOSE_HELP, type LogFlags } from '../logs';
 import { EXIT } from '../errors';
 import { interruptionLine, runJob } from '../job-runner';
 import { withResolvedWorkdirs } from '../job-files';
 import { stateDir, workflowUiUrl } from '../state';
 import { positiveInt, positiveNumber } from '../args';
 
-interface DemoOptions {
+interface DemoOptions extends LogFlags {
   example: 'primes' | 'pipeline';
   n: number;
   chunks: number;
@@ -82,6 +82,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'picks each instance’s trace and window', positiveInt, 1)
     .option('--no-interruptions', 'do not replay spot traces')
     .option('--json', 'print the result as JSON')
+    .option('--verbose', VERBOSE_HELP)
     .addHelpText(
       'after',
       '\nExamples:\n  spotdag demo\n  spotdag demo --example pipeline\n  spotdag demo --n 100000000 --chunks 8 --instances 2\n  spotdag demo --traces ../shared/data/spot-traces/preemption --time-scale 300 --seed 7',
@@ -90,7 +91,7 @@ export function registerDemo(program: Command): void {
       const say = (line: string) => {
         if (!opts.json) console.log(line);
       };
-      installCliRuntime();
+      startCliLogs(opts);
       const target = temporalTargetFromEnv();
       const interruptions = demoInterruptions(opts, say);
       const stack = await startLocalStack({
@@ -178,6 +179,7 @@ function runDemoJob(
     workflowId,
     runOptions: { subTaskPolicy: DEMO_POLICY },
     showProgress: !opts.json && process.stderr.isTTY === true,
+    events: !opts.json,
     say,
   });
 }

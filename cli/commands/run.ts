@@ -4,7 +4,7 @@ import type { FleetProvider } from '../../src/provision/provider';
 import { knownSteps } from '../../src/steps';
 import { prepareJob } from '../../src/planning/pipeline';
 import { describeTarget, temporalTargetFromEnv } from '../../workers/connection';
-import { installCliRuntime } from '../../workers/runtime';
+import { startCliLogs, VERBOSE_HELP, type LogFlags } from '../logs';
 import { loadStepModules, stepModulesFromEnv } from '../../workers/steps-loader';
 import { formatEc2JobPlan, planEc2Job } from '../ec2-plan';
 import { interruptionLine, runJob } from '../job-runner';
@@ -20,7 +20,7 @@ import {
   type WfFormatFlags,
 } from '../job-files';
 
-interface RunOptions extends ProviderFlags, WfFormatFlags {
+interface RunOptions extends ProviderFlags, WfFormatFlags, LogFlags {
   id?: string;
   outputs?: string;
   steps: string[];
@@ -73,7 +73,8 @@ export function registerRun(program: Command): void {
     .option('--instances <n>', 'WfFormat: local instances', positiveInt)
     .option('--slots <n>', 'WfFormat: sub-tasks per instance at once', positiveInt)
     .option('--no-progress', 'no progress bars')
-    .option('--json', 'print the result as JSON (no progress bars)');
+    .option('--json', 'print the result as JSON (no progress bars)')
+    .option('--verbose', VERBOSE_HELP);
   addProviderOptions(command, "default: the spec's fleet.provider, which it overrides")
     .addHelpText(
       'after',
@@ -109,7 +110,7 @@ export function registerRun(program: Command): void {
         return;
       }
       for (const line of jobFile.lines) say(line);
-      installCliRuntime();
+      startCliLogs(opts);
       const target = temporalTargetFromEnv();
       const stack = await startStack(choice, {
         stateDir: stateDir(),
@@ -132,6 +133,7 @@ export function registerRun(program: Command): void {
             ...(opts.finishRest ? { onSubTaskFailure: 'finish-rest' as const } : {}),
           },
           showProgress: opts.progress && !opts.json && process.stderr.isTTY === true,
+          events: !opts.json,
           say,
         });
         const fetched =

@@ -8,6 +8,7 @@ import type { CommandOutput } from '../../src/command/outputs';
 import type { JobResult, SubTaskOutcome } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { spotdagJob } from '../../workflows';
+import { jobStateQuery } from '../../workflows/job-controlled';
 import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 import type { JobSpecInput } from '../../src/dag';
 import { maxOf } from '../../src/util/array';
@@ -121,7 +122,19 @@ describe('command steps on local instances', () => {
         2_000,
         'the program to go with its instance',
       );
-      return handle.result();
+      const done = await handle.result();
+      // The job's event log (what `spotdag run` prints, one line per move): why, and where to.
+      const { moves } = await handle.query(jobStateQuery);
+      expect(moves).toEqual([
+        expect.objectContaining({
+          subTaskId: 'count',
+          from: instance!.id,
+          reason: 'exited',
+          to: expect.any(String),
+        }),
+      ]);
+      expect(moves[0]!.to).not.toBe(instance!.id);
+      return done;
     });
     const output = result.result as CommandOutput;
     expect(output.files['result.txt']).toEqual({
