@@ -1,0 +1,115 @@
+import { CONTROL_TASK_QUEUE } from '../../src/names';
+import { openCheckpointStore } from '../../src/checkpoint';
+import { expectedWorkloadSum } from '../../src/steps';
+import type { SubTaskOutcome } from '../../src/job/types';
+import { spotdagJob } from '../../workflows';
+import { jobStateQuery } from '../../workflows/job-controlled';
+import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
+
+/**
+ * Liveness from the provider (issue #19): the local provisioner sees an instance's process exit and
+ * the job hears of it at once, whether the instance was busy or idle.
+ */
+describe('an instance that dies while idle, with work placed on it', () => {
+  let stack: Awaited<ReturnType<typeof startTestStack>>;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ checkpointIntervalMs: 500 });
+  });
+  afterAll(async () => {
+    await stopAllInstances(stack);
+    await stack.close();
+  });
+
+  it('moves that work within the heartbeat timeout + 2 s, and the result is exact', async () => {
+    const heartbeatTimeoutSeconds = 3;
+    const workflowId = uniqueId('idle-lost');
+    const unitMs = 200;
+    // `first` keeps one instance busy while the other waits for it: b's second half is placed on
+    // the idle one.
+    const spin = (id: string, end: number, chunks: number, dependsOn: string[] = []) => ({
+      id,
+      kind: 'split' as const,
+      step: 'workload.spin',
+      range: { start: 1, end },
+      chunking: { maxSubTasks: chunks },
+      input: { unitMs, busy: false },
+      dependsOn,
+      resources: { cpu: 1, memoryMiB: 128 },
+      estimate: { secondsPerUnit: unitMs / 1000, uncertainty: 0.1 },
+    });
+    const spec = {
+      name: workflowId,
+      stages: [
+        spin('first', 40, 1),
+        spin('second', 20, 2, ['first']),
+        {
+          id: 'total',
+          kind: 'reduce' as const,
+          step: 'workload.sum',
+          dependsOn: ['second'],
+          resources: { cpu: 1, memoryMiB: 64 },
+          estimate: { seconds: 0.01 },
+        },
+      ],
+      fleet: { provider: 'local' as const, instances: 2, slotsPerInstance: 1 },
+    };
+    const store = await openCheckpointStore(stack.checkpointStore);
+    try {
+      await stack.runUntil(async () => {
+        const handle = await stack.client.workflow.start(spotdagJob, {
+          taskQueue: CONTROL_TASK_QUEUE,
+          workflowId,
+          args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds } }],
+        });
+        // The state query exists once the job has its plan.
+        const stateOf = () => handle.query(jobStateQuery).catch(() => undefined);
+        // An instance with no work running and a sub-task placed on it.
+        let idle: { id: string; planId: string; waiting: string } | undefined;
+        await waitFor(
+          async () => {
+            const state = await stateOf();
+            if (!state) return false;
+            const busy = new Set(Object.values(state.subTasks).flatMap((s) => (s.on ? [s.on] : [])));
+            for (const inst of state.instances) {
+              if (!inst.id || inst.lost || busy.has(inst.planId)) continue;
+              const waiting = Object.entries(state.subTasks).find(
+                ([, s]) => s.status === 'pending' && s.placedOn === inst.planId,
+              );
+              if (waiting) idle = { id: inst.id, planId: inst.planId, waiting: waiting[0] };
+            }
+            return idle !== undefined;
+          },
+          60_000,
+          'an idle instance with work placed on it',
+        );
+        const killedAt = Date.now();
+        expect(stack.provisioner.kill(idle!.id, 'SIGKILL')).toBe(true);
+        // The job knows within the bound, and its waiting work is placed elsewhere.
+        await waitFor(
+          async () => {
+            const state = (await stateOf())!;
+            const lost = state.instances.find((i) => i.planId === idle!.planId)?.lost === true;
+            const movedOn = state.subTasks[idle!.waiting]!;
+            return lost && (movedOn.status !== 'pending' || movedOn.placedOn !== idle!.planId);
+          },
+          (heartbeatTimeoutSeconds + 2) * 1000,
+          'the lost instance noticed and its work placed elsewhere',
+        );
+        expect(Date.now() - killedAt).toBeLessThanOrEqual((heartbeatTimeoutSeconds + 2) * 1000);
+
+        const result = await handle.result();
+        expect(result.result).toBe(expectedWorkloadSum(1, 20));
+        const outcome = (await stack.client.workflow
+          .getHandle(`${workflowId}/${idle!.waiting}`)
+          .result()) as SubTaskOutcome;
+        expect(outcome.instanceId).not.toBe(idle!.id);
+      });
+      // Every sub-task's result is in the store (written under its fencing token: once).
+      for (const id of ['first', 'second/0000', 'second/0001', 'total'])
+        expect(await store.readResult(workflowId, id)).toBeDefined();
+    } finally {
+      await store.close();
+    }
+  });
+});
