@@ -53,15 +53,26 @@ export interface ControlActivityDeps {
 /** Error type of a rejected job spec; workflows treat it as non-retryable. */
 export const INVALID_JOB_SPEC = 'InvalidJobSpec';
 
-async function waitForPoller(client: Client, taskQueue: string, timeoutMs: number): Promise<void> {
+/**
+ * Waits until a worker polls `taskQueue`. With `alive`, asked every couple of seconds, an instance
+ * that dies before it polls (killed while booting, terminated on launch) ends the wait at once:
+ * the result is then 'dead' rather than a timeout minutes later.
+ */
+async function waitForPoller(
+  client: Client,
+  taskQueue: string,
+  timeoutMs: number,
+  alive?: () => Promise<boolean>,
+): Promise<'ready' | 'dead'> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let round = 1; ; round++) {
     const response = await client.workflowService.describeTaskQueue({
       namespace: client.options.namespace,
       taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
     });
-    if ((response.pollers?.length ?? 0) > 0) return;
+    if ((response.pollers?.length ?? 0) > 0) return 'ready';
+    if (alive && round % 8 === 0 && !(await alive())) return 'dead';
     if (Date.now() > deadline) throw new Error(`no worker polls ${taskQueue} after ${timeoutMs} ms`);
     Context.current().heartbeat(`waiting for ${taskQueue}`);
     await Context.current().sleep(250); // rejects when the activity is cancelled (e.g. the job is)
@@ -222,16 +233,28 @@ export function createControlActivities(deps: ControlActivityDeps) {
         ),
       );
       const timeout = deps.instanceReadyTimeoutMs ?? 60_000;
-      await Promise.all(outcome.launched.map((i) => waitForPoller(deps.client, i.taskQueue, timeout)));
+      const alive = async (id: string) => (await deps.provisioner.list(jobId)).some((i) => i.id === id);
+      const ready = await Promise.all(
+        outcome.launched.map((i) => waitForPoller(deps.client, i.taskQueue, timeout, () => alive(i.id))),
+      );
+      const up = outcome.launched.filter((_, n) => ready[n] === 'ready');
+      // Dead before it polled: the controller re-plans its work as for a refused launch.
+      const died = outcome.launched
+        .filter((_, n) => ready[n] === 'dead')
+        .map((i) => ({
+          planId: i.planId,
+          pool: i.pool,
+          reason: `instance ${i.id} died before it polled its queue`,
+        }));
       return {
-        launched: outcome.launched.map((i) => ({
+        launched: up.map((i) => ({
           planId: i.planId,
           id: i.id,
           taskQueue: i.taskQueue,
           pool: i.pool,
           launchedAtMs: i.launchedAtMs,
         })),
-        refused: outcome.refused,
+        refused: [...outcome.refused, ...died],
       };
     },
 

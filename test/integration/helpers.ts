@@ -27,16 +27,17 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-/** Polls `predicate` until it holds, or fails naming `what` after `timeoutMs`. */
+/** Polls `predicate` every `everyMs` until it holds, or fails naming `what` after `timeoutMs`. */
 export async function waitFor(
   predicate: () => Promise<boolean>,
   timeoutMs: number,
   what: string,
+  everyMs = 100,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

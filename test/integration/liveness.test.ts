@@ -1,6 +1,6 @@
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { openCheckpointStore } from '../../src/checkpoint';
-import { expectedWorkloadSum } from '../../src/steps';
+import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
 import type { SubTaskOutcome } from '../../src/job/types';
 import { spotdagJob } from '../../workflows';
 import { jobStateQuery } from '../../workflows/job-controlled';
@@ -111,5 +111,34 @@ describe('an instance that dies while idle, with work placed on it', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('an instance killed while it boots: the launch reports it, and its work goes elsewhere at once', async () => {
+    const workflowId = uniqueId('boot-lost');
+    const spec = workloadJobSpec(20, { chunks: 2, instances: 2, input: { unitMs: 100 } });
+    const result = await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
+      });
+      // The first instance process, killed as soon as it exists (before its worker polls).
+      let victim: string | undefined;
+      await waitFor(
+        async () => {
+          victim = (await stack.provisioner.list(workflowId))[0]?.id;
+          return victim !== undefined;
+        },
+        60_000,
+        'an instance process',
+        20,
+      );
+      expect(stack.provisioner.kill(victim!, 'SIGKILL')).toBe(true);
+      return handle.result();
+    });
+    expect(result.result).toBe(expectedWorkloadSum(1, 20));
+    // The launch activity saw it die instead of waiting a minute for a poller.
+    expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
+    expect(result.elapsedSeconds).toBeLessThan(30);
   });
 });
