@@ -39,10 +39,14 @@ export class StoreAttempt implements AttemptCheckpoints {
     return new StoreAttempt(store, jobId, subTaskId, await store.claimToken(jobId, subTaskId));
   }
 
+  /** When the checkpoint this attempt resumed from was written (lost work runs from there). */
+  restoredAtMs?: number;
+
   async restore(): Promise<SavedState | undefined> {
     const latest = await this.store.latestGood(this.jobId, this.subTaskId);
     if (!latest) return undefined;
     this.lastSeq = latest.descriptor.seq;
+    this.restoredAtMs = latest.descriptor.createdAtMs;
     return decode(latest.state) as SavedState;
   }
 

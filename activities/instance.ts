@@ -43,6 +43,8 @@ export interface RunSubTaskOutput {
   attempt: number;
   /** Progress of the checkpoint this attempt resumed from: the share of the work checkpoints saved. */
   resumedFromProgress?: number;
+  /** When that checkpoint was written: an instance lost after it lost the work done since. */
+  resumedFromCheckpointAtMs?: number;
   /** A command's transfers to and from the artifact store in this attempt. */
   transfers?: SubTaskTransfers;
 }
@@ -357,6 +359,7 @@ export function createInstanceActivities(options: InstanceActivityOptions) {
           output: ran.output,
           ...done,
           resumedFromProgress: ran.resumedFromProgress,
+          resumedFromCheckpointAtMs: attempt!.restoredAtMs,
           transfers: ran.transfers,
         };
       }
@@ -369,7 +372,12 @@ export function createInstanceActivities(options: InstanceActivityOptions) {
       const ctx = stepContext(input, activity, signal, checkpoints, interval, progress, restored);
       const output = await step!.handler(ctx);
       if (attempt) await whileStoring(attempt.finish(output));
-      return { output, ...done, resumedFromProgress: restored?.progress ?? 0 };
+      return {
+        output,
+        ...done,
+        resumedFromProgress: restored?.progress ?? 0,
+        resumedFromCheckpointAtMs: attempt?.restoredAtMs,
+      };
     } catch (err) {
       // Whatever the step threw on its way out, a spot notice is the reason it stopped.
       if (interruption?.aborted) throw interrupted();

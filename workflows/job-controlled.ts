@@ -511,6 +511,7 @@ class ControlledRun {
     child: Child,
     instance: JobInstance | undefined,
     reason: Relocation['reason'],
+    diedAtMs?: number,
   ): void {
     if (instance) {
       const id = this.plan.ids[k]!;
@@ -530,6 +531,7 @@ class ControlledRun {
         ...(instance ? { instance: { id: instance.id!, taskQueue: instance.taskQueue! } } : {}),
         ...(definition ? { subTask: definition } : {}),
         reason,
+        ...(diedAtMs !== undefined ? { diedAtMs } : {}),
       })
       .catch(() => undefined); // a child that already finished needs no order
   }
@@ -648,11 +650,12 @@ class ControlledRun {
       this.eventDue = true;
       this.instanceLost(report.instanceId, report.reason, report.atMs);
     }
+    // The provider saw the instance die: its time is when the work stopped.
     for (const report of this.lostInstances.splice(0))
-      this.instanceLost(report.instanceId, report.reason, report.atMs);
+      this.instanceLost(report.instanceId, report.reason, report.atMs, true);
   }
 
-  private instanceLost(instanceId: string, reason: string, atMs: number): void {
+  private instanceLost(instanceId: string, reason: string, atMs: number, diedThen = false): void {
     const planId = this.planIdOf.get(instanceId);
     const inst = planId === undefined ? undefined : this.instances.get(planId);
     if (!inst || inst.lost) return;
@@ -673,7 +676,7 @@ class ControlledRun {
       this.status[j] = 'parked';
       c.on = undefined;
       this.moved(this.plan.ids[j]!, instanceId, reason, atMs);
-      this.order(j, c, undefined, 'instance-lost');
+      this.order(j, c, undefined, 'instance-lost', diedThen ? atMs : undefined);
     }
     this.pendingEvent.kind = 'instance-lost';
     this.eventDue = true;

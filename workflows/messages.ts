@@ -28,6 +28,8 @@ export interface MoveOrder {
   subTask?: PlannedSubTask | SubTaskBrief;
   job?: DocumentRef;
   reason: Relocation['reason'];
+  /** When the instance the work was on died, when its provider said (lost work runs up to it). */
+  diedAtMs?: number;
 }
 
 /** The provider's report that an instance died (its process exited, a spot interruption took it). */

@@ -125,7 +125,7 @@ async function movedByParent(run: SubTaskRun): Promise<SubTaskOutcome> {
     | {
         from: string;
         reason: Relocation['reason'];
-        lost?: Pick<Relocation, 'progress' | 'checkpointProgress'>;
+        lost?: Pick<Relocation, 'progress' | 'checkpointProgress' | 'diedAtMs'>;
       }
     | undefined;
   setHandler(subTaskMoveSignal, (next) => {
@@ -174,7 +174,12 @@ async function movedByParent(run: SubTaskRun): Promise<SubTaskOutcome> {
     ]);
     if ('moved' in outcome) {
       scope.cancel();
-      away = { from: here.id, reason: order!.reason };
+      const diedAtMs = order!.diedAtMs;
+      away = {
+        from: here.id,
+        reason: order!.reason,
+        ...(diedAtMs !== undefined ? { lost: { diedAtMs } } : {}),
+      };
       take();
       continue;
     }
@@ -188,6 +193,9 @@ async function movedByParent(run: SubTaskRun): Promise<SubTaskOutcome> {
         attempts: failures + relocations.length + 1,
         relocations,
         resumedFromProgress: result.resumedFromProgress,
+        ...(result.resumedFromCheckpointAtMs !== undefined
+          ? { resumedFromCheckpointAtMs: result.resumedFromCheckpointAtMs }
+          : {}),
         ...(result.transfers ? { transfers: result.transfers } : {}),
         startedAtMs,
         finishedAtMs: Date.now(),

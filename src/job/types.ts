@@ -217,6 +217,8 @@ export interface Relocation {
    */
   progress?: number;
   checkpointProgress?: number;
+  /** When the instance died, as its provider saw it (moves the provider reported). */
+  diedAtMs?: number;
 }
 
 /**
@@ -258,6 +260,8 @@ export interface SubTaskOutcome {
   relocations: Relocation[];
   /** Progress of the checkpoint the final attempt resumed from (0: it started from scratch). */
   resumedFromProgress?: number;
+  /** When that checkpoint was written (absent: it started from scratch, or an older version). */
+  resumedFromCheckpointAtMs?: number;
   /** A command's transfers in its final attempt (absent for registered steps and older versions). */
   transfers?: SubTaskTransfers;
   startedAtMs: number;

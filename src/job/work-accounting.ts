@@ -2,9 +2,17 @@ import type { SubTaskOutcome } from './types';
 
 /**
  * Seconds of work the sub-task's lost attempts lost (done past their last checkpoint) and kept
- * (up to it), from the progress each lost attempt last reported. A fraction of the sub-task is
- * turned into seconds at the pace its last attempt worked (its share of the work over its wall
- * time), or with the estimate when that attempt did too little of the work to tell.
+ * (up to it). A fraction of the sub-task is turned into seconds at the pace its last attempt
+ * worked (its share of the work over its wall time), or with the estimate when that attempt did
+ * too little of the work to tell.
+ *
+ * - A move whose instance's provider said when it died (`diedAtMs`), followed by the final attempt
+ *   that resumed from a checkpoint written at `resumedFromCheckpointAtMs`: the work from that
+ *   checkpoint (or from the move's attempt start, if later) to the death was lost — work done
+ *   after the last heartbeat counts too.
+ * - Otherwise, the progress the lost attempt last reported (a heartbeat or the notice) minus its
+ *   checkpoint's: work after its last heartbeat is not seen (a lower bound).
+ *
  * Pure and deterministic: the job workflow calls it.
  */
 export function relocationWork(
@@ -17,10 +25,20 @@ export function relocationWork(
   const seconds = share >= 0.05 ? (outcome.finishedAtMs - lastStartMs) / 1000 / share : estimatedSeconds;
   let lostSeconds = 0;
   let savedSeconds = 0;
-  for (const moved of relocations) {
-    if (moved.progress === undefined || moved.checkpointProgress === undefined) continue;
+  relocations.forEach((moved, i) => {
+    const last = i === relocations.length - 1;
+    const checkpointAtMs = outcome.resumedFromCheckpointAtMs;
+    if (last && moved.diedAtMs !== undefined) {
+      // The attempt that died began when the work last arrived on that instance.
+      const attemptStartMs = i > 0 ? relocations[i - 1]!.atMs : outcome.startedAtMs;
+      const from = Math.max(checkpointAtMs ?? attemptStartMs, attemptStartMs);
+      lostSeconds += Math.max(0, moved.diedAtMs - from) / 1000;
+      savedSeconds += (outcome.resumedFromProgress ?? 0) * seconds;
+      return;
+    }
+    if (moved.progress === undefined || moved.checkpointProgress === undefined) return;
     lostSeconds += Math.max(0, moved.progress - moved.checkpointProgress) * seconds;
     savedSeconds += moved.checkpointProgress * seconds;
-  }
+  });
   return { lostSeconds, savedSeconds };
 }

@@ -150,6 +150,11 @@ describe('command steps on local instances', () => {
     expect(resumedAt).toBeLessThanOrEqual(reachedBefore + 1);
     // Every unit was done, and only units past the last archive were done twice.
     expect(new Set(done.map((u) => u.unit)).size).toBe(units);
+    // The job's own count of the work lost agrees with the ledger's: from the last checkpoint to
+    // the death the provider saw (within a checkpoint interval, 0.3 s, and a unit, 0.1 s).
+    const redoneSeconds = (done.length - units) * 0.1;
+    expect(result.workLostSeconds).toBeGreaterThan(0);
+    expect(Math.abs(result.workLostSeconds - redoneSeconds)).toBeLessThanOrEqual(0.4);
     const outcome = await outcomeOf(workflowId, 'count');
     expect(outcome.relocations).toEqual([expect.objectContaining({ reason: 'instance-lost' })]);
     // The progress recorded with the archive was read just before it was made: at most what it holds.

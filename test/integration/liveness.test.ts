@@ -1,10 +1,11 @@
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { openCheckpointStore } from '../../src/checkpoint';
-import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
+import path from 'node:path';
+import { expectedWorkloadSum, readWorkloadLedger, redoneUnits, workloadJobSpec } from '../../src/steps';
 import type { SubTaskOutcome } from '../../src/job/types';
 import { spotdagJob } from '../../workflows';
 import { jobStateQuery } from '../../workflows/job-controlled';
-import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
+import { recordHistory, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
 /**
  * Liveness from the provider (issue #19): the local provisioner sees an instance's process exit and
@@ -140,5 +141,37 @@ describe('an instance that dies while idle, with work placed on it', () => {
     // The launch activity saw it die instead of waiting a minute for a poller.
     expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
     expect(result.elapsedSeconds).toBeLessThan(30);
+  });
+
+  it('a busy instance killed: the work moves where the controller says, and the job counts what was lost', async () => {
+    const workflowId = uniqueId('busy-lost');
+    const unitMs = 100;
+    const ledger = path.join(stack.stateDir, `${workflowId}.ledger`);
+    const spec = workloadJobSpec(60, { chunks: 1, instances: 2, input: { unitMs, ledger } });
+    const result = await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
+      });
+      const units = () => readWorkloadLedger(ledger, workflowId).get('spin')?.length ?? 0;
+      await waitFor(async () => units() >= 20, 60_000, 'a third of the work');
+      const [busy] = (await stack.provisioner.list(workflowId)).filter((i) => i.planId === 'i0');
+      expect(stack.provisioner.kill(busy!.id, 'SIGKILL')).toBe(true);
+      return handle.result();
+    });
+    expect(result.result).toBe(expectedWorkloadSum(1, 60));
+    const outcome = (await stack.client.workflow.getHandle(`${workflowId}/spin`).result()) as SubTaskOutcome;
+    expect(outcome.relocations).toEqual([
+      expect.objectContaining({ reason: 'instance-lost', diedAtMs: expect.any(Number) }),
+    ]);
+    // The job's count of the work lost (last checkpoint → the death the provider saw) agrees with
+    // the ledger's units done twice, within a checkpoint interval (0.5 s) and a unit.
+    const redone = redoneUnits(readWorkloadLedger(ledger, workflowId).get('spin')!).length;
+    expect(result.workLostSeconds).toBeGreaterThan(0);
+    expect(Math.abs(result.workLostSeconds - (redone * unitMs) / 1000)).toBeLessThanOrEqual(0.6);
+    // Replay fixtures of the runtime controller's job and of a child its parent moved.
+    await recordHistory(stack.client, 'spotdagJob-controlled-lost', workflowId);
+    await recordHistory(stack.client, 'spotdagSubTask-moved-by-parent', `${workflowId}/spin`);
   });
 });

@@ -62,4 +62,42 @@ describe('relocationWork', () => {
     expect(relocationWork(silent, 10)).toEqual({ lostSeconds: 0, savedSeconds: 0 });
     expect(relocationWork({ ...base, finishedAtMs: 1_000 }, 10)).toEqual({ lostSeconds: 0, savedSeconds: 0 });
   });
+
+  it('an instance whose provider said when it died lost the work from its last checkpoint to then', () => {
+    // Started at 0 on i0; it checkpointed at 14 s (40 %), heartbeated last at 15 s (reported 45 %),
+    // and died at 17.5 s: 3.5 s of work were lost, not the 5 % × pace the heartbeat saw.
+    const outcome: SubTaskOutcome = {
+      ...base,
+      relocations: [
+        {
+          from: 'i0',
+          to: 'i1',
+          reason: 'instance-lost',
+          atMs: 18_000,
+          diedAtMs: 17_500,
+        },
+      ],
+      resumedFromProgress: 0.4,
+      resumedFromCheckpointAtMs: 14_000,
+      finishedAtMs: 48_000,
+    };
+    const work = relocationWork(outcome, 1);
+    expect(work.lostSeconds).toBeCloseTo(3.5, 10);
+    expect(work.savedSeconds).toBeCloseTo(0.4 * 50, 10); // 60 % in 30 s: 50 s in all
+  });
+
+  it('counts from the attempt’s start when its checkpoint is older than the attempt', () => {
+    // Moved to i1 at 10 s (resuming a checkpoint of 8 s); i1 died at 16 s without a checkpoint.
+    const outcome: SubTaskOutcome = {
+      ...base,
+      relocations: [
+        { from: 'i0', to: 'i1', reason: 'heartbeat-timeout', atMs: 10_000 },
+        { from: 'i1', to: 'i2', reason: 'instance-lost', atMs: 16_500, diedAtMs: 16_000 },
+      ],
+      resumedFromProgress: 0.2,
+      resumedFromCheckpointAtMs: 8_000,
+      finishedAtMs: 40_000,
+    };
+    expect(relocationWork(outcome, 1).lostSeconds).toBeCloseTo(6, 10);
+  });
 });
