@@ -69,7 +69,7 @@ const cycle = (up: number, down: number, phase = 0) => {
   return [...c.slice(phase), ...c.slice(0, phase)];
 };
 
-/** The default scenarios: a quiet market, spot taken away late (safety net), a rising hazard (re-split). */
+/** The default scenarios: a quiet market, spot taken away late (to on-demand), a rising hazard (learn, re-split). */
 export const TWIN_SCENARIOS: TwinScenario[] = [
   {
     name: 'quiet',
@@ -83,7 +83,7 @@ export const TWIN_SCENARIOS: TwinScenario[] = [
   },
   {
     name: 'late-loss',
-    purpose: 'spot taken away late: the safety net moves the rest to on-demand',
+    purpose: 'spot taken away late: the rest must move to on-demand to meet the deadline',
     pools: ['us-east-1a', 'us-east-1b', 'us-east-1c'].map((zone) => c5(zone, [...on(24), ...off(10_000)], 1)),
     units: 180,
     chunks: 3,
@@ -93,7 +93,7 @@ export const TWIN_SCENARIOS: TwinScenario[] = [
   },
   {
     name: 'rising-hazard',
-    purpose: 'a zone far riskier than planned: the long sub-task is cut',
+    purpose: 'a zone far riskier than planned: learn, and cut or move the long sub-task',
     pools: [c5('us-east-1a', cycle(8, 1), 20, 1)],
     units: 60,
     chunks: 1,
