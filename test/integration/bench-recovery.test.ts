@@ -52,6 +52,8 @@ describe('recovery benchmark', () => {
       checkpointIntervalSeconds + unitMs / 1000,
     );
     expect(result.lostWorkWithNoticeSeconds).toBe(0);
+    // The job's own count of what the kill lost agrees with the ledger (its death time is known).
+    expect(Math.abs(kill!.reportedLostWorkSeconds - kill!.lostWorkSeconds)).toBeLessThanOrEqual(0.5);
     expect(notice!.savedWorkSeconds).toBeGreaterThan(0);
   });
 });
