@@ -70,10 +70,11 @@ export interface EngineRun {
 /** spotdag's once-per-job phases (seconds, from the parent's history): not per-sub-task overhead. */
 export interface OncePerJob {
   decomposeJob: number;
-  forecastMarket: number;
-  allocateSubTasks: number;
-  provisionInstances: number;
-  /** Workflow started → first sub-task child initiated (the four activities and their workflow tasks). */
+  /** The runtime controller's first decision (forecast, plan). */
+  decide: number;
+  /** The first launchInstances: the instances started and polling their queues. */
+  launchInstances: number;
+  /** Workflow started → first sub-task child initiated (the activities and their workflow tasks). */
   beforeRun: number;
   /** Last no-op sub-task done → job closed: the reduce sub-task and releaseInstances. */
   afterRun: number;
@@ -408,9 +409,8 @@ async function runMode(
     },
     oncePerJob: {
       decomposeJob: took('decomposeJob'),
-      forecastMarket: took('forecastMarket'),
-      allocateSubTasks: took('allocateSubTasks'),
-      provisionInstances: took('provisionInstances'),
+      decide: took('decide'),
+      launchInstances: took('launchInstances'),
       beforeRun: (times.firstScheduledMs - times.startedMs) / 1000,
       afterRun: (times.closedMs - times.lastDoneMs) / 1000,
       releaseInstances: took('releaseInstances'),
@@ -487,9 +487,8 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
     rows,
     oncePerJob: {
       decomposeJob: onceMedian('decomposeJob'),
-      forecastMarket: onceMedian('forecastMarket'),
-      allocateSubTasks: onceMedian('allocateSubTasks'),
-      provisionInstances: onceMedian('provisionInstances'),
+      decide: onceMedian('decide'),
+      launchInstances: onceMedian('launchInstances'),
       beforeRun: onceMedian('beforeRun'),
       afterRun: onceMedian('afterRun'),
       releaseInstances: onceMedian('releaseInstances'),
@@ -555,8 +554,8 @@ export function formatEngineBenchmark(r: EngineBenchmarkResult): string {
   out.push(
     '',
     `spotdag once per job (median s, not in the per-sub-task figures): before the run ${o.beforeRun.toFixed(2)} ` +
-      `(decompose ${o.decomposeJob.toFixed(2)}, forecast ${o.forecastMarket.toFixed(2)}, allocate ${o.allocateSubTasks.toFixed(2)}, ` +
-      `provision ${o.provisionInstances.toFixed(2)}); after it ${o.afterRun.toFixed(2)} (reduce, release ${o.releaseInstances.toFixed(2)})`,
+      `(decompose ${o.decomposeJob.toFixed(2)}, first decision ${o.decide.toFixed(2)}, ` +
+      `launch ${o.launchInstances.toFixed(2)}); after it ${o.afterRun.toFixed(2)} (reduce, release ${o.releaseInstances.toFixed(2)})`,
     '',
     `measured: ${r.measured}`,
     `baseline: ${r.baseline}`,

@@ -4,8 +4,9 @@
  * interrupted now and resumed on on-demand from its last checkpoint, after a boot and a restart.
  * The slack is the deadline minus that finish. That estimate already pays for an interruption
  * now; until the next decision it can only grow by the time that passes without a checkpoint (at
- * most a tick) and a notice that comes just after this call. When the slack falls below that
- * margin (tick + notice + one checkpoint's cost), the work on the critical path moves to on-demand
+ * most a tick) and a notice that comes just after this call, and the estimate itself is off by
+ * about 1 % of the time it covers. When the slack falls below that margin (tick + notice + one
+ * checkpoint's cost + 3 % of the remaining on-demand time), the work on the critical path moves to on-demand
  * (and running spot work without checkpoints restarts there). It moves back to spot only when the
  * slack is three margins again: hysteresis, so the net does not flap.
  *
@@ -19,6 +20,9 @@ import type { AllocationForecast, ResolvedFleet, SpotdagInstancePlan } from '../
 import type { ControllerMemory, ControllerState, GuardReading } from './types';
 
 export type GuardFleet = ResolvedFleet;
+
+/** Share of the remaining on-demand time kept for the estimate's own error (the allocator's reserve). */
+export const ESTIMATE_ERROR = 0.03;
 
 export interface GuardInput {
   d: DagArrays;
@@ -113,8 +117,14 @@ export function readGuard(input: GuardInput): GuardReading {
   const onDemandFinish = plan.predictedMakespanSeconds;
   // The estimate already pays a boot, a restart and the work since the last checkpoint of every
   // running spot sub-task; until the next decision it can grow by a tick without a checkpoint,
-  // and a notice can come just after this one.
-  const marginSeconds = input.tickSeconds + fleet.noticeSeconds + fleet.checkpointSeconds;
+  // and a notice can come just after this one. And the estimate is a list schedule: how the rest
+  // really runs (instances taking their queues, transfers) differs from it by about 1 % of the
+  // time it covers (docs/allocation.md), so a share of that time is kept too.
+  const marginSeconds =
+    input.tickSeconds +
+    fleet.noticeSeconds +
+    fleet.checkpointSeconds +
+    ESTIMATE_ERROR * Math.max(0, onDemandFinish - now);
   if (deadline === undefined) {
     return {
       onDemandFinish,

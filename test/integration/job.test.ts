@@ -126,8 +126,10 @@ describe('a spotdag job on a real Temporal dev server with local instance proces
       const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
       expect(history.events!.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toBe(false);
       expect(
-        history.events!.some(
-          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'provisionInstances',
+        history.events!.some((e) =>
+          ['provisionInstances', 'launchInstances'].includes(
+            e.activityTaskScheduledEventAttributes?.activityType?.name ?? '',
+          ),
         ),
       ).toBe(false);
     });
