@@ -17,6 +17,7 @@ import {
 } from '../src/steps';
 import type { LocalStack } from '../workers/local-stack';
 import { spotdagJob } from '../workflows';
+import { jobStateQuery, type ControlledJobState } from '../workflows/job-controlled';
 
 export type RecoveryMode = 'kill' | 'notice';
 
@@ -56,6 +57,98 @@ export interface RecoveryTrial {
   correct: boolean;
 }
 
+/** An instance killed while idle, with a sub-task placed on it: how soon the job knew. */
+export interface IdleTrial {
+  workflowId: string;
+  /** Kill → the job's state shows the instance lost (polled every 20 ms). */
+  detectionSeconds: number;
+  correct: boolean;
+}
+
+/**
+ * A job that keeps one instance busy while the other waits for it: `first` (one sub-task of 8 s),
+ * then `second` (two of 2 s each) — the second half of `second` is placed on the idle instance.
+ * Its result is the sum of `second`'s units, `expected`.
+ */
+export function idleInstanceJobSpec(name: string, unitMs: number) {
+  const units = (seconds: number) => Math.max(1, Math.round((seconds * 1000) / unitMs));
+  const secondUnits = 2 * units(2);
+  const spin = (id: string, end: number, chunks: number, dependsOn: string[] = []) => ({
+    id,
+    kind: 'split' as const,
+    step: 'workload.spin',
+    range: { start: 1, end },
+    chunking: { maxSubTasks: chunks },
+    input: { unitMs, busy: false },
+    dependsOn,
+    resources: { cpu: 1, memoryMiB: 128 },
+    estimate: { secondsPerUnit: unitMs / 1000, uncertainty: 0.1 },
+  });
+  const spec = {
+    name,
+    stages: [
+      spin('first', units(8), 1),
+      spin('second', secondUnits, 2, ['first']),
+      {
+        id: 'total',
+        kind: 'reduce' as const,
+        step: 'workload.sum',
+        dependsOn: ['second'],
+        resources: { cpu: 1, memoryMiB: 64 },
+        estimate: { seconds: 0.01 },
+      },
+    ],
+    fleet: { provider: 'local' as const, instances: 2, slotsPerInstance: 1 },
+  };
+  return { spec, expected: expectedWorkloadSum(1, secondUnits) };
+}
+
+/** An instance of the job's state with nothing running on it and a waiting sub-task placed on it. */
+export function idleInstanceWithWork(
+  state: ControlledJobState,
+): { id: string; planId: string; waiting: string } | undefined {
+  const busy = new Set(Object.values(state.subTasks).flatMap((s) => (s.on ? [s.on] : [])));
+  for (const inst of state.instances) {
+    if (!inst.id || inst.lost || busy.has(inst.planId)) continue;
+    const waiting = Object.entries(state.subTasks).find(
+      ([, s]) => s.status === 'pending' && s.placedOn === inst.planId,
+    );
+    if (waiting) return { id: inst.id, planId: inst.planId, waiting: waiting[0] };
+  }
+  return undefined;
+}
+
+async function runIdleTrial(options: RecoveryBenchmarkOptions, workflowId: string): Promise<IdleTrial> {
+  const { stack } = options;
+  const { spec, expected } = idleInstanceJobSpec(workflowId, options.unitMs);
+  const handle = await stack.client.workflow.start(spotdagJob, {
+    taskQueue: CONTROL_TASK_QUEUE,
+    workflowId,
+    args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds } }],
+  });
+  const state = () => handle.query(jobStateQuery).catch(() => undefined);
+  let idle: ReturnType<typeof idleInstanceWithWork>;
+  for (const until = Date.now() + 60_000; !idle; await sleep(20)) {
+    if (Date.now() > until) throw new Error(`${workflowId}: no idle instance with work placed on it`);
+    const s = await state();
+    idle = s && idleInstanceWithWork(s);
+  }
+  const hitAtMs = Date.now();
+  stack.provisioner.kill(idle.id, 'SIGKILL');
+  let knownAtMs: number | undefined;
+  for (const until = hitAtMs + 60_000; knownAtMs === undefined; await sleep(20)) {
+    if (Date.now() > until) throw new Error(`${workflowId}: the job never saw ${idle.id} lost`);
+    const s = await state();
+    if (s?.instances.find((i) => i.planId === idle.planId)?.lost) knownAtMs = Date.now();
+  }
+  const job: JobResult = await handle.result();
+  return {
+    workflowId,
+    detectionSeconds: (knownAtMs - hitAtMs) / 1000,
+    correct: job.result === expected,
+  };
+}
+
 interface Stats {
   mean: number;
   median: number;
@@ -79,8 +172,11 @@ export interface RecoveryBenchmarkResult {
   lostWorkWithNoticeSeconds: number;
   /** The job's own count of the work a kill lost (JobResult.workLostSeconds, mean), beside the ledger's. */
   reportedLostWorkWithoutNoticeSeconds: number;
+  /** An idle instance (work placed on it, none running) killed → the job knew (mean). */
+  idleDetectionLatencySeconds: number;
   goals: {
     detectionWithinHeartbeatTimeoutPlus2s: boolean;
+    idleDetectionWithinHeartbeatTimeoutPlus2s: boolean;
     lostWithoutNoticeWithinCheckpointInterval: boolean;
     lostWithNoticeNearZero: boolean;
     allResultsCorrect: boolean;
@@ -92,10 +188,12 @@ export interface RecoveryBenchmarkResult {
     | 'noticeResume'
     | 'lostWithoutNotice'
     | 'reportedLostWithoutNotice'
-    | 'lostWithNotice',
+    | 'lostWithNotice'
+    | 'idleDetection',
     Stats
   >;
   trials: RecoveryTrial[];
+  idleTrials: IdleTrial[];
   node: string;
 }
 
@@ -223,6 +321,18 @@ export async function runRecoveryBenchmark(
       trials.push(trial);
     }
   }
+  const idleTrials: IdleTrial[] = [];
+  for (let i = 0; i < options.trials; i++) {
+    const workflowId = `bench-recovery-idle-${i}-${Date.now().toString(36)}`;
+    const trial = await runIdleTrial(options, workflowId).finally(() =>
+      stopJobInstances(options.stack, workflowId),
+    );
+    log(
+      `idle ${i + 1}/${options.trials}: the job knew in ${trial.detectionSeconds.toFixed(2)} s` +
+        (trial.correct ? '' : ' — WRONG RESULT'),
+    );
+    idleTrials.push(trial);
+  }
   const of = (mode: RecoveryMode, pick: (t: RecoveryTrial) => number) =>
     stats(trials.filter((t) => t.mode === mode).map(pick));
   const s = {
@@ -233,6 +343,7 @@ export async function runRecoveryBenchmark(
     lostWithoutNotice: of('kill', (t) => t.lostWorkSeconds),
     reportedLostWithoutNotice: of('kill', (t) => t.reportedLostWorkSeconds),
     lostWithNotice: of('notice', (t) => t.lostWorkSeconds),
+    idleDetection: stats(idleTrials.map((t) => t.detectionSeconds)),
   };
   return {
     heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
@@ -246,16 +357,19 @@ export async function runRecoveryBenchmark(
     lostWorkWithoutNoticeSeconds: s.lostWithoutNotice.mean,
     lostWorkWithNoticeSeconds: s.lostWithNotice.mean,
     reportedLostWorkWithoutNoticeSeconds: s.reportedLostWithoutNotice.mean,
+    idleDetectionLatencySeconds: s.idleDetection.mean,
     goals: {
       detectionWithinHeartbeatTimeoutPlus2s: s.detection.max <= options.heartbeatTimeoutSeconds + 2,
+      idleDetectionWithinHeartbeatTimeoutPlus2s: s.idleDetection.max <= options.heartbeatTimeoutSeconds + 2,
       // A unit in progress is redone too: the bound is one interval plus one unit.
       lostWithoutNoticeWithinCheckpointInterval:
         s.lostWithoutNotice.max <= options.checkpointIntervalSeconds + options.unitMs / 1000,
       lostWithNoticeNearZero: s.lostWithNotice.max <= options.unitMs / 1000,
-      allResultsCorrect: trials.every((t) => t.correct),
+      allResultsCorrect: trials.every((t) => t.correct) && idleTrials.every((t) => t.correct),
     },
     stats: s,
     trials,
+    idleTrials,
     node: process.version,
   };
 }
@@ -276,6 +390,12 @@ export function formatRecoveryBenchmark(r: RecoveryBenchmarkResult): string {
       g.detectionWithinHeartbeatTimeoutPlus2s,
     ),
     row('detection after a notice', r.stats.noticeDetection, '', true),
+    row(
+      'detection, idle instance killed',
+      r.stats.idleDetection,
+      `≤ ${r.heartbeatTimeoutSeconds + 2}`,
+      g.idleDetectionWithinHeartbeatTimeoutPlus2s,
+    ),
     row('kill → work resumed elsewhere', r.stats.resume, '', true),
     row('notice → work resumed elsewhere', r.stats.noticeResume, '', true),
     row(

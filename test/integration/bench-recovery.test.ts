@@ -55,5 +55,9 @@ describe('recovery benchmark', () => {
     // The job's own count of what the kill lost agrees with the ledger (its death time is known).
     expect(Math.abs(kill!.reportedLostWorkSeconds - kill!.lostWorkSeconds)).toBeLessThanOrEqual(0.5);
     expect(notice!.savedWorkSeconds).toBeGreaterThan(0);
+    // An idle instance with work placed on it: the provider's exit signal, not a timeout.
+    expect(result.idleTrials).toHaveLength(1);
+    expect(result.idleTrials[0]!.correct).toBe(true);
+    expect(result.idleDetectionLatencySeconds).toBeLessThanOrEqual(3 + 2);
   });
 });

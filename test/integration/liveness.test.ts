@@ -5,6 +5,7 @@ import { expectedWorkloadSum, readWorkloadLedger, redoneUnits, workloadJobSpec }
 import type { SubTaskOutcome } from '../../src/job/types';
 import { spotdagJob } from '../../workflows';
 import { jobStateQuery } from '../../workflows/job-controlled';
+import { idleInstanceJobSpec, idleInstanceWithWork } from '../../bench/recovery';
 import { recordHistory, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
 /**
@@ -25,36 +26,7 @@ describe('an instance that dies while idle, with work placed on it', () => {
   it('moves that work within the heartbeat timeout + 2 s, and the result is exact', async () => {
     const heartbeatTimeoutSeconds = 3;
     const workflowId = uniqueId('idle-lost');
-    const unitMs = 200;
-    // `first` keeps one instance busy while the other waits for it: b's second half is placed on
-    // the idle one.
-    const spin = (id: string, end: number, chunks: number, dependsOn: string[] = []) => ({
-      id,
-      kind: 'split' as const,
-      step: 'workload.spin',
-      range: { start: 1, end },
-      chunking: { maxSubTasks: chunks },
-      input: { unitMs, busy: false },
-      dependsOn,
-      resources: { cpu: 1, memoryMiB: 128 },
-      estimate: { secondsPerUnit: unitMs / 1000, uncertainty: 0.1 },
-    });
-    const spec = {
-      name: workflowId,
-      stages: [
-        spin('first', 40, 1),
-        spin('second', 20, 2, ['first']),
-        {
-          id: 'total',
-          kind: 'reduce' as const,
-          step: 'workload.sum',
-          dependsOn: ['second'],
-          resources: { cpu: 1, memoryMiB: 64 },
-          estimate: { seconds: 0.01 },
-        },
-      ],
-      fleet: { provider: 'local' as const, instances: 2, slotsPerInstance: 1 },
-    };
+    const { spec, expected } = idleInstanceJobSpec(workflowId, 200);
     const store = await openCheckpointStore(stack.checkpointStore);
     try {
       await stack.runUntil(async () => {
@@ -66,19 +38,11 @@ describe('an instance that dies while idle, with work placed on it', () => {
         // The state query exists once the job has its plan.
         const stateOf = () => handle.query(jobStateQuery).catch(() => undefined);
         // An instance with no work running and a sub-task placed on it.
-        let idle: { id: string; planId: string; waiting: string } | undefined;
+        let idle: ReturnType<typeof idleInstanceWithWork>;
         await waitFor(
           async () => {
             const state = await stateOf();
-            if (!state) return false;
-            const busy = new Set(Object.values(state.subTasks).flatMap((s) => (s.on ? [s.on] : [])));
-            for (const inst of state.instances) {
-              if (!inst.id || inst.lost || busy.has(inst.planId)) continue;
-              const waiting = Object.entries(state.subTasks).find(
-                ([, s]) => s.status === 'pending' && s.placedOn === inst.planId,
-              );
-              if (waiting) idle = { id: inst.id, planId: inst.planId, waiting: waiting[0] };
-            }
+            idle = state && idleInstanceWithWork(state);
             return idle !== undefined;
           },
           60_000,
@@ -100,7 +64,7 @@ describe('an instance that dies while idle, with work placed on it', () => {
         expect(Date.now() - killedAt).toBeLessThanOrEqual((heartbeatTimeoutSeconds + 2) * 1000);
 
         const result = await handle.result();
-        expect(result.result).toBe(expectedWorkloadSum(1, 20));
+        expect(result.result).toBe(expected);
         const outcome = (await stack.client.workflow
           .getHandle(`${workflowId}/${idle!.waiting}`)
           .result()) as SubTaskOutcome;
