@@ -3,7 +3,7 @@
  * instances with the interruptions, cost over time (planned vs. actual) and the price forecasts
  * the job was planned with. Pure; all times are seconds since the run phase began.
  */
-import type { PoolView, SubTaskOutcome } from '../job/types';
+import type { PoolView, SubTaskOutcome, SubTaskTransfers } from '../job/types';
 import type { JobStatus, ReportInput } from './history';
 import { maxOf, minOf, pushAll } from '../util/array';
 
@@ -81,17 +81,10 @@ export interface ReportTotals {
 }
 
 /** The data one sub-task moved, as its outcome recorded it (command steps). */
-export interface TransferRow {
-  subTaskId: string;
-  instanceId: string;
-  inputFiles: number;
-  inputBytes: number;
-  fetchedBytes: number;
-  inputSeconds: number;
-  outputFiles: number;
-  outputBytes: number;
-  outputSeconds: number;
-}
+export type TransferRow = { subTaskId: string; instanceId: string } & Omit<
+  SubTaskTransfers,
+  'checkpoints' | 'checkpointBytes'
+>;
 
 export interface ReportModel {
   workflowId: string;
@@ -348,18 +341,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
   const transfers: TransferRow[] = outcomes
     .filter((o) => o.transfers && o.transfers.inputBytes + o.transfers.outputBytes > 0)
     .map((o) => {
-      const t = o.transfers!;
-      return {
-        subTaskId: o.subTaskId,
-        instanceId: o.instanceId,
-        inputFiles: t.inputFiles,
-        inputBytes: t.inputBytes,
-        fetchedBytes: t.fetchedBytes,
-        inputSeconds: t.inputSeconds,
-        outputFiles: t.outputFiles,
-        outputBytes: t.outputBytes,
-        outputSeconds: t.outputSeconds,
-      };
+      const { checkpoints: _checkpoints, checkpointBytes: _checkpointBytes, ...moved } = o.transfers!;
+      return { subTaskId: o.subTaskId, instanceId: o.instanceId, ...moved };
     })
     .sort((a, b) => b.inputBytes + b.outputBytes - (a.inputBytes + a.outputBytes));
   const sum = (key: keyof Omit<TransferRow, 'subTaskId' | 'instanceId'>) =>
