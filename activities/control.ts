@@ -233,16 +233,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
         ),
       );
       const timeout = deps.instanceReadyTimeoutMs ?? 60_000;
-      // One instance list for all the waits at a time (on EC2 each is a DescribeInstances call).
-      let live: { atMs: number; ids: Promise<Set<string>> } | undefined;
-      const alive = async (id: string) => {
-        if (!live || Date.now() - live.atMs > 1_000)
-          live = {
-            atMs: Date.now(),
-            ids: deps.provisioner.list(jobId).then((list) => new Set(list.map((i) => i.id))),
-          };
-        return (await live.ids).has(id);
-      };
+      const alive = async (id: string) => (await deps.provisioner.list(jobId)).some((i) => i.id === id);
       const ready = await Promise.all(
         outcome.launched.map((i) => waitForPoller(deps.client, i.taskQueue, timeout, () => alive(i.id))),
       );
