@@ -9,6 +9,7 @@ import type { PrefetchOutcome, SubTaskOutcome } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { jobFileSpec, withResolvedWorkdirs } from '../../cli/job-files';
 import { spotdagJob } from '../../workflows';
+import { jobStateQuery } from '../../workflows/job-controlled';
 import { startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 import type { JobSpecInput } from '../../src/dag';
 import { maxOf } from '../../src/util/array';
@@ -231,7 +232,8 @@ describe('jobs whose data is in the artifact store', () => {
   it('runs examples/pipeline with an interruption and matches the result computed without spotdag', async () => {
     const workflowId = uniqueId('pipeline');
     const file = path.join(repoRoot, 'examples', 'pipeline', 'job.json');
-    const rounds = '60';
+    // ~2 s of work per piece alone: long enough to be interrupted while it runs.
+    const rounds = '300';
     const spec = withResolvedWorkdirs(JSON.parse(readFileSync(file, 'utf8')), file) as JobSpecInput;
     const stages = (spec as { stages: Array<Record<string, unknown>> }).stages;
     stages[1]!.env = { ROUNDS: rounds, CHECKPOINT_EVERY: '200' };
@@ -241,19 +243,31 @@ describe('jobs whose data is in the artifact store', () => {
         workflowId,
         args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 10 } }],
       });
-      // Once the pieces are being processed, one instance gets a spot notice and goes 3 s later.
+      // Once a piece that is still running has a checkpoint, its instance gets a spot notice and
+      // goes 3 s later.
       const store = await openCheckpointStore(stack.checkpointStore);
+      let victim: string | undefined;
       try {
         await waitFor(
-          async () => (await store.listCheckpoints(workflowId, 'process/0000')).length > 0,
+          async () => {
+            // The state query is registered once planning is done.
+            const state = await handle.query(jobStateQuery).catch(() => undefined);
+            if (!state) return false;
+            for (const [id, t] of Object.entries(state.subTasks)) {
+              if (!id.startsWith('process/') || t.status !== 'running' || !t.on) continue;
+              if ((await store.listCheckpoints(workflowId, id)).length === 0) continue;
+              victim = state.instances.find((i) => i.planId === t.on)?.id;
+              if (victim) return true;
+            }
+            return false;
+          },
           120_000,
-          'a checkpoint of the first piece',
+          'a checkpoint of a running piece',
         );
       } finally {
         await store.close();
       }
-      const [first] = await stack.provisioner.list(workflowId);
-      await stack.provisioner.interrupt(first!.id, 3_000);
+      await stack.provisioner.interrupt(victim!, 3_000);
       return handle.result();
     });
     const reference = execFileSync(path.join(repoRoot, 'examples', 'pipeline', 'reference.sh'), {
