@@ -66,20 +66,22 @@ export interface IdleTrial {
 }
 
 /**
- * A job that keeps one instance busy while the other waits for it: `first` (one sub-task of 8 s),
- * then `second` (two of 2 s each) — the second half of `second` is placed on the idle instance.
- * Its result is the sum of `second`'s units, `expected`.
+ * A job that keeps one instance busy while the other waits for it: `first` (one sub-task that runs
+ * 20 s, estimated at 8 s), then `second` (two of 2 s each) — the second half of `second` is placed
+ * on the other instance, which the controller launches for when `first` was estimated to end, so
+ * it idles with work placed on it for about 12 s. Its result is the sum of `second`'s units,
+ * `expected`.
  */
 export function idleInstanceJobSpec(name: string, unitMs: number) {
   const units = (seconds: number) => Math.max(1, Math.round((seconds * 1000) / unitMs));
   const secondUnits = 2 * units(2);
-  const spin = (id: string, end: number, chunks: number, dependsOn: string[] = []) => ({
+  const spin = (id: string, end: number, chunks: number, dependsOn: string[] = [], slowdown = 1) => ({
     id,
     kind: 'split' as const,
     step: 'workload.spin',
     range: { start: 1, end },
     chunking: { maxSubTasks: chunks },
-    input: { unitMs, busy: false },
+    input: { unitMs: unitMs * slowdown, busy: false },
     dependsOn,
     resources: { cpu: 1, memoryMiB: 128 },
     estimate: { secondsPerUnit: unitMs / 1000, uncertainty: 0.1 },
@@ -87,7 +89,7 @@ export function idleInstanceJobSpec(name: string, unitMs: number) {
   const spec = {
     name,
     stages: [
-      spin('first', units(8), 1),
+      spin('first', units(8), 1, [], 20 / 8),
       spin('second', secondUnits, 2, ['first']),
       {
         id: 'total',

@@ -9,6 +9,8 @@ import { FLEET_PROVIDERS, type FleetProvider } from '../src/provision/provider';
 import type { ControlStack, ControlStackOptions } from '../workers/control-stack';
 import { startEc2Stack } from '../workers/ec2-stack';
 import { startLocalStack } from '../workers/local-stack';
+import { DEFAULT_POLLER_BOUND_SECONDS } from '../workers/lost-instances';
+import { nonNegativeNumber } from './args';
 
 /** Environment variable naming the EC2 settings file when `--ec2-settings` is not given. */
 export const EC2_SETTINGS_ENV = 'SPOTDAG_EC2_SETTINGS';
@@ -16,6 +18,7 @@ export const EC2_SETTINGS_ENV = 'SPOTDAG_EC2_SETTINGS';
 export interface ProviderFlags {
   provider?: FleetProvider;
   ec2Settings?: string;
+  pollerBound?: number;
 }
 
 export type ProviderChoice =
@@ -31,6 +34,11 @@ export function addProviderOptions(command: Command, defaultHelp: string): Comma
     .option(
       '--ec2-settings <file>',
       `EC2 settings for --provider ec2 (also ${EC2_SETTINGS_ENV}; docs/ec2.md)`,
+    )
+    .option(
+      '--poller-bound <seconds>',
+      `presume an instance dead when its task queue has had no poller for this long; must exceed the server's long-poll interval (default ${DEFAULT_POLLER_BOUND_SECONDS}; 0: off)`,
+      nonNegativeNumber,
     );
 }
 
@@ -49,9 +57,17 @@ export function chooseProvider(provider: FleetProvider, flags: ProviderFlags): P
   return { provider, settings: loadEc2Settings(file), settingsFile: file };
 }
 
-/** A control stack for the chosen provider. */
-export function startStack(choice: ProviderChoice, options: ControlStackOptions): Promise<ControlStack> {
+/** A control stack for the chosen provider, with the liveness bound the flags give. */
+export function startStack(
+  choice: ProviderChoice,
+  options: ControlStackOptions,
+  flags: ProviderFlags = {},
+): Promise<ControlStack> {
+  const withFlags: ControlStackOptions =
+    flags.pollerBound === undefined
+      ? options
+      : { ...options, liveness: { ...options.liveness, pollerBoundSeconds: flags.pollerBound } };
   return choice.provider === 'ec2'
-    ? startEc2Stack({ ...options, settings: choice.settings })
-    : startLocalStack(options);
+    ? startEc2Stack({ ...withFlags, settings: choice.settings })
+    : startLocalStack(withFlags);
 }

@@ -8,7 +8,7 @@ import { temporalTargetFromEnv, type TemporalTarget } from './connection';
 import { createControlWorker } from './control-worker';
 import { ensureLocalServer } from './dev-server';
 import type { FleetBackend } from './providers';
-import { reportLostInstances } from './lost-instances';
+import { reportLostInstances, type LivenessOptions } from './lost-instances';
 import { loadStepModules, stepModulesFromEnv } from './steps-loader';
 
 export interface ControlStackOptions {
@@ -27,6 +27,8 @@ export interface ControlStackOptions {
   /** The instances' artifact store URL (default: the checkpoint store's, see openCheckpointStore). */
   artifactStore?: string;
   log?: (line: string) => void;
+  /** When an instance whose queue has no poller is presumed dead (default: after 75 s). */
+  liveness?: LivenessOptions;
 }
 
 /** The Temporal server a stack connects to, as its provider is told when it is made. */
@@ -84,7 +86,7 @@ export async function startControlStack<P extends Provisioner>(
   const client = new Client({ connection: clientConnection, namespace: target.namespace });
   const connection = await NativeConnection.connect(target.connectionOptions);
   const provider = makeProvider({ address, namespace: target.namespace, stepModules });
-  reportLostInstances(provider.provisioner, client);
+  const stopLiveness = reportLostInstances(provider.provisioner, client, options.liveness);
   const store = options.checkpointStore
     ? await openCheckpointStore(
         options.checkpointStore,
@@ -113,6 +115,7 @@ export async function startControlStack<P extends Provisioner>(
     createWorker,
     runUntil: async (fn) => (await createWorker()).runUntil(fn),
     async close() {
+      stopLiveness();
       await provider.close();
       await store?.close();
       await connection.close();

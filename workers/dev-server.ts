@@ -17,6 +17,11 @@ export interface DevServerOptions {
   dbFile?: string;
   /** Server output goes here; discarded when omitted. */
   logFile?: string;
+  /**
+   * How long the server holds a worker's poll (`matching.longPollExpirationInterval`, default 60 s):
+   * the age a live worker's last poll can reach, which the poller liveness bound must exceed.
+   */
+  longPollSeconds?: number;
   /** Leave the server running after this process exits (the demo does this). */
   detached?: boolean;
   log?: (line: string) => void;
@@ -49,6 +54,8 @@ function devServerArgs(port: number, uiPort: number | undefined, options: DevSer
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.longPollSeconds !== undefined)
+    args.push('--dynamic-config-value', `matching.longPollExpirationInterval="${options.longPollSeconds}s"`);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
   return args;

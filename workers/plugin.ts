@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { SimplePlugin } from '@temporalio/plugin';
 import { createSpotdagActivities } from '../activities';
-import { reportLostInstances } from './lost-instances';
+import { reportLostInstances, type LivenessOptions } from './lost-instances';
 import type { CheckpointStore } from '../src/checkpoint';
 import type { InstanceMarket } from '../src/job/instance-market';
 import type { Provisioner } from '../src/provision/provisioner';
@@ -23,6 +23,8 @@ export interface SpotDagPluginOptions {
    * reference, which large jobs need; without one they travel inline in workflow history.
    */
   checkpointStore?: CheckpointStore;
+  /** When an instance whose queue has no poller is presumed dead (default: after 75 s). */
+  liveness?: LivenessOptions;
 }
 
 /**
@@ -32,7 +34,8 @@ export interface SpotDagPluginOptions {
  */
 export class SpotDagPlugin extends SimplePlugin {
   constructor(options: SpotDagPluginOptions) {
-    reportLostInstances(options.provisioner, options.client);
+    // Runs for the life of the process, like the worker it is added to.
+    reportLostInstances(options.provisioner, options.client, options.liveness);
     super({
       name: 'spotdag',
       activities: createSpotdagActivities({

@@ -650,9 +650,25 @@ class ControlledRun {
       this.eventDue = true;
       this.instanceLost(report.instanceId, report.reason, report.atMs);
     }
-    // The provider saw the instance die: its time is when the work stopped.
-    for (const report of this.lostInstances.splice(0))
+    for (const report of this.lostInstances.splice(0)) {
+      // No poller on its queue: presumed dead (hung or gone), when is not known. A worker whose
+      // slots are all busy does not poll: its sub-tasks' heartbeats watch it instead.
+      if (report.reason === 'no-poller') {
+        if (!this.allSlotsBusy(report.instanceId)) this.instanceLost(report.instanceId, report.reason, report.atMs);
+        continue;
+      }
+      // The provider saw the instance die: its time is when the work stopped.
       this.instanceLost(report.instanceId, report.reason, report.atMs, true);
+    }
+  }
+
+  private allSlotsBusy(instanceId: string): boolean {
+    const planId = this.planIdOf.get(instanceId);
+    const inst = planId === undefined ? undefined : this.instances.get(planId);
+    if (!inst) return false;
+    let running = 0;
+    for (const [j, c] of this.children) if (c.on === planId && this.status[j] === 'running') running++;
+    return running >= inst.slots;
   }
 
   private instanceLost(instanceId: string, reason: string, atMs: number, diedThen = false): void {

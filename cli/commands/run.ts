@@ -112,12 +112,16 @@ export function registerRun(program: Command): void {
       for (const line of jobFile.lines) say(line);
       startCliLogs(opts);
       const target = temporalTargetFromEnv();
-      const stack = await startStack(choice, {
-        stateDir: stateDir(),
-        stepModules: opts.steps,
-        // EC2 launches and warnings (e.g. instances pointed at another Temporal address).
-        ...(choice.provider === 'ec2' ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
-      });
+      const stack = await startStack(
+        choice,
+        {
+          stateDir: stateDir(),
+          stepModules: opts.steps,
+          // EC2 launches and warnings (e.g. instances pointed at another Temporal address).
+          ...(choice.provider === 'ec2' ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
+        },
+        opts,
+      );
       try {
         say(`Temporal: ${target.address ? describeTarget(target) : `local dev server at ${stack.address}`}`);
         if (choice.provider === 'ec2')

@@ -144,6 +144,8 @@ export interface ProvisionedInstance {
   planId: string;
   /** Provider-specific handle (a process id, an EC2 instance id). */
   handle: string;
+  /** The job it serves (as `Provisioner.list` reports it). */
+  jobId?: string;
 }
 
 /** How a sub-task detects a lost instance and how often it retries. */

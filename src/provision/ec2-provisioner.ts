@@ -47,6 +47,7 @@ function toInstance(i: TaggedInstance): ProvisionedInstance {
     pool: i.tags[TAG.pool] ?? `${i.instanceType}@${i.zone ?? 'unknown'}`,
     planId: i.tags[TAG.plan] ?? '',
     handle: i.instanceId,
+    ...(i.tags[TAG.job] ? { jobId: i.tags[TAG.job] } : {}),
   };
 }
 

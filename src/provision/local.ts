@@ -482,6 +482,6 @@ export class LocalProvisioner implements Provisioner {
 }
 
 function toInstance(record: InstanceRecord): ProvisionedInstance {
-  const { id, taskQueue, pool, planId, handle } = record;
-  return { id, taskQueue, pool, planId, handle };
+  const { id, taskQueue, pool, planId, handle, jobId } = record;
+  return { id, taskQueue, pool, planId, handle, jobId };
 }

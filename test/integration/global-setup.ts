@@ -3,12 +3,14 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../../workers/dev-server';
 import { CHROMIUM_MISSING, provideTestTools } from '../support/tools';
+import { TEST_LONG_POLL_SECONDS } from './helpers';
 
 declare global {
   var spotdagTestServer: DevServer | undefined;
 }
 
 const ARTIFACTS = path.resolve(__dirname, '../../artifacts');
+
 
 /** One workflow bundle that every test's control worker reuses (bundling takes seconds). */
 async function bundleWorkflows(): Promise<string> {
@@ -31,7 +33,12 @@ export default async function globalSetup(): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const [tools, server, bundle] = await Promise.allSettled([
     provideTestTools(log),
-    startDevServer({ logFile: path.join(ARTIFACTS, 'temporal-dev-server.log'), log }),
+    // Polls held 1 s instead of a minute: the liveness tests can use a poller bound of seconds.
+    startDevServer({
+      logFile: path.join(ARTIFACTS, 'temporal-dev-server.log'),
+      longPollSeconds: TEST_LONG_POLL_SECONDS,
+      log,
+    }),
     bundleWorkflows(),
   ]);
   if (tools.status === 'rejected' || server.status === 'rejected' || bundle.status === 'rejected') {

@@ -5,6 +5,9 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../workers/local-stack';
 
+/** How long the test server holds a worker's poll (a liveness test's poller bound is above it). */
+export const TEST_LONG_POLL_SECONDS = 1;
+
 /** A control worker in this process against the run's shared dev server, with its own state dir. */
 export async function startTestStack(
   options: Omit<LocalStackOptions, 'stateDir' | 'workflowBundle'> & { stateDir?: string } = {},

@@ -6,77 +6,109 @@ import type { SubTaskOutcome } from '../../src/job/types';
 import { spotdagJob } from '../../workflows';
 import { jobStateQuery } from '../../workflows/job-controlled';
 import { idleInstanceJobSpec, idleInstanceWithWork } from '../../bench/recovery';
-import { recordHistory, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
+import {
+  recordHistory,
+  startTestStack,
+  stopAllInstances,
+  TEST_LONG_POLL_SECONDS,
+  uniqueId,
+  waitFor,
+} from './helpers';
 
 /**
  * Liveness from the provider (issue #19): the local provisioner sees an instance's process exit and
  * the job hears of it at once, whether the instance was busy or idle.
  */
-describe('an instance that dies while idle, with work placed on it', () => {
+describe('lost instances', () => {
   let stack: Awaited<ReturnType<typeof startTestStack>>;
 
   beforeAll(async () => {
-    stack = await startTestStack({ checkpointIntervalMs: 500 });
+    // The test server holds polls 1 s: a queue with no poll for 2 s has a dead or hung worker.
+    stack = await startTestStack({
+      checkpointIntervalMs: 500,
+      liveness: { pollerBoundSeconds: TEST_LONG_POLL_SECONDS + 1, pollerCheckEverySeconds: 0.5 },
+    });
   });
   afterAll(async () => {
     await stopAllInstances(stack);
     await stack.close();
   });
 
-  it('moves that work within the heartbeat timeout + 2 s, and the result is exact', async () => {
-    const heartbeatTimeoutSeconds = 3;
-    const workflowId = uniqueId('idle-lost');
-    const { spec, expected } = idleInstanceJobSpec(workflowId, 200);
-    const store = await openCheckpointStore(stack.checkpointStore);
-    try {
-      await stack.runUntil(async () => {
-        const handle = await stack.client.workflow.start(spotdagJob, {
-          taskQueue: CONTROL_TASK_QUEUE,
-          workflowId,
-          args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds } }],
-        });
-        // The state query exists once the job has its plan.
-        const stateOf = () => handle.query(jobStateQuery).catch(() => undefined);
-        // An instance with no work running and a sub-task placed on it.
-        let idle: ReturnType<typeof idleInstanceWithWork>;
-        await waitFor(
-          async () => {
-            const state = await stateOf();
-            idle = state && idleInstanceWithWork(state);
-            return idle !== undefined;
-          },
-          60_000,
-          'an idle instance with work placed on it',
-        );
-        const killedAt = Date.now();
-        expect(stack.provisioner.kill(idle!.id, 'SIGKILL')).toBe(true);
-        // The job knows within the bound, and its waiting work is placed elsewhere.
-        await waitFor(
-          async () => {
-            const state = (await stateOf())!;
-            const lost = state.instances.find((i) => i.planId === idle!.planId)?.lost === true;
-            const movedOn = state.subTasks[idle!.waiting]!;
-            return lost && (movedOn.status !== 'pending' || movedOn.placedOn !== idle!.planId);
-          },
-          (heartbeatTimeoutSeconds + 2) * 1000,
-          'the lost instance noticed and its work placed elsewhere',
-        );
-        expect(Date.now() - killedAt).toBeLessThanOrEqual((heartbeatTimeoutSeconds + 2) * 1000);
+  // SIGKILL: the provider sees the process exit. SIGSTOP: the process lives but its worker never
+  // polls again; the poller watch presumes it dead (its work may also reach the stopped worker's
+  // last poll, and then the heartbeat timeout finds it).
+  it.each<{ signal: NodeJS.Signals; what: string }>([
+    { signal: 'SIGKILL', what: 'dies' },
+    { signal: 'SIGSTOP', what: 'hangs and never polls' },
+  ])(
+    '$signal: an idle instance that $what has its work moved within the heartbeat timeout + 2 s, once',
+    async ({ signal }) => {
+      const heartbeatTimeoutSeconds = 3;
+      const workflowId = uniqueId(`idle-${signal.toLowerCase()}`);
+      // The instance idles with work placed on it for about 12 s. A stopped worker's last poll can
+      // still take work for 1 s (the server holds it): the work arrives long after that, when
+      // only the poller watch can tell (the job must know before `first` ends).
+      const { spec, expected } = idleInstanceJobSpec(workflowId, 200);
+      const store = await openCheckpointStore(stack.checkpointStore);
+      let idle: ReturnType<typeof idleInstanceWithWork>;
+      try {
+        await stack.runUntil(async () => {
+          const handle = await stack.client.workflow.start(spotdagJob, {
+            taskQueue: CONTROL_TASK_QUEUE,
+            workflowId,
+            args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds } }],
+          });
+          // The state query exists once the job has its plan.
+          const stateOf = () => handle.query(jobStateQuery).catch(() => undefined);
+          // An instance with no work running and a sub-task placed on it.
+          await waitFor(
+            async () => {
+              const state = await stateOf();
+              idle = state && idleInstanceWithWork(state);
+              return idle !== undefined;
+            },
+            60_000,
+            'an idle instance with work placed on it',
+          );
+          const stoppedAt = Date.now();
+          expect(stack.provisioner.kill(idle!.id, signal)).toBe(true);
+          // The job knows within the bound, and its waiting work is placed elsewhere.
+          await waitFor(
+            async () => {
+              const state = (await stateOf())!;
+              const lost = state.instances.find((i) => i.planId === idle!.planId)?.lost === true;
+              const movedOn = state.subTasks[idle!.waiting]!;
+              if (!lost) return false;
+              expect(state.subTasks['first']!.status).toBe('running');
+              return movedOn.status !== 'pending' || movedOn.placedOn !== idle!.planId;
+            },
+            (heartbeatTimeoutSeconds + 2) * 1000,
+            'the lost instance noticed and its work placed elsewhere',
+          );
+          expect(Date.now() - stoppedAt).toBeLessThanOrEqual((heartbeatTimeoutSeconds + 2) * 1000);
 
-        const result = await handle.result();
-        expect(result.result).toBe(expected);
-        const outcome = (await stack.client.workflow
-          .getHandle(`${workflowId}/${idle!.waiting}`)
-          .result()) as SubTaskOutcome;
-        expect(outcome.instanceId).not.toBe(idle!.id);
-      });
-      // Every sub-task's result is in the store (written under its fencing token: once).
-      for (const id of ['first', 'second/0000', 'second/0001', 'total'])
-        expect(await store.readResult(workflowId, id)).toBeDefined();
-    } finally {
-      await store.close();
-    }
-  });
+          const result = await handle.result();
+          expect(result.result).toBe(expected);
+          const outcome = (await stack.client.workflow
+            .getHandle(`${workflowId}/${idle!.waiting}`)
+            .result()) as SubTaskOutcome;
+          expect(outcome.instanceId).not.toBe(idle!.id);
+        });
+        const ids = ['first', 'second/0000', 'second/0001', 'total'];
+        const written = await Promise.all(ids.map((id) => store.readResult(workflowId, id)));
+        // A stopped instance that wakes after its work moved writes nothing that counts (fencing).
+        if (signal === 'SIGSTOP') {
+          stack.provisioner.kill(idle!.id, 'SIGCONT');
+          await new Promise((r) => setTimeout(r, 3_000));
+        }
+        // Every sub-task's result is in the store, written once (under its fencing token).
+        const after = await Promise.all(ids.map((id) => store.readResult(workflowId, id)));
+        expect(after.map((r) => r?.descriptor)).toEqual(written.map((r) => r!.descriptor));
+      } finally {
+        await store.close();
+      }
+    },
+  );
 
   it('an instance killed while it boots: the launch reports it, and its work goes elsewhere at once', async () => {
     const workflowId = uniqueId('boot-lost');
@@ -105,6 +137,52 @@ describe('an instance that dies while idle, with work placed on it', () => {
     // The launch activity saw it die instead of waiting a minute for a poller.
     expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
     expect(result.elapsedSeconds).toBeLessThan(30);
+  });
+
+  it('a replacement killed right after it starts: the job notices it too, and the result is exact', async () => {
+    const heartbeatTimeoutSeconds = 3;
+    const workflowId = uniqueId('replacement-lost');
+    const spec = workloadJobSpec(60, { chunks: 2, instances: 2, input: { unitMs: 100 } });
+    const result = await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds } }],
+      });
+      const stateOf = () => handle.query(jobStateQuery).catch(() => undefined);
+      const busy = async () => {
+        const state = await stateOf();
+        const ids = new Set(Object.values(state?.subTasks ?? {}).flatMap((t) => (t.on ? [t.on] : [])));
+        return state?.instances.filter((i) => i.id && ids.has(i.planId)) ?? [];
+      };
+      await waitFor(async () => (await busy()).length === 2, 60_000, 'both chunks running');
+      const before = new Set((await stack.provisioner.list(workflowId)).map((i) => i.id));
+      expect(stack.provisioner.kill((await busy())[0]!.id!, 'SIGKILL')).toBe(true);
+      // The instance the controller launches next, killed as soon as the job has it (an instance
+      // killed before that, while it boots, is the next test's case).
+      let replacement: string | undefined;
+      await waitFor(
+        async () => {
+          const state = await stateOf();
+          replacement = state?.instances.find((i) => i.id && !before.has(i.id) && !i.lost)?.id;
+          return replacement !== undefined;
+        },
+        60_000,
+        'a replacement instance',
+        20,
+      );
+      const killedAt = Date.now();
+      expect(stack.provisioner.kill(replacement!, 'SIGKILL')).toBe(true);
+      await waitFor(
+        async () => (await stateOf())?.instances.find((i) => i.id === replacement)?.lost === true,
+        (heartbeatTimeoutSeconds + 2) * 1000,
+        'the replacement noticed lost',
+      );
+      expect(Date.now() - killedAt).toBeLessThanOrEqual((heartbeatTimeoutSeconds + 2) * 1000);
+      return handle.result();
+    });
+    expect(result.result).toBe(expectedWorkloadSum(1, 60));
+    expect(result.interruptions).toBeGreaterThanOrEqual(2);
   });
 
   it('a busy instance killed: the work moves where the controller says, and the job counts what was lost', async () => {
