@@ -654,7 +654,8 @@ class ControlledRun {
       // No poller on its queue: presumed dead (hung or gone), when is not known. A worker whose
       // slots are all busy does not poll: its sub-tasks' heartbeats watch it instead.
       if (report.reason === 'no-poller') {
-        if (!this.allSlotsBusy(report.instanceId)) this.instanceLost(report.instanceId, report.reason, report.atMs);
+        if (!this.allSlotsBusy(report.instanceId))
+          this.instanceLost(report.instanceId, report.reason, report.atMs);
         continue;
       }
       // The provider saw the instance die: its time is when the work stopped.

@@ -11,7 +11,6 @@ declare global {
 
 const ARTIFACTS = path.resolve(__dirname, '../../artifacts');
 
-
 /** One workflow bundle that every test's control worker reuses (bundling takes seconds). */
 async function bundleWorkflows(): Promise<string> {
   const { code } = await bundleWorkflowCode({
