@@ -57,12 +57,14 @@ export interface Ec2ProviderOptions {
 export function ec2Provider(options: Ec2ProviderOptions): FleetBackend<Ec2Provisioner> {
   const { settings } = options;
   const client = options.client ?? createEc2Client(settings);
+  const provisioner = new Ec2Provisioner({ settings, client, stateDir: options.stateDir, log: options.log });
   return {
-    provisioner: new Ec2Provisioner({ settings, client, stateDir: options.stateDir, log: options.log }),
+    provisioner,
     market: new Ec2Market({ settings, client }),
     instanceReadyTimeoutMs: settings.timeouts.instanceReadySeconds * 1000,
     subTaskPolicy: { scheduleToStartTimeoutSeconds: settings.timeouts.scheduleToStartSeconds },
     close: async () => {
+      provisioner.close();
       if (!options.client) client.destroy();
     },
   };

@@ -18,6 +18,8 @@ export interface TaggedInstance {
   instanceType: string;
   zone?: string;
   tags: Record<string, string>;
+  /** Why it is in its state (`Server.SpotInstanceTermination`, …), when EC2 says. */
+  stateReason?: string;
 }
 
 export interface InstanceQuery {
@@ -56,6 +58,7 @@ export async function describeTaggedInstances(
           instanceType: i.InstanceType ?? 'unknown',
           zone: i.Placement?.AvailabilityZone,
           tags: tagMap(i.Tags),
+          ...(i.StateReason?.Code ? { stateReason: i.StateReason.Code } : {}),
         });
       }
     }

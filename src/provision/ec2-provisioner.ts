@@ -20,10 +20,11 @@ import {
   terminateJobInstances,
   type TaggedInstance,
 } from './ec2-instances';
+import { Ec2InstanceWatch } from './ec2-instance-watch';
 import { ensureLaunchTemplate } from './ec2-launch-template';
 import type { Ec2Settings } from './ec2-settings';
 import { TAG } from './ec2-tags';
-import type { InstancePlacement, Provisioner } from './provisioner';
+import type { InstanceLostEvent, InstancePlacement, Provisioner } from './provisioner';
 import { FileSpendLedger, MemorySpendLedger, SpendGuard, type SpendLedger } from './spend-guard';
 
 export interface Ec2ProvisionerOptions {
@@ -86,6 +87,8 @@ export class Ec2Provisioner implements Provisioner {
   readonly client: EC2Client;
   readonly guard: SpendGuard;
   private templateReady?: Promise<void>;
+  private readonly watch: Ec2InstanceWatch;
+  private watchTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: Ec2ProvisionerOptions) {
     this.client = options.client ?? createEc2Client(options.settings);
@@ -95,6 +98,33 @@ export class Ec2Provisioner implements Provisioner {
         ? new FileSpendLedger(path.join(options.stateDir, 'ec2-spend'))
         : new MemorySpendLedger());
     this.guard = new SpendGuard(options.settings.limits, ledger);
+    this.watch = new Ec2InstanceWatch(this.client);
+  }
+
+  /**
+   * Reads the instances' states every `timeouts.instanceStatePollSeconds` and tells `listener` of
+   * each one that stopped running without spotdag releasing it (spot reclaimed it, it was
+   * terminated on launch or by someone else).
+   */
+  watchLost(listener: (event: InstanceLostEvent) => void): void {
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    let checking = false;
+    this.watchTimer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      this.watch
+        .check()
+        .then((events) => events.forEach(listener))
+        .catch((err: unknown) => this.options.log?.(`instance states: ${(err as Error).message}`))
+        .finally(() => (checking = false));
+    }, this.options.settings.timeouts.instanceStatePollSeconds * 1000);
+    this.watchTimer.unref();
+  }
+
+  /** Stops `watchLost`'s polling. */
+  close(): void {
+    clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
   }
 
   async provision(jobId: string, plans: InstancePlan[]): Promise<ProvisionedInstance[]> {
@@ -148,6 +178,7 @@ export class Ec2Provisioner implements Provisioner {
       // whatever it writes in the meantime.
       if ((LIVE_STATES as readonly string[]).includes(lost.state)) {
         this.options.log?.(`terminating lost instance ${lostInstanceId}`);
+        this.watch.releasing([lostInstanceId]);
         await terminateInstances(this.client, [lostInstanceId]);
       }
       const plan: InstancePlan = {
@@ -174,6 +205,7 @@ export class Ec2Provisioner implements Provisioner {
     if (instances.length === 0) return;
     const ids = new Set(instances.map((i) => i.handle));
     const owned = (await this.live(jobId)).filter((i) => ids.has(i.instanceId));
+    this.watch.releasing(owned.map((i) => i.instanceId));
     await terminateInstances(
       this.client,
       owned.map((i) => i.instanceId),
@@ -186,6 +218,8 @@ export class Ec2Provisioner implements Provisioner {
 
   /** Terminates everything tagged with the job (also stopped instances); returns their ids. */
   async cleanup(jobId: string): Promise<string[]> {
+    const live = await describeTaggedInstances(this.client, { jobId, states: LIVE_STATES });
+    this.watch.releasing(live.map((i) => i.instanceId));
     return (await terminateJobInstances(this.client, jobId)).map((i) => i.instanceId);
   }
 
@@ -220,6 +254,7 @@ export class Ec2Provisioner implements Provisioner {
           pool: plan.slot.pool,
           planId: plan.slot.planId,
           handle: outcome,
+          jobId: plan.slot.jobId,
         };
         await this.client.send(
           new CreateTagsCommand({

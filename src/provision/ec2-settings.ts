@@ -41,6 +41,11 @@ export const ec2TimeoutsSchema = z
       .default(PROVIDER_TIMEOUTS.ec2.instanceReadySeconds),
     /** A sub-task not picked up by its instance within this long presumes the instance lost. */
     scheduleToStartSeconds: z.number().int().min(30).default(PROVIDER_TIMEOUTS.ec2.scheduleToStartSeconds),
+    /**
+     * How often the control worker reads its instances' states (one DescribeInstances by tag for
+     * all jobs): an instance that stops running without spotdag releasing it is reported lost.
+     */
+    instanceStatePollSeconds: z.number().min(1).max(300).default(15),
   })
   .strict();
 

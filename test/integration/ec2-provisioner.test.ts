@@ -5,6 +5,7 @@ import {
   DescribeSubnetsCommand,
   EC2ServiceException,
   RunInstancesCommand,
+  TerminateInstancesCommand,
   type CreateFleetCommandInput,
   type EC2Client,
   type Instance,
@@ -25,6 +26,7 @@ import {
   SpendCapExceededError,
 } from '../../src/provision/ec2-errors';
 import { Ec2Provisioner } from '../../src/provision/ec2-provisioner';
+import type { InstanceLostEvent } from '../../src/provision/provisioner';
 import { parseEc2Settings, type Ec2Settings, type Ec2SettingsInput } from '../../src/provision/ec2-settings';
 import { tagMap } from '../../src/provision/ec2-tags';
 import { motoClient, startMotoServer, useDummyAwsCredentials, type MotoServer } from '../support/moto-server';
@@ -189,6 +191,32 @@ describe('Ec2Provisioner against moto_server', () => {
       'terminated',
     ]);
     expect((await ec2.list('job-b')).map((i) => i.id)).toEqual(b.map((i) => i.id));
+  });
+
+  it('reports an instance that stops running without being released, once, and not the released ones', async () => {
+    const { provisioner: ec2 } = provisioner({
+      timeouts: { instanceReadySeconds: 480, scheduleToStartSeconds: 900, instanceStatePollSeconds: 1 },
+    });
+    const events: InstanceLostEvent[] = [];
+    ec2.watchLost((event) => events.push(event));
+    try {
+      const [gone, released] = await ec2.provision('job-a', [spotPlan, onDemandPlan]);
+      // The watch sees them running first (it reports only instances it saw live).
+      await new Promise((r) => setTimeout(r, 2_500));
+      const terminatedAt = Date.now();
+      await client.send(new TerminateInstancesCommand({ InstanceIds: [gone!.id] }));
+      await ec2.release('job-a', [released!]);
+      for (const until = Date.now() + 10_000; events.length === 0 && Date.now() < until;)
+        await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 2_500)); // nothing more comes
+      expect(events).toEqual([
+        { jobId: 'job-a', instanceId: gone!.id, reason: 'exited', atMs: expect.any(Number) },
+      ]);
+      // Within a poll interval (1 s) and a call.
+      expect(events[0]!.atMs - terminatedAt).toBeLessThanOrEqual(2_500);
+    } finally {
+      ec2.close();
+    }
   });
 
   it('replaces a lost instance once: the replacement is the next generation, the lost one is terminated', async () => {
