@@ -861,6 +861,8 @@ class ControlledRun {
       if (!outcome.stored || dependents.length === 0) this.outputs.set(id, outcome.output);
       const work = relocationWork(outcome, this.plan.durationSeconds[k]!);
       this.progress.workLostSeconds += work.lostSeconds;
+      this.progress.workLostEstimatedSeconds =
+        (this.progress.workLostEstimatedSeconds ?? 0) + work.estimatedLostSeconds;
       this.progress.workSavedSeconds += work.savedSeconds;
       for (const next of dependents) {
         if (--this.waitingOn[next]! === 0 && this.waiting(next)) {
@@ -929,6 +931,7 @@ class ControlledRun {
       costUsd: billedUsd ?? p.costSoFarUsd,
       interruptions: p.interruptions,
       workLostSeconds: p.workLostSeconds,
+      workLostEstimatedSeconds: p.workLostEstimatedSeconds ?? 0,
       workSavedSeconds: p.workSavedSeconds,
       elapsedSeconds: (Date.now() - this.state.startedAtMs) / 1000,
       ...(this.failed.length ? { failedSubTasks: this.failed, skippedSubTasks: this.skipped } : {}),

@@ -133,6 +133,7 @@ export async function legacySpotdagJob(
     costUsd: progress.costSoFarUsd,
     interruptions: progress.interruptions,
     workLostSeconds: progress.workLostSeconds,
+    workLostEstimatedSeconds: progress.workLostEstimatedSeconds ?? 0,
     workSavedSeconds: progress.workSavedSeconds,
     elapsedSeconds: (Date.now() - startedAtMs) / 1000,
     ...(state.failed?.length ? { failedSubTasks: state.failed, skippedSubTasks: state.skipped ?? [] } : {}),
@@ -333,6 +334,8 @@ async function runSubTasks(
       progress.interruptions += relocations.length;
       const work = relocationWork(outcome, plan.durationSeconds[k]!);
       progress.workLostSeconds += work.lostSeconds;
+      progress.workLostEstimatedSeconds =
+        (progress.workLostEstimatedSeconds ?? 0) + work.estimatedLostSeconds;
       progress.workSavedSeconds += work.savedSeconds;
       log.debug('sub-task done', { subTask: id, instance: outcome.instanceId });
       for (const next of dependents[k]!) {

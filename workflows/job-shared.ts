@@ -56,6 +56,7 @@ export function newProgress(): JobProgress {
     running: 0,
     interruptions: 0,
     workLostSeconds: 0,
+    workLostEstimatedSeconds: 0,
     workSavedSeconds: 0,
     costSoFarUsd: 0,
     plannedCostUsd: 0,

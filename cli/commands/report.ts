@@ -132,7 +132,10 @@ export function registerReport(program: Command): void {
         const t = model.totals;
         console.log(`Report of ${workflowId} (${model.status}) written to ${htmlPath}`);
         console.log(
-          `  ${t.subTasksDone}/${t.subTasks} sub-tasks on ${t.instancesProvisioned} instances, ${t.interruptions} interruptions`,
+          `  ${t.subTasksDone}/${t.subTasks} sub-tasks on ${t.instancesProvisioned} instances, ${t.interruptions} interruptions, ${formatSeconds(t.workLostSeconds)} of work lost` +
+            (t.workLostEstimatedSeconds > 0
+              ? ` (${formatSeconds(t.workLostEstimatedSeconds)} of it counted to a heartbeat timeout: at most)`
+              : ''),
         );
         console.log(
           `  run phase ${formatSeconds(t.actualMakespanSeconds)} (planned ${formatSeconds(t.plannedMakespanSeconds)}); cost ${formatUsd(t.actualCostUsd)} (planned ${formatUsd(t.plannedCostUsd)})`,

@@ -31,6 +31,8 @@ export interface JobProgress {
   interruptions: number;
   /** Estimated work lost to them, and kept by checkpoints (see JobResult). */
   workLostSeconds: number;
+  /** Of workLostSeconds, what was counted to a heartbeat timeout (the death time unknown): an upper bound. */
+  workLostEstimatedSeconds?: number;
   workSavedSeconds: number;
   costSoFarUsd: number;
   plannedCostUsd: number;
@@ -46,13 +48,21 @@ function usd(value: number): string {
   return `$${value.toFixed(value < 1 ? 4 : 2)}`;
 }
 
+/** Work lost, with the part counted to a heartbeat timeout (death time unknown) said as such. */
+function lostWork(p: JobProgress): string {
+  const estimated = p.workLostEstimatedSeconds ?? 0;
+  return estimated > 0
+    ? `${seconds(p.workLostSeconds)} (≤ ${seconds(estimated)} of it to a heartbeat timeout)`
+    : seconds(p.workLostSeconds);
+}
+
 /** The parent's current details: one markdown table, refreshed as the job moves. */
 export function jobDetailsMarkdown(p: JobProgress): string {
   const waiting = p.total - p.done - p.running;
   return [
     '| phase | done | running | waiting | interruptions | work lost / saved | cost so far | planned cost | elapsed | planned makespan |',
     '|---|---|---|---|---|---|---|---|---|---|',
-    `| ${p.phase} | ${p.done}/${p.total} | ${p.running} | ${waiting} | ${p.interruptions} | ${seconds(p.workLostSeconds)} / ${seconds(p.workSavedSeconds)} | ${usd(p.costSoFarUsd)} | ${usd(
+    `| ${p.phase} | ${p.done}/${p.total} | ${p.running} | ${waiting} | ${p.interruptions} | ${lostWork(p)} / ${seconds(p.workSavedSeconds)} | ${usd(p.costSoFarUsd)} | ${usd(
       p.plannedCostUsd,
     )} | ${Math.round(p.elapsedSeconds)} s | ${Math.round(p.plannedMakespanSeconds)} s |`,
   ].join('\n');

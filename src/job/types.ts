@@ -283,8 +283,17 @@ export interface JobResult {
   costUsd: number;
   /** Lost instances that sub-tasks moved away from. */
   interruptions: number;
-  /** Estimated work redone after lost instances (progress past the last checkpoint × estimate). */
+  /**
+   * Work redone after lost instances: from the last checkpoint to the instance's death (when its
+   * provider saw it, or the heartbeat timeout's firing when no one did), else the progress its
+   * last heartbeat reported past the checkpoint (see src/job/work-accounting.ts).
+   */
   workLostSeconds: number;
+  /**
+   * Of workLostSeconds, what was counted to a heartbeat timeout because the death time was not
+   * known: an upper bound (the instance died between its last heartbeat and then).
+   */
+  workLostEstimatedSeconds?: number;
   /** Estimated work that checkpoints kept from being redone. */
   workSavedSeconds: number;
   elapsedSeconds: number;

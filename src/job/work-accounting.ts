@@ -6,10 +6,12 @@ import type { SubTaskOutcome } from './types';
  * worked (its share of the work over its wall time), or with the estimate when that attempt did
  * too little of the work to tell.
  *
- * - A move whose instance's provider said when it died (`diedAtMs`), followed by the final attempt
- *   that resumed from a checkpoint written at `resumedFromCheckpointAtMs`: the work from that
- *   checkpoint (or from the move's attempt start, if later) to the death was lost — work done
- *   after the last heartbeat counts too.
+ * - The last move, followed by the final attempt that resumed from a checkpoint written at
+ *   `resumedFromCheckpointAtMs`: the work from that checkpoint (or from the move's attempt start,
+ *   if later) to the instance's death was lost — work done after the last heartbeat counts too.
+ *   The death is when the provider saw it (`diedAtMs`), or, when no one saw it, the latest it can
+ *   have been: the heartbeat timeout's firing (the last heartbeat + the timeout). That part is
+ *   also counted in `estimatedLostSeconds` (an upper bound).
  * - Otherwise, the progress the lost attempt last reported (a heartbeat or the notice) minus its
  *   checkpoint's: work after its last heartbeat is not seen (a lower bound).
  *
@@ -18,21 +20,28 @@ import type { SubTaskOutcome } from './types';
 export function relocationWork(
   outcome: SubTaskOutcome,
   estimatedSeconds: number,
-): { lostSeconds: number; savedSeconds: number } {
+): { lostSeconds: number; savedSeconds: number; estimatedLostSeconds: number } {
   const relocations = outcome.relocations ?? []; // absent in outcomes of older versions
   const lastStartMs = relocations.at(-1)?.atMs ?? outcome.startedAtMs;
   const share = 1 - (outcome.resumedFromProgress ?? 0);
   const seconds = share >= 0.05 ? (outcome.finishedAtMs - lastStartMs) / 1000 / share : estimatedSeconds;
   let lostSeconds = 0;
   let savedSeconds = 0;
+  let estimatedLostSeconds = 0;
   relocations.forEach((moved, i) => {
     const last = i === relocations.length - 1;
     const checkpointAtMs = outcome.resumedFromCheckpointAtMs;
-    if (last && moved.diedAtMs !== undefined) {
+    // Not seen: the latest it can have died, when the final attempt says where its work resumed.
+    const resumedKnown = checkpointAtMs !== undefined || !(outcome.resumedFromProgress ?? 0);
+    const diedAtMs =
+      moved.diedAtMs ?? (moved.reason === 'heartbeat-timeout' && resumedKnown ? moved.atMs : undefined);
+    if (last && diedAtMs !== undefined) {
       // The attempt that died began when the work last arrived on that instance.
       const attemptStartMs = i > 0 ? relocations[i - 1]!.atMs : outcome.startedAtMs;
       const from = Math.max(checkpointAtMs ?? attemptStartMs, attemptStartMs);
-      lostSeconds += Math.max(0, moved.diedAtMs - from) / 1000;
+      const lost = Math.max(0, diedAtMs - from) / 1000;
+      lostSeconds += lost;
+      if (moved.diedAtMs === undefined) estimatedLostSeconds += lost;
       savedSeconds += (outcome.resumedFromProgress ?? 0) * seconds;
       return;
     }
@@ -40,5 +49,5 @@ export function relocationWork(
     lostSeconds += Math.max(0, moved.progress - moved.checkpointProgress) * seconds;
     savedSeconds += moved.checkpointProgress * seconds;
   });
-  return { lostSeconds, savedSeconds };
+  return { lostSeconds, savedSeconds, estimatedLostSeconds };
 }

@@ -88,6 +88,11 @@ function totalsTable(model: ReportModel): string {
       `${t.instancesProvisioned} provisioned, ${t.replacements} replacement${t.replacements === 1 ? '' : 's'}`,
     ],
     ['interruptions (sub-task moves)', '—', String(t.interruptions)],
+    [
+      'work lost (of it to a heartbeat timeout, an upper bound) / as the job counted it',
+      `${formatSeconds(t.workLostSeconds)} (${formatSeconds(t.workLostEstimatedSeconds)})`,
+      formatSeconds(t.reportedWorkLostSeconds),
+    ],
     ['attempts', String(t.subTasks), String(t.attempts)],
     [
       'makespan of the run phase',

@@ -6,6 +6,7 @@
 import type { PoolView, SubTaskOutcome, SubTaskTransfers } from '../job/types';
 import type { JobStatus, ReportInput } from './history';
 import { maxOf, minOf, pushAll } from '../util/array';
+import { relocationWork } from '../job/work-accounting';
 
 /** One instance: a row of the Gantt chart. */
 export interface Lane {
@@ -68,6 +69,14 @@ export interface ReportTotals {
   actualCostUsd: number;
   /** What the job itself reported (JobResult.costUsd), when it finished. */
   reportedCostUsd?: number;
+  /**
+   * Work redone after lost instances, from the outcomes (src/job/work-accounting.ts), and of it
+   * what was counted to a heartbeat timeout (death time unknown, an upper bound).
+   */
+  workLostSeconds: number;
+  workLostEstimatedSeconds: number;
+  /** What the job itself reported (JobResult.workLostSeconds), when it finished. */
+  reportedWorkLostSeconds?: number;
   jobElapsedSeconds?: number;
   /** Bytes the schedule planned to move between instances (its transfer instructions). */
   plannedTransferBytes?: number;
@@ -345,6 +354,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
       return { subTaskId: o.subTaskId, instanceId: o.instanceId, ...moved };
     })
     .sort((a, b) => b.inputBytes + b.outputBytes - (a.inputBytes + a.outputBytes));
+  const estimateOf = new Map(job?.subTasks.map((s) => [s.id, s.durationSeconds]));
+  const lostWork = outcomes.map((o) => relocationWork(o, estimateOf.get(o.subTaskId) ?? 0));
   const sum = (key: keyof Omit<TransferRow, 'subTaskId' | 'instanceId'>) =>
     transfers.reduce((total, row) => total + row[key], 0);
   return {
@@ -375,6 +386,9 @@ export function buildReportModel(input: ReportInput): ReportModel {
       plannedCostUsd: plannedCost.at(-1)?.usd ?? 0,
       actualCostUsd: actualCost.at(-1)?.usd ?? 0,
       reportedCostUsd: input.result?.costUsd,
+      workLostSeconds: lostWork.reduce((total, w) => total + w.lostSeconds, 0),
+      workLostEstimatedSeconds: lostWork.reduce((total, w) => total + w.estimatedLostSeconds, 0),
+      reportedWorkLostSeconds: input.result?.workLostSeconds,
       jobElapsedSeconds:
         input.closedAtMs !== undefined && input.startedAtMs !== undefined
           ? (input.closedAtMs - input.startedAtMs) / 1000

@@ -1,3 +1,4 @@
+import { fetchReportModel } from '../../cli/commands/report';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { openCheckpointStore } from '../../src/checkpoint';
 import path from 'node:path';
@@ -212,8 +213,44 @@ describe('lost instances', () => {
     const redone = redoneUnits(readWorkloadLedger(ledger, workflowId).get('spin')!).length;
     expect(result.workLostSeconds).toBeGreaterThan(0);
     expect(Math.abs(result.workLostSeconds - (redone * unitMs) / 1000)).toBeLessThanOrEqual(0.6);
+    // The provider saw the death: nothing of it is an estimate. `spotdag report` agrees.
+    expect(result.workLostEstimatedSeconds).toBe(0);
+    const report = await fetchReportModel(stack.client, workflowId, stack.checkpointStore);
+    expect(report.totals.workLostSeconds).toBeCloseTo(result.workLostSeconds, 6);
+    expect(report.totals.reportedWorkLostSeconds).toBe(result.workLostSeconds);
     // Replay fixtures of the runtime controller's job and of a child its parent moved.
     await recordHistory(stack.client, 'spotdagJob-controlled-lost', workflowId);
     await recordHistory(stack.client, 'spotdagSubTask-moved-by-parent', `${workflowId}/spin`);
+  });
+
+  it('a busy instance that hangs: the heartbeat timeout moves its work, and the work lost is counted to it, as an upper bound', async () => {
+    const workflowId = uniqueId('busy-hung');
+    const unitMs = 100;
+    const ledger = path.join(stack.stateDir, `${workflowId}.ledger`);
+    const spec = workloadJobSpec(60, { chunks: 1, instances: 2, input: { unitMs, ledger } });
+    let hung: string | undefined;
+    const result = await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
+      });
+      const units = () => readWorkloadLedger(ledger, workflowId).get('spin')?.length ?? 0;
+      await waitFor(async () => units() >= 20, 60_000, 'a third of the work');
+      hung = (await stack.provisioner.list(workflowId)).find((i) => i.planId === 'i0')!.id;
+      expect(stack.provisioner.kill(hung, 'SIGSTOP')).toBe(true);
+      return handle.result();
+    });
+    stack.provisioner.kill(hung!, 'SIGKILL');
+    expect(result.result).toBe(expectedWorkloadSum(1, 60));
+    const outcome = (await stack.client.workflow.getHandle(`${workflowId}/spin`).result()) as SubTaskOutcome;
+    expect(outcome.relocations).toEqual([expect.objectContaining({ reason: 'heartbeat-timeout' })]);
+    expect(outcome.relocations![0]!.diedAtMs).toBeUndefined();
+    // No one saw it die: the loss runs to the timeout's firing, all of it said to be an estimate,
+    // and no less than the units the ledger saw done twice.
+    const redone = redoneUnits(readWorkloadLedger(ledger, workflowId).get('spin')!).length;
+    expect(result.workLostEstimatedSeconds).toBe(result.workLostSeconds);
+    expect(result.workLostSeconds).toBeGreaterThanOrEqual((redone * unitMs) / 1000 - 0.2);
+    expect(result.workLostSeconds).toBeLessThanOrEqual((redone * unitMs) / 1000 + 3 + 1);
   });
 });

@@ -50,7 +50,11 @@ describe('relocationWork', () => {
       resumedFromProgress: 0.99,
       finishedAtMs: 10_100,
     };
-    expect(relocationWork(outcome, 100)).toEqual({ lostSeconds: 0, savedSeconds: 99 });
+    expect(relocationWork(outcome, 100)).toEqual({
+      lostSeconds: 0,
+      savedSeconds: 99,
+      estimatedLostSeconds: 0,
+    });
   });
 
   it('counts nothing for moves whose lost attempt said nothing, or for no moves', () => {
@@ -59,8 +63,12 @@ describe('relocationWork', () => {
       relocations: [{ from: 'i0', to: 'i0-r1', reason: 'schedule-to-start-timeout', atMs: 5_000 }],
       finishedAtMs: 15_000,
     };
-    expect(relocationWork(silent, 10)).toEqual({ lostSeconds: 0, savedSeconds: 0 });
-    expect(relocationWork({ ...base, finishedAtMs: 1_000 }, 10)).toEqual({ lostSeconds: 0, savedSeconds: 0 });
+    expect(relocationWork(silent, 10)).toEqual({ lostSeconds: 0, savedSeconds: 0, estimatedLostSeconds: 0 });
+    expect(relocationWork({ ...base, finishedAtMs: 1_000 }, 10)).toEqual({
+      lostSeconds: 0,
+      savedSeconds: 0,
+      estimatedLostSeconds: 0,
+    });
   });
 
   it('an instance whose provider said when it died lost the work from its last checkpoint to then', () => {
@@ -99,5 +107,32 @@ describe('relocationWork', () => {
       finishedAtMs: 40_000,
     };
     expect(relocationWork(outcome, 1).lostSeconds).toBeCloseTo(6, 10);
+  });
+
+  it('an instance no one saw die lost the work from its checkpoint to the heartbeat timeout, said as such', () => {
+    // Checkpointed at 14 s; the heartbeat timeout fired at 20 s (last heartbeat + the timeout):
+    // at most 6 s were lost, and all of it is an estimate.
+    const outcome: SubTaskOutcome = {
+      ...base,
+      relocations: [
+        {
+          from: 'i0',
+          to: 'i1',
+          reason: 'heartbeat-timeout',
+          atMs: 20_000,
+          progress: 0.45,
+          checkpointProgress: 0.4,
+        },
+      ],
+      resumedFromProgress: 0.4,
+      resumedFromCheckpointAtMs: 14_000,
+      finishedAtMs: 50_000,
+    };
+    const work = relocationWork(outcome, 1);
+    expect(work.lostSeconds).toBeCloseTo(6, 10);
+    expect(work.estimatedLostSeconds).toBeCloseTo(6, 10);
+    // The provider's death time, when known, is not an estimate.
+    const seen = { ...outcome, relocations: [{ ...outcome.relocations![0]!, diedAtMs: 17_000 }] };
+    expect(relocationWork(seen, 1)).toMatchObject({ lostSeconds: 3, estimatedLostSeconds: 0 });
   });
 });
