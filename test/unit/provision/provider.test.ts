@@ -53,7 +53,10 @@ describe('fleet providers', () => {
 
 describe('EC2 settings for spotdag run', () => {
   it('timeouts default to the EC2 provider’s and stay below the provisioning activity’s timeout', () => {
-    expect(parseEc2Settings(base).timeouts).toEqual({ ...PROVIDER_TIMEOUTS.ec2, instanceStatePollSeconds: 15 });
+    expect(parseEc2Settings(base).timeouts).toEqual({
+      ...PROVIDER_TIMEOUTS.ec2,
+      instanceStatePollSeconds: 15,
+    });
     expect(() => parseEc2Settings({ ...base, timeouts: { instanceReadySeconds: 900 } })).toThrow(
       /timeouts\.instanceReadySeconds: .*540/,
     );
