@@ -56,14 +56,15 @@ export const INVALID_JOB_SPEC = 'InvalidJobSpec';
 /**
  * Waits until a worker polls `taskQueue`. With `alive`, asked every couple of seconds, an instance
  * that dies before it polls (killed while booting, terminated on launch) ends the wait at once:
- * the result is then 'dead' rather than a timeout minutes later.
+ * the result is then 'dead' rather than a timeout minutes later. 'late': no poller by the timeout
+ * (a hung boot): the instance is given up, not the whole launch retried.
  */
 async function waitForPoller(
   client: Client,
   taskQueue: string,
   timeoutMs: number,
   alive?: () => Promise<boolean>,
-): Promise<'ready' | 'dead'> {
+): Promise<'ready' | 'dead' | 'late'> {
   const deadline = Date.now() + timeoutMs;
   for (let round = 1; ; round++) {
     const response = await client.workflowService.describeTaskQueue({
@@ -73,10 +74,16 @@ async function waitForPoller(
     });
     if ((response.pollers?.length ?? 0) > 0) return 'ready';
     if (alive && round % 8 === 0 && !(await alive())) return 'dead';
-    if (Date.now() > deadline) throw new Error(`no worker polls ${taskQueue} after ${timeoutMs} ms`);
+    if (Date.now() > deadline) return 'late';
     Context.current().heartbeat(`waiting for ${taskQueue}`);
     await Context.current().sleep(250); // rejects when the activity is cancelled (e.g. the job is)
   }
+}
+
+/** Waits until a worker polls `taskQueue`, or fails (the activity retries) after `timeoutMs`. */
+async function polling(client: Client, taskQueue: string, timeoutMs: number): Promise<void> {
+  if ((await waitForPoller(client, taskQueue, timeoutMs)) === 'late')
+    throw new Error(`no worker polls ${taskQueue} after ${timeoutMs} ms`);
 }
 
 /**
@@ -183,7 +190,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
         heartbeating(deps.provisioner.provision(jobId, schedule.instances)),
       );
       const timeout = deps.instanceReadyTimeoutMs ?? 60_000;
-      await Promise.all(instances.map((i) => waitForPoller(deps.client, i.taskQueue, timeout)));
+      await Promise.all(instances.map((i) => polling(deps.client, i.taskQueue, timeout)));
       return instances;
     },
 
@@ -213,7 +220,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
         pool: replacement.pool,
         reason,
       });
-      await waitForPoller(deps.client, replacement.taskQueue, deps.instanceReadyTimeoutMs ?? 60_000);
+      await polling(deps.client, replacement.taskQueue, deps.instanceReadyTimeoutMs ?? 60_000);
       return { id: replacement.id, taskQueue: replacement.taskQueue };
     },
 
@@ -238,14 +245,24 @@ export function createControlActivities(deps: ControlActivityDeps) {
         outcome.launched.map((i) => waitForPoller(deps.client, i.taskQueue, timeout, () => alive(i.id))),
       );
       const up = outcome.launched.filter((_, n) => ready[n] === 'ready');
-      // Dead before it polled: the controller re-plans its work as for a refused launch.
-      const died = outcome.launched
-        .filter((_, n) => ready[n] === 'dead')
-        .map((i) => ({
-          planId: i.planId,
-          pool: i.pool,
-          reason: `instance ${i.id} died before it polled its queue`,
-        }));
+      // Dead before it polled, or hung (it never polled): the controller re-plans its work as for
+      // a refused launch. A hung one is released first, so that it neither runs nor bills.
+      const late = outcome.launched.filter((_, n) => ready[n] === 'late');
+      if (late.length > 0) await deps.provisioner.release(jobId, late);
+      const died = outcome.launched.flatMap((i, n) =>
+        ready[n] === 'ready'
+          ? []
+          : [
+              {
+                planId: i.planId,
+                pool: i.pool,
+                reason:
+                  ready[n] === 'dead'
+                    ? `instance ${i.id} died before it polled its queue`
+                    : `instance ${i.id} did not poll its queue within ${timeout / 1000} s`,
+              },
+            ],
+      );
       return {
         launched: up.map((i) => ({
           planId: i.planId,

@@ -1,3 +1,4 @@
+import { PREFETCH_SLOTS } from '../src/job/prefetch';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -138,7 +139,6 @@ export interface InstanceActivityOptions {
 }
 
 /** Prefetches an instance runs at once beside its sub-tasks (its worker takes slots + this many activities). */
-export const PREFETCH_SLOTS = 2;
 export const DEFAULT_COMMAND_GRACE_MS = 20_000;
 
 function stepContext(

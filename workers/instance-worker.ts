@@ -1,6 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
-import { createInstanceActivities, PREFETCH_SLOTS } from '../activities/instance';
+import { createInstanceActivities } from '../activities/instance';
+import { PREFETCH_SLOTS } from '../src/job/prefetch';
 import { openCheckpointStore, type CheckpointStore } from '../src/checkpoint';
 import { InterruptionWatcher } from '../src/provision/interruption-watcher';
 import { temporalTargetFromEnv } from './connection';

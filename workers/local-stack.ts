@@ -20,6 +20,8 @@ export interface LocalStackOptions extends ControlStackOptions {
   interruptions?: TraceInterruptions;
   /** Buy the local instances on a replayed spot market (pools, prices, traces). */
   market?: ReplayMarket;
+  /** How long a launch waits for a new instance to poll its queue (default 60 s). */
+  instanceReadyTimeoutMs?: number;
 }
 
 export interface LocalStack extends ControlStack<LocalProvisioner> {
@@ -40,8 +42,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     process.env.SPOTDAG_CHECKPOINT_STORE ??
     `sqlite:${path.join(options.stateDir, 'checkpoints.db')}`;
   const artifactStore = options.artifactStore ?? defaultArtifactStoreUrl(checkpointStore);
-  const stack = await startControlStack({ ...options, checkpointStore, artifactStore }, (temporal) =>
-    localProvider({
+  const stack = await startControlStack({ ...options, checkpointStore, artifactStore }, (temporal) => ({
+    ...localProvider({
       stateDir: options.stateDir,
       env: {
         TEMPORAL_ADDRESS: temporal.address,
@@ -56,6 +58,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       interruptions: options.interruptions,
       market: options.market,
     }),
-  );
+    ...(options.instanceReadyTimeoutMs !== undefined
+      ? { instanceReadyTimeoutMs: options.instanceReadyTimeoutMs }
+      : {}),
+  }));
   return { ...stack, checkpointStore, artifactStore };
 }

@@ -23,7 +23,7 @@ import type { ControlActivities } from '../activities/control';
 import type { DecideActivity } from '../activities/decide';
 import type { InstanceActivities } from '../activities/instance';
 import { COMMAND_STEP } from '../src/dag/types';
-import { prefetchesToIssue } from '../src/job/prefetch';
+import { PREFETCH_SLOTS, prefetchesToIssue } from '../src/job/prefetch';
 import type { Resplit, ControllerMemory } from '../src/controller/types';
 import type { SpotdagSchedule } from '../src/allocate/types';
 import type { DecideEvent, DecideResponse, JobInstance } from '../src/job/decisions';
@@ -248,6 +248,10 @@ class ControlledRun {
   private draining = false;
   /** Sub-tasks whose inputs an instance was asked to prefetch (in this run). */
   private readonly prefetched = new Set<number>();
+  /** Prefetches under way per instance (plan id): they take activity slots of its worker. */
+  private readonly prefetchesOn = new Map<string, number>();
+  /** Instances reported lost before their launch came back (the job did not know their ids yet). */
+  private readonly lostBeforeLaunch = new Map<string, InstanceLostReport>();
   private readonly prefetch: boolean;
   private readonly failed: Array<{ subTaskId: string; error: string }>;
   private readonly skipped: string[];
@@ -587,6 +591,11 @@ class ControlledRun {
         else this.state.summary.onDemandInstances++;
         this.planIdOf.set(l.id, l.planId);
         this.exposureFlushedAtMs.set(l.planId, l.launchedAtMs);
+        const lost = this.lostBeforeLaunch.get(l.id);
+        if (lost) {
+          this.lostBeforeLaunch.delete(l.id);
+          this.lostInstances.push(lost); // taken with the others, right after the launches
+        }
       }
       for (const r of result.refused) {
         const inst = this.instances.get(r.planId);
@@ -651,8 +660,13 @@ class ControlledRun {
       this.instanceLost(report.instanceId, report.reason, report.atMs);
     }
     for (const report of this.lostInstances.splice(0)) {
+      // Lost before the job knew its id (its launch is still coming back): when it comes.
+      if (!this.planIdOf.has(report.instanceId)) {
+        this.lostBeforeLaunch.set(report.instanceId, report);
+        continue;
+      }
       // No poller on its queue: presumed dead (hung or gone), when is not known. A worker whose
-      // slots are all busy does not poll: its sub-tasks' heartbeats watch it instead.
+      // activity slots are all taken does not poll: its activities' heartbeats watch it instead.
       if (report.reason === 'no-poller') {
         if (!this.allSlotsBusy(report.instanceId))
           this.instanceLost(report.instanceId, report.reason, report.atMs);
@@ -667,9 +681,9 @@ class ControlledRun {
     const planId = this.planIdOf.get(instanceId);
     const inst = planId === undefined ? undefined : this.instances.get(planId);
     if (!inst) return false;
-    let running = 0;
+    let running = this.prefetchesOn.get(inst.planId) ?? 0;
     for (const [j, c] of this.children) if (c.on === planId && this.status[j] === 'running') running++;
-    return running >= inst.slots;
+    return running >= inst.slots + PREFETCH_SLOTS;
   }
 
   private instanceLost(instanceId: string, reason: string, atMs: number, diedThen = false): void {
@@ -785,9 +799,11 @@ class ControlledRun {
     for (const { subTask: k, instance } of requests) {
       const inst = this.instances.get(instance)!;
       this.prefetched.add(k);
+      this.prefetchesOn.set(instance, (this.prefetchesOn.get(instance) ?? 0) + 1);
       prefetching(inst.taskQueue!)
         .prefetchInputs({ jobId: this.plan.jobId, ...this.definitionOf(k), ...this.inputsOf(k) })
-        .catch(() => undefined); // the sub-task fetches what a lost or failed prefetch did not
+        .catch(() => undefined) // the sub-task fetches what a lost or failed prefetch did not
+        .finally(() => this.prefetchesOn.set(instance, (this.prefetchesOn.get(instance) ?? 1) - 1));
     }
   }
 

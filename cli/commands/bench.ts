@@ -8,6 +8,7 @@ import { formatTwinBenchmark, runTwinBenchmark, TWIN_SCENARIOS } from '../../ben
 import { startCliLogs, VERBOSE_HELP, type LogFlags } from '../logs';
 import { runSingleBenchmark, runSingleSweep } from '../../bench/single';
 import { runRecoveryBenchmarkCommand, type RecoveryCli } from './bench-recovery';
+import { runChaosCommand, type ChaosCli } from './bench-chaos';
 import { runTransferBenchmarkCommand, type TransfersCli } from './bench-transfers';
 import { parseDurationSeconds } from '../../src/util/duration';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../args';
@@ -46,7 +47,7 @@ interface SingleCli {
   progress: boolean;
 }
 
-/** `spotdag bench schedule | single | allocate | dag | forecast | recovery | engine`. */
+/** `spotdag bench schedule | single | allocate | dag | forecast | recovery | chaos | transfers | engine`. */
 export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
@@ -161,6 +162,25 @@ export function registerBench(program: Command): void {
     .option('--verbose', VERBOSE_HELP)
     .action(async (opts: RecoveryCli) => {
       await runRecoveryBenchmarkCommand(opts);
+    });
+  bench
+    .command('chaos')
+    .description(
+      'π(10¹⁰) in 60 chunks on 4 local instances, started with `temporal workflow start`, instance processes SIGKILLed or SIGSTOPped at random: time, result, work lost',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  spotdag bench chaos --kills 7 --stops 1 --spread 25 --json chaos.json',
+    )
+    .option('--kills <n>', 'instance processes SIGKILLed', nonNegativeInt, 7)
+    .option('--stops <n>', 'instance processes SIGSTOPped (hung)', nonNegativeInt, 1)
+    .option('--spread <s>', 'the hits fall at random over this many seconds', positiveNumber, 25)
+    .option('--heartbeat-timeout <s>', 'sub-task heartbeat timeout, seconds', positiveInt, 5)
+    .option('--seed <n>', 'seed of the hit times and targets (default: the clock)', positiveInt)
+    .option('--json <file>', 'write the hits and the figures as JSON')
+    .option('--verbose', VERBOSE_HELP)
+    .action(async (opts: ChaosCli) => {
+      await runChaosCommand(opts);
     });
   bench
     .command('transfers')

@@ -6,6 +6,12 @@
  * reads only the heads of the instances' ready queues.
  */
 
+/**
+ * Activity slots an instance worker has beside its sub-task slots, for prefetches: a worker polls
+ * its queue while any of its `slots + PREFETCH_SLOTS` activity slots is free.
+ */
+export const PREFETCH_SLOTS = 2;
+
 export interface PrefetchState<I> {
   /** Per instance, its ready sub-tasks (dependencies done, not started) in start order. */
   readyOn: ReadonlyMap<I, readonly number[]>;

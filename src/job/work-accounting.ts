@@ -9,9 +9,9 @@ import type { SubTaskOutcome } from './types';
  * - The last move, followed by the final attempt that resumed from a checkpoint written at
  *   `resumedFromCheckpointAtMs`: the work from that checkpoint (or from the move's attempt start,
  *   if later) to the instance's death was lost — work done after the last heartbeat counts too.
- *   The death is when the provider saw it (`diedAtMs`), or, when no one saw it, the latest it can
- *   have been: the heartbeat timeout's firing (the last heartbeat + the timeout). That part is
- *   also counted in `estimatedLostSeconds` (an upper bound).
+ *   The death is when the provider saw it (`diedAtMs`), or, when no one saw it and the attempt
+ *   ran (it heartbeated), the latest it can have been: the heartbeat timeout's firing (the last
+ *   heartbeat + the timeout). That part is also counted in `estimatedLostSeconds` (an upper bound).
  * - Otherwise, the progress the lost attempt last reported (a heartbeat or the notice) minus its
  *   checkpoint's: work after its last heartbeat is not seen (a lower bound).
  *
@@ -31,10 +31,11 @@ export function relocationWork(
   relocations.forEach((moved, i) => {
     const last = i === relocations.length - 1;
     const checkpointAtMs = outcome.resumedFromCheckpointAtMs;
-    // Not seen: the latest it can have died, when the final attempt says where its work resumed.
+    // Not seen: the latest it can have died — if the attempt ran (it heartbeated) and the final
+    // attempt says where its work resumed.
     const resumedKnown = checkpointAtMs !== undefined || !(outcome.resumedFromProgress ?? 0);
-    const diedAtMs =
-      moved.diedAtMs ?? (moved.reason === 'heartbeat-timeout' && resumedKnown ? moved.atMs : undefined);
+    const ran = moved.reason === 'heartbeat-timeout' && moved.progress !== undefined;
+    const diedAtMs = moved.diedAtMs ?? (ran && resumedKnown ? moved.atMs : undefined);
     if (last && diedAtMs !== undefined) {
       // The attempt that died began when the work last arrived on that instance.
       const attemptStartMs = i > 0 ? relocations[i - 1]!.atMs : outcome.startedAtMs;

@@ -23,6 +23,9 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
 export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
   if (!processAlive(pid)) return;
   process.kill(pid, 'SIGTERM');
+  // A paused (SIGSTOPped) process handles the SIGTERM only once continued: it stops now, not after
+  // the grace period.
+  process.kill(pid, 'SIGCONT');
   if (!(await waitForExit(pid, graceMs))) {
     process.kill(pid, 'SIGKILL');
     await waitForExit(pid, 5_000);

@@ -27,6 +27,8 @@ describe('lost instances', () => {
     // The test server holds polls 1 s: a queue with no poll for 2 s has a dead or hung worker.
     stack = await startTestStack({
       checkpointIntervalMs: 500,
+      // Local instances boot in seconds: a launch gives up on one that has not polled in 15.
+      instanceReadyTimeoutMs: 15_000,
       liveness: { pollerBoundSeconds: TEST_LONG_POLL_SECONDS + 1, pollerCheckEverySeconds: 0.5 },
     });
   });
@@ -184,6 +186,35 @@ describe('lost instances', () => {
     });
     expect(result.result).toBe(expectedWorkloadSum(1, 60));
     expect(result.interruptions).toBeGreaterThanOrEqual(2);
+  });
+
+  it('an instance that hangs while it boots: the launch gives it up after its ready timeout, and its work goes elsewhere', async () => {
+    const workflowId = uniqueId('boot-hung');
+    const spec = workloadJobSpec(20, { chunks: 2, instances: 2, input: { unitMs: 100 } });
+    const result = await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
+      });
+      // The first instance process, paused as soon as it exists (before its worker polls).
+      let victim: string | undefined;
+      await waitFor(
+        async () => {
+          victim = (await stack.provisioner.list(workflowId))[0]?.id;
+          return victim !== undefined;
+        },
+        60_000,
+        'an instance process',
+        20,
+      );
+      expect(stack.provisioner.kill(victim!, 'SIGSTOP')).toBe(true);
+      return handle.result();
+    });
+    expect(result.result).toBe(expectedWorkloadSum(1, 20));
+    expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
+    // Once, after the 15 s ready timeout, not after a minute and the launch's retries.
+    expect(result.elapsedSeconds).toBeLessThan(45);
   });
 
   it('a busy instance killed: the work moves where the controller says, and the job counts what was lost', async () => {
