@@ -12,6 +12,8 @@ import type { SubTaskOutcome } from './types';
  *   The death is when the provider saw it (`diedAtMs`), or, when no one saw it and the attempt
  *   ran (it heartbeated), the latest it can have been: the heartbeat timeout's firing (the last
  *   heartbeat + the timeout). That part is also counted in `estimatedLostSeconds` (an upper bound).
+ * - An earlier move whose provider saw the death, of an attempt that reported nothing: from its
+ *   start to the death.
  * - Otherwise, the progress the lost attempt last reported (a heartbeat or the notice) minus its
  *   checkpoint's: work after its last heartbeat is not seen (a lower bound).
  *
@@ -44,6 +46,13 @@ export function relocationWork(
       lostSeconds += lost;
       if (moved.diedAtMs === undefined) estimatedLostSeconds += lost;
       savedSeconds += (outcome.resumedFromProgress ?? 0) * seconds;
+      return;
+    }
+    // An earlier attempt the provider saw die that said nothing (no heartbeat, so no checkpoint
+    // reported either): all it did, from its start to its death, was lost.
+    if (moved.diedAtMs !== undefined && moved.progress === undefined) {
+      const attemptStartMs = i > 0 ? relocations[i - 1]!.atMs : outcome.startedAtMs;
+      lostSeconds += Math.max(0, moved.diedAtMs - attemptStartMs) / 1000;
       return;
     }
     if (moved.progress === undefined || moved.checkpointProgress === undefined) return;

@@ -135,4 +135,29 @@ describe('relocationWork', () => {
     const seen = { ...outcome, relocations: [{ ...outcome.relocations![0]!, diedAtMs: 17_000 }] };
     expect(relocationWork(seen, 1)).toMatchObject({ lostSeconds: 3, estimatedLostSeconds: 0 });
   });
+
+  it('an earlier attempt that died before it reported anything lost all it did', () => {
+    // On i1 from 10 s, killed at 10.4 s before its first heartbeat; on i2 from 11 s, killed at 16 s
+    // (its checkpoint of 14 s resumed on i3).
+    const outcome: SubTaskOutcome = {
+      ...base,
+      startedAtMs: 10_000,
+      relocations: [
+        { from: 'i1', to: 'i2', reason: 'instance-lost', atMs: 11_000, diedAtMs: 10_400 },
+        {
+          from: 'i2',
+          to: 'i3',
+          reason: 'instance-lost',
+          atMs: 16_500,
+          diedAtMs: 16_000,
+          progress: 0.5,
+          checkpointProgress: 0.4,
+        },
+      ],
+      resumedFromProgress: 0.4,
+      resumedFromCheckpointAtMs: 14_000,
+      finishedAtMs: 30_000,
+    };
+    expect(relocationWork(outcome, 1).lostSeconds).toBeCloseTo(0.4 + 2, 10);
+  });
 });
