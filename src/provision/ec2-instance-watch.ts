@@ -28,7 +28,11 @@ export class Ec2InstanceWatch {
 
   async check(nowMs = Date.now()): Promise<InstanceLostEvent[]> {
     const lost: InstanceLostEvent[] = [];
-    for (const i of await describeTaggedInstances(this.client, {})) {
+    const instances = await describeTaggedInstances(this.client, {});
+    // EC2 forgets terminated instances after a while: so does the watch.
+    const described = new Set(instances.map((i) => i.instanceId));
+    for (const id of this.released) if (!described.has(id)) this.released.delete(id);
+    for (const i of instances) {
       const jobId = i.tags[TAG.job];
       if (!jobId) continue;
       if ((LIVE_STATES as readonly string[]).includes(i.state)) {
