@@ -8,7 +8,7 @@ import { maxOf } from '../src/util/array';
 import { rng } from '../src/sim/market';
 import { primesJobSpec } from '../src/steps';
 import type { LocalStack } from '../workers/local-stack';
-import { findOrInstallTemporalCli } from '../workers/temporal-cli';
+import { findOrInstallTemporalCli, workflowStartArgs } from '../workers/temporal-cli';
 import { jobStateQuery } from '../workflows/job-controlled';
 
 /** π(10¹⁰): what the chaos run's job must come to. */
@@ -75,24 +75,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const spec = { ...primes, name: 'chaos-primes', fleet: { ...primes.fleet, slotsPerInstance: 1 } };
   const temporal = await findOrInstallTemporalCli(log);
   const startedAtMs = Date.now();
-  await promisify(execFile)(temporal, [
-    'workflow',
-    'start',
-    '--address',
-    stack.address,
-    '--namespace',
-    stack.namespace,
-    '--type',
-    'spotdagJob',
-    '--task-queue',
-    CONTROL_TASK_QUEUE,
-    '--workflow-id',
-    workflowId,
-    '--input',
-    JSON.stringify(spec),
-    '--input',
-    JSON.stringify({ subTaskPolicy: { heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds } }),
-  ]);
+  await promisify(execFile)(
+    temporal,
+    workflowStartArgs({
+      address: stack.address,
+      namespace: stack.namespace,
+      workflowType: 'spotdagJob',
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId,
+      inputs: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds } }],
+    }),
+  );
   const handle = stack.client.workflow.getHandle(workflowId);
   const result = handle.result() as Promise<JobResult>;
   let done = false;
@@ -126,8 +119,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const job = await result;
   const elapsedSeconds = (Date.now() - startedAtMs) / 1000;
   for (const id of stopped) stack.provisioner.kill(id, 'SIGKILL');
-  const killed = await workLostFromStore(stack, workflowId, hits, 'SIGKILL');
-  const stopped_ = await workLostFromStore(stack, workflowId, hits, 'SIGSTOP');
+  const { SIGKILL: killed, SIGSTOP: stoppedLost } = await workLostFromStore(stack, workflowId, hits);
   const seen = job.workLostSeconds - (job.workLostEstimatedSeconds ?? 0);
   return {
     workflowId,
@@ -138,9 +130,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     elapsedSeconds,
     reportedWorkLostSeconds: job.workLostSeconds,
     reportedWorkLostEstimatedSeconds: job.workLostEstimatedSeconds ?? 0,
-    storeWorkLostSeconds: killed + stopped_,
+    storeWorkLostSeconds: killed + stoppedLost,
     storeWorkLostKilledSeconds: killed,
-    storeWorkLostStoppedSeconds: stopped_,
+    storeWorkLostStoppedSeconds: stoppedLost,
     workLostRatio: killed > 0 ? seen / killed : NaN,
   };
 }
@@ -164,27 +156,26 @@ async function workLostFromStore(
   stack: LocalStack,
   workflowId: string,
   hits: ChaosHit[],
-  signal: ChaosHit['signal'],
-): Promise<number> {
-  const hitAt = new Map(hits.filter((h) => h.signal === signal).map((h) => [h.instanceId, h.atMs]));
+): Promise<Record<ChaosHit['signal'], number>> {
+  const hitOf = new Map(hits.map((h) => [h.instanceId, h]));
+  const lostMs = { SIGKILL: 0, SIGSTOP: 0 };
   const store = await openCheckpointStore(stack.checkpointStore);
   try {
-    let lostMs = 0;
     for (const state of await store.listSubTaskStates(workflowId)) {
       const outcome = (await stack.client.workflow
         .getHandle(`${workflowId}/${state.subTaskId}`)
         .result()) as SubTaskOutcome;
       const written = (await store.listCheckpoints(workflowId, state.subTaskId)).map((c) => c.createdAtMs);
       outcome.relocations.forEach((moved, i) => {
-        const killedAtMs = hitAt.get(moved.from);
-        if (killedAtMs === undefined) return;
+        const hit = hitOf.get(moved.from);
+        if (!hit) return;
         const attemptStartMs = i > 0 ? outcome.relocations[i - 1]!.atMs : outcome.startedAtMs;
-        if (killedAtMs < attemptStartMs) return; // it arrived after the hit: nothing ran
-        const before = written.filter((t) => t >= attemptStartMs && t <= killedAtMs);
-        lostMs += killedAtMs - Math.max(attemptStartMs, maxOf(before));
+        if (hit.atMs < attemptStartMs) return; // it arrived after the hit: nothing ran
+        const before = written.filter((t) => t >= attemptStartMs && t <= hit.atMs);
+        lostMs[hit.signal] += hit.atMs - Math.max(attemptStartMs, maxOf(before));
       });
     }
-    return lostMs / 1000;
+    return { SIGKILL: lostMs.SIGKILL / 1000, SIGSTOP: lostMs.SIGSTOP / 1000 };
   } finally {
     await store.close();
   }

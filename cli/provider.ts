@@ -57,16 +57,24 @@ export function chooseProvider(provider: FleetProvider, flags: ProviderFlags): P
   return { provider, settings: loadEc2Settings(file), settingsFile: file };
 }
 
-/** A control stack for the chosen provider, with the liveness bound the flags give. */
+/**
+ * A control stack for the chosen provider, with the liveness bound the flags give; EC2's launches
+ * and warnings (e.g. instances pointed at another Temporal address) go to stderr.
+ */
 export function startStack(
   choice: ProviderChoice,
   options: ControlStackOptions,
   flags: ProviderFlags = {},
 ): Promise<ControlStack> {
-  const withFlags: ControlStackOptions =
-    flags.pollerBound === undefined
-      ? options
-      : { ...options, liveness: { ...options.liveness, pollerBoundSeconds: flags.pollerBound } };
+  const withFlags: ControlStackOptions = {
+    ...options,
+    ...(choice.provider === 'ec2' && !options.log
+      ? { log: (line: string) => process.stderr.write(`${line}\n`) }
+      : {}),
+    ...(flags.pollerBound === undefined
+      ? {}
+      : { liveness: { ...options.liveness, pollerBoundSeconds: flags.pollerBound } }),
+  };
   return choice.provider === 'ec2'
     ? startEc2Stack({ ...withFlags, settings: choice.settings })
     : startLocalStack(withFlags);

@@ -71,6 +71,32 @@ async function tryInstall(log: (line: string) => void): Promise<string[]> {
  * and spotdag's tools folder; when none works, installs it with pip into a venv in the tools folder
  * (`.spotdag/tools`, no root needed), or else with `go install`.
  */
+/** Arguments of `temporal workflow start` for a spotdag job (inputs as JSON values). */
+export function workflowStartArgs(target: {
+  address: string;
+  namespace: string;
+  workflowType: string;
+  taskQueue: string;
+  workflowId: string;
+  inputs: unknown[];
+}): string[] {
+  return [
+    'workflow',
+    'start',
+    '--address',
+    target.address,
+    '--namespace',
+    target.namespace,
+    '--type',
+    target.workflowType,
+    '--task-queue',
+    target.taskQueue,
+    '--workflow-id',
+    target.workflowId,
+    ...target.inputs.flatMap((input) => ['--input', JSON.stringify(input)]),
+  ];
+}
+
 export async function findOrInstallTemporalCli(log: (line: string) => void = () => {}): Promise<string> {
   const explicit = process.env.TEMPORAL_CLI_PATH;
   if (explicit) {

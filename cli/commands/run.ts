@@ -112,16 +112,7 @@ export function registerRun(program: Command): void {
       for (const line of jobFile.lines) say(line);
       startCliLogs(opts);
       const target = temporalTargetFromEnv();
-      const stack = await startStack(
-        choice,
-        {
-          stateDir: stateDir(),
-          stepModules: opts.steps,
-          // EC2 launches and warnings (e.g. instances pointed at another Temporal address).
-          ...(choice.provider === 'ec2' ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
-        },
-        opts,
-      );
+      const stack = await startStack(choice, { stateDir: stateDir(), stepModules: opts.steps }, opts);
       try {
         say(`Temporal: ${target.address ? describeTarget(target) : `local dev server at ${stack.address}`}`);
         if (choice.provider === 'ec2')

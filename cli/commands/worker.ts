@@ -23,15 +23,7 @@ export function registerWorker(program: Command): void {
     .action(async (opts: ProviderFlags & LogFlags & { steps: string[]; json?: boolean }) => {
       const choice = chooseProvider(opts.provider ?? 'local', opts);
       startCliLogs(opts);
-      const stack = await startStack(
-        choice,
-        {
-          stateDir: stateDir(),
-          stepModules: opts.steps,
-          ...(choice.provider === 'ec2' ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
-        },
-        opts,
-      );
+      const stack = await startStack(choice, { stateDir: stateDir(), stepModules: opts.steps }, opts);
       const target = temporalTargetFromEnv();
       const where = target.address ? describeTarget(target) : stack.address;
       const worker = await stack.createWorker(); // bundles the workflows: ready after this

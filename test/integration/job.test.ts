@@ -4,7 +4,7 @@ import { CONTROL_TASK_QUEUE, instanceTaskQueue } from '../../src/names';
 import { primesJobSpec } from '../../src/steps';
 import type { SubTaskOutcome } from '../../src/job/types';
 import type { JobSpecInput } from '../../src/dag';
-import { findOrInstallTemporalCli } from '../../workers/temporal-cli';
+import { findOrInstallTemporalCli, workflowStartArgs } from '../../workers/temporal-cli';
 import { spotdagJob } from '../../workflows';
 import { recordHistory, startTestStack, stopAllInstances, uniqueId } from './helpers';
 
@@ -57,22 +57,17 @@ describe('a spotdag job on a real Temporal dev server with local instance proces
     const temporal = await findOrInstallTemporalCli();
     const spec = primesJobSpec(1_000_000, { chunks: 4, instances: 2 });
     await stack.runUntil(async () => {
-      execFileSync(temporal, [
-        'workflow',
-        'start',
-        '--address',
-        stack.address,
-        '--namespace',
-        stack.namespace,
-        '--type',
-        'spotdagJob',
-        '--task-queue',
-        CONTROL_TASK_QUEUE,
-        '--workflow-id',
-        workflowId,
-        '--input',
-        JSON.stringify(spec),
-      ]);
+      execFileSync(
+        temporal,
+        workflowStartArgs({
+          address: stack.address,
+          namespace: stack.namespace,
+          workflowType: 'spotdagJob',
+          taskQueue: CONTROL_TASK_QUEUE,
+          workflowId,
+          inputs: [spec],
+        }),
+      );
       const result = await stack.client.workflow.getHandle<typeof spotdagJob>(workflowId).result();
       expect(result.result).toBe(78_498);
     });

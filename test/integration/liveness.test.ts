@@ -113,16 +113,15 @@ describe('lost instances', () => {
     },
   );
 
-  it('an instance killed while it boots: the launch reports it, and its work goes elsewhere at once', async () => {
-    const workflowId = uniqueId('boot-lost');
+  /** A 20-unit job whose first instance process gets `signal` as soon as it exists (before it polls). */
+  async function hitFirstBootingInstance(workflowId: string, signal: NodeJS.Signals) {
     const spec = workloadJobSpec(20, { chunks: 2, instances: 2, input: { unitMs: 100 } });
-    const result = await stack.runUntil(async () => {
+    return stack.runUntil(async () => {
       const handle = await stack.client.workflow.start(spotdagJob, {
         taskQueue: CONTROL_TASK_QUEUE,
         workflowId,
         args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
       });
-      // The first instance process, killed as soon as it exists (before its worker polls).
       let victim: string | undefined;
       await waitFor(
         async () => {
@@ -133,9 +132,13 @@ describe('lost instances', () => {
         'an instance process',
         20,
       );
-      expect(stack.provisioner.kill(victim!, 'SIGKILL')).toBe(true);
+      expect(stack.provisioner.kill(victim!, signal)).toBe(true);
       return handle.result();
     });
+  }
+
+  it('an instance killed while it boots: the launch reports it, and its work goes elsewhere at once', async () => {
+    const result = await hitFirstBootingInstance(uniqueId('boot-lost'), 'SIGKILL');
     expect(result.result).toBe(expectedWorkloadSum(1, 20));
     // The launch activity saw it die instead of waiting a minute for a poller.
     expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
@@ -189,28 +192,7 @@ describe('lost instances', () => {
   });
 
   it('an instance that hangs while it boots: the launch gives it up after its ready timeout, and its work goes elsewhere', async () => {
-    const workflowId = uniqueId('boot-hung');
-    const spec = workloadJobSpec(20, { chunks: 2, instances: 2, input: { unitMs: 100 } });
-    const result = await stack.runUntil(async () => {
-      const handle = await stack.client.workflow.start(spotdagJob, {
-        taskQueue: CONTROL_TASK_QUEUE,
-        workflowId,
-        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
-      });
-      // The first instance process, paused as soon as it exists (before its worker polls).
-      let victim: string | undefined;
-      await waitFor(
-        async () => {
-          victim = (await stack.provisioner.list(workflowId))[0]?.id;
-          return victim !== undefined;
-        },
-        60_000,
-        'an instance process',
-        20,
-      );
-      expect(stack.provisioner.kill(victim!, 'SIGSTOP')).toBe(true);
-      return handle.result();
-    });
+    const result = await hitFirstBootingInstance(uniqueId('boot-hung'), 'SIGSTOP');
     expect(result.result).toBe(expectedWorkloadSum(1, 20));
     expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
     // Once, after the 15 s ready timeout, not after a minute and the launch's retries.
