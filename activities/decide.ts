@@ -65,7 +65,11 @@ export function createDecideActivity(deps: DecideActivityDeps) {
         const latest = await store.latestGood(jobId, ids[i]!);
         if (!latest) return;
         const saved = JSON.parse(latest.state.toString('utf8')) as SavedState;
-        out.set(i, { progress: saved.progress, position: saved.position });
+        out.set(i, {
+          progress: saved.progress,
+          position: saved.position,
+          atMs: latest.descriptor.createdAtMs,
+        });
       }),
     );
     return out;
@@ -98,7 +102,12 @@ export function createDecideActivity(deps: DecideActivityDeps) {
       const saved = latest && (JSON.parse(latest.state.toString('utf8')) as SavedState);
       const i = indexOf.get(id)!;
       if (saved?.position !== state.positions?.[id]) changed = true;
-      if (saved) checkpoints.set(i, { progress: saved.progress, position: saved.position });
+      if (saved)
+        checkpoints.set(i, {
+          progress: saved.progress,
+          position: saved.position,
+          atMs: latest.descriptor.createdAtMs,
+        });
     }
     return changed;
   }

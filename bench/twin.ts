@@ -43,6 +43,8 @@ export interface TwinScenario {
   units: number;
   chunks: number;
   unitMs: number;
+  /** What the spec declares per unit (default `unitMs`): work running longer than declared. */
+  estimateUnitMs?: number;
   instances: number;
   deadlineSeconds: number;
   /** Pseudo-exposure of the priors (hours): small makes the model follow what the job sees. */
@@ -69,7 +71,12 @@ const cycle = (up: number, down: number, phase = 0) => {
   return [...c.slice(phase), ...c.slice(0, phase)];
 };
 
-/** The default scenarios: a quiet market, spot taken away late (to on-demand), a rising hazard (learn, re-split). */
+/**
+ * The default scenarios: a quiet market; spot taken away late (to on-demand); a rising hazard
+ * (learn, re-split); and spot taken away late from work running twice as long as declared, where
+ * the plan (trusting the estimates) waits for spot to come back and only the safety net, which
+ * checks the estimates against the pace observed, moves the rest to on-demand in time.
+ */
 export const TWIN_SCENARIOS: TwinScenario[] = [
   {
     name: 'quiet',
@@ -103,6 +110,18 @@ export const TWIN_SCENARIOS: TwinScenario[] = [
     priorHours: 1 / 60,
     recoveryHours: 2 / 3600,
   },
+  {
+    name: 'overrun',
+    purpose:
+      'spot taken away late from work twice as long as declared: only the safety net keeps the deadline',
+    pools: ['us-east-1a', 'us-east-1b'].map((zone) => c5(zone, [...on(20), ...off(10_000)], 1)),
+    units: 160,
+    chunks: 8,
+    unitMs: 500,
+    estimateUnitMs: 250,
+    instances: 1,
+    deadlineSeconds: 70,
+  },
 ];
 
 export interface TwinRun {
@@ -112,6 +131,8 @@ export interface TwinRun {
   interruptions: number;
   resplits: number;
   safetyNet: boolean;
+  /** Notes of the decisions that engaged the safety net or cut work (what the controller said). */
+  notes?: string[];
   /** Where each sub-task finished. */
   placements: Record<string, string>;
 }
@@ -122,6 +143,11 @@ export interface TwinScenarioResult {
   deadlineSeconds: number;
   sim: TwinRun;
   real: TwinRun & { correct: boolean };
+  /**
+   * The simulator without the safety net (the re-plan alone): whether it met the deadline. A
+   * scenario needs the net when it met it with the net and missed it without.
+   */
+  simWithoutNet: { deadlineMet: boolean; makespanSeconds: number };
   /** Share of sub-tasks (of either run) placed in the same pool and market by both. */
   agreementPct: number;
   realToSimCost: number;
@@ -152,6 +178,7 @@ function specOf(s: TwinScenario): JobSpecInput {
       chunks: s.chunks,
       instances: s.instances,
       input: { unitMs: s.unitMs, busy: false },
+      estimateUnitMs: s.estimateUnitMs,
     }),
     name: `twin-${s.name}`,
     preferences: { objective: 'minimize-cost', deadline: `${s.deadlineSeconds}s` },
@@ -162,8 +189,8 @@ function scenarioOf(s: TwinScenario): ReplayScenario {
   return handMadeScenario(s.pools, { priorHours: s.priorHours, recoveryHours: s.recoveryHours });
 }
 
-/** The scenario in the simulator, with the controller the real job runs. */
-export function simulateTwin(s: TwinScenario): TwinRun {
+/** The scenario in the simulator, with the controller the real job runs (or without its safety net). */
+export function simulateTwin(s: TwinScenario, options: { safetyNet?: boolean } = {}): TwinRun {
   const { spec, dag } = prepareJob(specOf(s));
   const d = dagArrays(dag);
   const scenario = scenarioOf(s);
@@ -177,15 +204,19 @@ export function simulateTwin(s: TwinScenario): TwinRun {
   const preferences = preferencesSchema.parse(spec.preferences);
   let resplits = 0;
   let safetyNet = false;
+  const notes: string[] = [];
   const policy = controllerPolicy(
     { d, dag, fleet, preferences },
     {
       forecast: forecast(),
       minTickSeconds: fleet.minTickSeconds,
       penaltySeconds: fleet.penaltySeconds,
-      onDecision: (decision) => {
+      safetyNet: options.safetyNet,
+      onDecision: (decision, state) => {
         resplits += decision.resplits.length;
         safetyNet ||= decision.guard.onDemandMode;
+        for (const note of decision.notes)
+          if (/safety net|re-split/.test(note)) notes.push(`${state.nowSeconds.toFixed(1)} s: ${note}`);
       },
     },
   );
@@ -197,6 +228,7 @@ export function simulateTwin(s: TwinScenario): TwinRun {
     checkpointForecast: forecast(),
     // The real instances checkpoint every CHECKPOINT_EVERY_SECONDS (their stack's interval).
     checkpointEverySeconds: CHECKPOINT_EVERY_SECONDS,
+    durationFactor: s.unitMs / (s.estimateUnitMs ?? s.unitMs),
     policy,
   });
   return {
@@ -206,6 +238,7 @@ export function simulateTwin(s: TwinScenario): TwinRun {
     interruptions: r.interruptions,
     resplits,
     safetyNet,
+    notes,
     placements: Object.fromEntries(
       Object.entries(r.placements).map(([id, p]) => [id, `${p.pool}/${p.market}`]),
     ),
@@ -286,6 +319,7 @@ export async function runTwinBenchmark(options: {
   for (const s of options.scenarios ?? TWIN_SCENARIOS) {
     log(`twin: ${s.name} (${s.purpose}): simulating`);
     const sim = simulateTwin(s);
+    const withoutNet = simulateTwin(s, { safetyNet: false });
     log(`twin: ${s.name}: running the real job (about ${Math.round(sim.makespanSeconds)} s)`);
     const real = await runTwinReal(s, log);
     results.push({
@@ -294,6 +328,7 @@ export async function runTwinBenchmark(options: {
       deadlineSeconds: s.deadlineSeconds,
       sim,
       real,
+      simWithoutNet: { deadlineMet: withoutNet.deadlineMet, makespanSeconds: withoutNet.makespanSeconds },
       agreementPct: agreementPct(sim.placements, real.placements),
       realToSimCost: sim.costUsd > 0 ? real.costUsd / sim.costUsd : NaN,
     });
@@ -326,6 +361,7 @@ export function formatTwinBenchmark(r: TwinResult): string {
       'interrupt. sim/real',
       'cuts sim/real',
       'net sim/real',
+      'sim w/o net',
       'exact',
     ],
     ...r.results.map((x) => [
@@ -341,6 +377,7 @@ export function formatTwinBenchmark(r: TwinResult): string {
       `${x.sim.interruptions}/${x.real.interruptions}`,
       `${x.sim.resplits}/${x.real.resplits}`,
       `${x.sim.safetyNet ? 'yes' : 'no'}/${x.real.safetyNet ? 'yes' : 'no'}`,
+      `${x.simWithoutNet.makespanSeconds.toFixed(1)} s ${x.simWithoutNet.deadlineMet ? 'met' : 'MISSED'}`,
       x.real.correct ? 'yes' : 'NO',
     ]),
   ];

@@ -133,9 +133,18 @@ export interface RuntimeState {
   done: Array<{ subTaskId: string; instanceId: string; finishedAt: number }>;
   /**
    * Running and staying where they are; `unsavedSeconds`, when known, is the work stopping one now
-   * would lose (the runtime controller may move cheap-to-stop on-demand work back to spot).
+   * would lose (the runtime controller may move cheap-to-stop on-demand work back to spot);
+   * `startedAt` and `checkpointedAt` (the attempt's start and its last checkpoint, job seconds)
+   * let the controller learn the pace work really goes at.
    */
-  running: Array<{ subTaskId: string; instanceId: string; expectedFinish: number; unsavedSeconds?: number }>;
+  running: Array<{
+    subTaskId: string;
+    instanceId: string;
+    expectedFinish: number;
+    unsavedSeconds?: number;
+    startedAt?: number;
+    checkpointedAt?: number;
+  }>;
   /** Work already saved in checkpoints (seconds of work) for sub-tasks that are not done. */
   progress?: Record<string, number>;
   /** Instances alive or requested (not lost): the re-plan may keep using them. */

@@ -28,6 +28,7 @@ import { pushAll } from '../util/array';
 import { readGuard, type GuardFleet } from './deadline-guard';
 import { cutsOfPending, cutsOfRunning, type GranularityInput } from './granularity';
 import { learnFrom, penalise } from './learning';
+import { observePace, paceFactor } from './pace';
 import type {
   ControllerEvent,
   ControllerMemory,
@@ -61,6 +62,11 @@ export interface ControllerOptions {
    * the safety net (true), or even after one interruption at the worst moment (false, default).
    */
   guardedPlacements?: boolean;
+  /**
+   * The deadline safety net (default true). Off only to measure what it saves (`bench twin`): the
+   * re-plan alone then keeps the deadline.
+   */
+  safetyNet?: boolean;
 }
 
 export interface ControllerSetup {
@@ -102,6 +108,7 @@ export class Controller {
     mem.calls++;
     const notes: string[] = [];
     this.learn(event, now);
+    observePace(mem, state);
     const penalised = penalise(mem, event, now, this.setup.fleet.penaltySeconds, this.tick);
     let d = dagArrays(dag);
     // Cuts of running work (risk rose, idle slots) come first: the plan then places their pieces.
@@ -239,14 +246,18 @@ export class Controller {
       memory,
       tickSeconds: this.tick,
       checkpointInterval: (id) => this.checkpointIntervalOf(state, d, id),
+      pace: paceFactor(memory),
     });
+    if (this.setup.options?.safetyNet === false)
+      Object.assign(reading, { onDemandMode: false, onDemandSubTasks: [], stopRunning: [] });
     if (reading.onDemandMode !== memory.onDemandMode) {
       memory.onDemandMode = reading.onDemandMode;
       memory.modeChangedAt = state.nowSeconds;
       memory.engagedMarginSeconds = reading.onDemandMode ? reading.marginSeconds : undefined;
+      const pace = reading.pace > 1 ? ` (work going ${reading.pace.toFixed(2)}× its estimate)` : '';
       notes.push(
         reading.onDemandMode
-          ? `deadline safety net engaged: slack ${reading.slackSeconds.toFixed(0)} s < margin ${reading.marginSeconds.toFixed(0)} s; ${reading.onDemandSubTasks.length} sub-task(s) to on-demand`
+          ? `deadline safety net engaged: slack ${reading.slackSeconds.toFixed(0)} s < margin ${reading.marginSeconds.toFixed(0)} s${pace}; ${reading.onDemandSubTasks.length} sub-task(s) to on-demand`
           : `back to spot: slack ${reading.slackSeconds.toFixed(0)} s`,
       );
     }

@@ -36,6 +36,8 @@ export interface GuardInput {
   tickSeconds: number;
   /** Checkpoint interval (seconds of work) of each running spot sub-task, by id. */
   checkpointInterval: (subTaskId: string) => number;
+  /** Wall seconds per declared second the remaining work is expected to take (paceFactor; default 1). */
+  pace?: number;
 }
 
 /** The cheapest on-demand pool per instance shape. */
@@ -71,8 +73,15 @@ function latestFinish(
   return latest;
 }
 
+/** The DAG with every duration stretched by `pace`. */
+function atPace(d: DagArrays, pace: number): DagArrays {
+  return pace === 1 ? d : { ...d, duration: d.duration.map((x) => x * pace) };
+}
+
 export function readGuard(input: GuardInput): GuardReading {
-  const { d, forecast, fleet, preferences, state, memory } = input;
+  const { forecast, fleet, preferences, state, memory } = input;
+  const pace = input.pace ?? 1;
+  const d = atPace(input.d, pace);
   const now = state.nowSeconds;
   const deadline = preferences.deadline;
   const index = (id: string) => d.indexOf.get(id);
@@ -82,15 +91,15 @@ export function readGuard(input: GuardInput): GuardReading {
   const progress = new Map<number, number>();
   for (const [id, s] of Object.entries(state.progress ?? {})) {
     const v = index(id);
-    if (v !== undefined) progress.set(v, s);
+    if (v !== undefined) progress.set(v, s * pace);
   }
   const running = new Map<number, { finish: number; instance: string }>();
   for (const r of state.running) {
     const v = index(r.subTaskId);
     if (v === undefined) continue;
-    if (spotInstances.has(r.instanceId)) {
-      progress.set(v, r.checkpointedSeconds ?? 0);
-    } else running.set(v, { finish: r.expectedFinish, instance: r.instanceId });
+    const saved = (r.checkpointedSeconds ?? 0) * pace;
+    if (spotInstances.has(r.instanceId)) progress.set(v, saved);
+    else running.set(v, { finish: paceFinish(r, d.duration[v]! - saved), instance: r.instanceId });
   }
   const doneAt = new Map<number, { at: number; instance: string }>();
   for (const x of state.done) {
@@ -130,6 +139,7 @@ export function readGuard(input: GuardInput): GuardReading {
       onDemandFinish,
       slackSeconds: Infinity,
       marginSeconds,
+      pace,
       onDemandMode: false,
       onDemandSubTasks: [],
       stopRunning: [],
@@ -158,5 +168,14 @@ export function readGuard(input: GuardInput): GuardReading {
       )
         stopRunning.push(r.subTaskId);
   }
-  return { onDemandFinish, slackSeconds, marginSeconds, onDemandMode, onDemandSubTasks, stopRunning };
+  return { onDemandFinish, slackSeconds, marginSeconds, pace, onDemandMode, onDemandSubTasks, stopRunning };
+}
+
+/**
+ * When running on-demand work ends if its remaining `work` (at the pace) runs from its last
+ * checkpoint or its start, whichever is later; never before its driver's own expectation.
+ */
+function paceFinish(r: ControllerState['running'][number], work: number): number {
+  const from = Math.max(r.checkpointedAt ?? -Infinity, r.startedAt ?? -Infinity);
+  return Number.isFinite(from) ? Math.max(r.expectedFinish, from + work) : r.expectedFinish;
 }

@@ -10,6 +10,7 @@ export {
 export { onDemandOptions, readGuard, type GuardFleet } from './deadline-guard';
 export { cutsOfPending, cutsOfRunning, type GranularityInput, type GranularityOptions } from './granularity';
 export { learnFrom, penalise, PENALTY_SECONDS } from './learning';
+export { observePace, PACE_TOLERANCE, paceFactor } from './pace';
 export {
   freshMemory,
   type ControllerEvent,

@@ -36,6 +36,8 @@ export interface RunningSubTask {
   startedAt?: number;
   /** Work (seconds) kept by its last checkpoint. */
   checkpointedSeconds?: number;
+  /** When that checkpoint was made (job seconds), where its driver knows: the pace is learned from it. */
+  checkpointedAt?: number;
   /** Seconds of work between its checkpoints (0: none); derived from its pool's hazard when absent. */
   checkpointIntervalSeconds?: number;
   /**
@@ -71,6 +73,10 @@ export interface ControllerMemory {
   startHazard: Record<string, number>;
   /** Calls so far. */
   calls: number;
+  /** Wall seconds over declared work seconds seen between checkpoints so far (src/controller/pace.ts). */
+  pace?: { wallSeconds: number; workSeconds: number };
+  /** Each running sub-task's last checkpoint seen, to sample the pace at the next call. */
+  paceSeen?: Record<string, { at: number; work: number; instanceId: string; startedAt?: number }>;
 }
 
 export function freshMemory(): ControllerMemory {
@@ -96,6 +102,8 @@ export interface GuardReading {
   slackSeconds: number;
   /** The margin under which the net engages (and 3× which it releases). */
   marginSeconds: number;
+  /** The pace the reading assumed for the remaining work (1: as declared; src/controller/pace.ts). */
+  pace: number;
   onDemandMode: boolean;
   /** Sub-tasks the net puts on on-demand. */
   onDemandSubTasks: string[];

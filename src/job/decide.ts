@@ -29,6 +29,8 @@ export interface CheckpointInfo {
   progress: number;
   /** The unit position it reached, when its step reports one. */
   position?: number;
+  /** When it was written (epoch ms). */
+  atMs?: number;
 }
 
 /** The controller's view of the job from the workflow's request and the store's checkpoints. */
@@ -43,19 +45,25 @@ export function controllerStateOf(
   const id = (i: number) => ids[i]!;
   const progress: Record<string, number> = {};
   const positions: Record<string, number> = {};
+  const at: Record<string, number> = {};
   for (const [i, c] of checkpoints) {
+    if (c.atMs !== undefined) at[id(i)] = (c.atMs - request.startedAtMs) / 1000;
     if (c.progress > 0) progress[id(i)] = c.progress * duration(i);
     if (c.position !== undefined) positions[id(i)] = c.position;
   }
   const running = request.running.map((r) => {
     const saved = progress[id(r.index)] ?? 0;
     delete progress[id(r.index)]; // a running sub-task's checkpoint is its own field
+    const checkpointedAt = saved > 0 ? at[id(r.index)] : undefined;
+    // The rest of its work runs from its last checkpoint, or from its start when it resumed from one.
+    const from = Math.max(r.startedAt, checkpointedAt ?? -Infinity);
     return {
       subTaskId: id(r.index),
       instanceId: r.instance,
       startedAt: r.startedAt,
-      expectedFinish: Math.max(now + 1, r.startedAt + duration(r.index) - saved),
+      expectedFinish: Math.max(now + 1, from + duration(r.index) - saved),
       checkpointedSeconds: saved,
+      checkpointedAt,
     };
   });
   // Done work: its outputs are in the store (or with the workflow), ready before now.

@@ -108,6 +108,12 @@ export interface SimOptions {
    * what instances started with a fixed interval do (`bench twin`'s local instances).
    */
   checkpointEverySeconds?: number;
+  /**
+   * Wall seconds one declared second of work really takes (default 1: the estimates are the
+   * truth). Policies plan on the declared durations and see the running work's checkpoints, as a
+   * real job's controller does.
+   */
+  durationFactor?: number;
   /** Give up (throw) after this much simulated time (default 60 days). */
   maxSeconds?: number;
 }
@@ -163,6 +169,7 @@ export class Simulator {
   private readonly policy: SimPolicy;
   private readonly checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
   private readonly checkpointEverySeconds?: number;
+  private readonly durationFactor: number;
   private readonly maxSeconds: number;
   private n: number;
   private readonly queue = new EventQueue();
@@ -197,6 +204,9 @@ export class Simulator {
     this.policy = options.policy;
     this.checkpointForecast = options.checkpointForecast;
     this.checkpointEverySeconds = options.checkpointEverySeconds;
+    this.durationFactor = options.durationFactor ?? 1;
+    if (!(this.durationFactor > 0))
+      throw new RangeError(`durationFactor must be > 0, got ${options.durationFactor}`);
     this.maxSeconds = options.maxSeconds ?? 60 * 86400;
     this.n = options.d.ids.length;
     this.tasks = new SubTasks(this.n);
@@ -535,7 +545,7 @@ export class Simulator {
     if (inst.cpuUsed > inst.plan.vcpu + EPS || inst.memUsed > inst.plan.memoryMiB + EPS) {
       this.fail(`instance ${inst.plan.id} over capacity (${inst.cpuUsed} cores, ${inst.memUsed} MiB)`);
     }
-    const work = Math.max(0, d.duration[v]! - tasks.progress[v]!);
+    const work = Math.max(0, d.duration[v]! - tasks.progress[v]!) * this.durationFactor;
     const restart = tasks.progress[v]! > 0 ? fleet.restartSeconds : 0;
     const tau = !inst.spot
       ? 0
@@ -564,13 +574,18 @@ export class Simulator {
     }
   }
 
-  /** Work a running sub-task's current attempt has saved in checkpoints by now. */
-  private savedThisAttempt(v: number): number {
-    const { d, tasks, fleet } = this;
+  /** Checkpoints a running sub-task's current attempt has made by now. */
+  private checkpointsThisAttempt(v: number): number {
+    const { tasks, fleet } = this;
     const tau = tasks.tau[v]!;
     const elapsed = this.now - tasks.startAt[v]! - tasks.restartOf[v]!;
-    if (!(tau > 0 && elapsed > 0)) return 0;
-    const saved = Math.floor(elapsed / (tau + fleet.checkpointSeconds)) * tau;
+    return tau > 0 && elapsed > 0 ? Math.floor(elapsed / (tau + fleet.checkpointSeconds)) : 0;
+  }
+
+  /** Work (declared seconds) a running sub-task's current attempt has saved in checkpoints by now. */
+  private savedThisAttempt(v: number): number {
+    const { d, tasks } = this;
+    const saved = (this.checkpointsThisAttempt(v) * tasks.tau[v]!) / this.durationFactor;
     return Math.min(saved, d.duration[v]! - tasks.progress[v]!);
   }
 
@@ -578,7 +593,7 @@ export class Simulator {
   stop(v: number, inst: SimInstance): void {
     const { d, tasks } = this;
     const saved = this.savedThisAttempt(v);
-    this.lostWork += Math.max(0, this.now - tasks.startAt[v]! - saved) / 3600;
+    this.lostWork += Math.max(0, this.now - tasks.startAt[v]! - saved * this.durationFactor) / 3600;
     tasks.progress[v]! += saved;
     tasks.status[v] = Pending;
     inst.running.delete(v);
@@ -672,7 +687,7 @@ export class Simulator {
         this.fail(`the policy cut ${d.ids[v]} while it runs (stop it first)`);
       if (tasks.status[v] !== Done && tasks.progress[v]! > d.duration[v]!) {
         // Work past the cut is redone by the piece that now covers it.
-        this.lostWork += (tasks.progress[v]! - d.duration[v]!) / 3600;
+        this.lostWork += ((tasks.progress[v]! - d.duration[v]!) * this.durationFactor) / 3600;
         tasks.progress[v] = d.duration[v]!;
       }
     }
@@ -695,12 +710,7 @@ export class Simulator {
           finishedAt: tasks.doneAt[v]!,
         });
       else {
-        if (tasks.status[v] === Running)
-          running.push({
-            subTaskId: d.ids[v]!,
-            instanceId: tasks.runOn[v]!.plan.id,
-            expectedFinish: tasks.finishAt[v]!,
-          });
+        if (tasks.status[v] === Running) running.push(this.runningView(v));
         // Checkpointed work, running sub-tasks included (what they would keep if stopped now).
         const saved = tasks.progress[v]! + (tasks.status[v] === Running ? this.savedThisAttempt(v) : 0);
         if (saved > 0) progress[d.ids[v]!] = saved;
@@ -730,6 +740,31 @@ export class Simulator {
       displaced: [...this.displaced].map((v) => d.ids[v]!),
       nextInstanceId: this.nextId,
       spentUsd: this.spentSoFar(),
+    };
+  }
+
+  /**
+   * A running sub-task as its driver sees it: expected to finish when its declared work would
+   * (the true finish when durations are as declared), with its start and last checkpoint.
+   */
+  private runningView(v: number): RuntimeState['running'][number] {
+    const { d, tasks, fleet } = this;
+    const declared = Math.max(0, d.duration[v]! - tasks.progress[v]!);
+    const tau = tasks.tau[v]!;
+    const restart = tasks.restartOf[v]!;
+    const checkpoints = this.checkpointsThisAttempt(v);
+    return {
+      subTaskId: d.ids[v]!,
+      instanceId: tasks.runOn[v]!.plan.id,
+      expectedFinish: Math.max(
+        this.now,
+        tasks.startAt[v]! + wallSeconds(declared, tau, fleet.checkpointSeconds, restart),
+      ),
+      startedAt: tasks.startAt[v]!,
+      checkpointedAt:
+        checkpoints > 0
+          ? tasks.startAt[v]! + restart + checkpoints * (tau + fleet.checkpointSeconds)
+          : undefined,
     };
   }
 

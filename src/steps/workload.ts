@@ -124,12 +124,22 @@ export function redoneUnits(entries: LedgerEntry[]): number[] {
     .sort((a, b) => a - b);
 }
 
-/** A job of `units` units of synthetic work in `chunks` sub-tasks, summed at the end. */
+/**
+ * A job of `units` units of synthetic work in `chunks` sub-tasks, summed at the end. Its estimate
+ * is the true time per unit unless `estimateUnitMs` declares another (a job that runs longer, or
+ * shorter, than its spec says).
+ */
 export function workloadJobSpec(
   units: number,
-  options: { chunks: number; instances?: number; slotsPerInstance?: number; input?: WorkloadInput },
+  options: {
+    chunks: number;
+    instances?: number;
+    slotsPerInstance?: number;
+    input?: WorkloadInput;
+    estimateUnitMs?: number;
+  },
 ) {
-  const unitSeconds = (options.input?.unitMs ?? 100) / 1000;
+  const unitSeconds = (options.estimateUnitMs ?? options.input?.unitMs ?? 100) / 1000;
   return {
     name: `workload-${units}`,
     stages: [

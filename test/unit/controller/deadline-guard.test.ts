@@ -10,8 +10,8 @@ const list: TestPool[] = [{ key: 'c5@z1', od: 0.1, spot: 0.03, hazard: 0.5 }];
 const fleet = { ...resolveFleet({ bootSeconds: 90, restartSeconds: 30 }), noticeSeconds: 120 };
 const TICK = 300;
 
-/** One 10-hour sub-task, not started, at `now`, with `deadline` (seconds). */
-function reading(now: number, deadline: number, onDemandMode = false) {
+/** One 10-hour sub-task, not started, at `now`, with `deadline` (seconds), work going at `pace`. */
+function reading(now: number, deadline: number, onDemandMode = false, pace = 1) {
   const d = dagArrays(buildDag([task('long', 36_000)], []));
   const state: ControllerState = { nowSeconds: now, done: [], running: [], instances: [] };
   return readGuard({
@@ -24,6 +24,7 @@ function reading(now: number, deadline: number, onDemandMode = false) {
     memory: { ...freshMemory(), onDemandMode },
     tickSeconds: TICK,
     checkpointInterval: () => 0,
+    pace,
   });
 }
 
@@ -52,5 +53,15 @@ describe('the deadline safety net', () => {
     expect(reading(0, deadline, false).onDemandMode).toBe(false);
     expect(reading(0, deadline, true).onDemandMode).toBe(true);
     expect(reading(0, 36_090 + 3.5 * margin, true).onDemandMode).toBe(false);
+  });
+
+  it('checks the declared estimates against the pace observed: slower work engages it sooner', () => {
+    const deadline = 36_090 + 10_000;
+    expect(reading(0, deadline).onDemandMode).toBe(false);
+    const slow = reading(0, deadline, false, 1.5);
+    expect(slow.pace).toBe(1.5);
+    expect(slow.onDemandFinish).toBeCloseTo(90 + 1.5 * 36_000, 3);
+    expect(slow.onDemandMode).toBe(true);
+    expect(slow.onDemandSubTasks).toEqual(['long']);
   });
 });

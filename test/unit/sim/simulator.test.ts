@@ -121,6 +121,40 @@ describe('simulate: hand-checkable runs', () => {
     expect(r.lostWorkHours).toBeCloseTo((elapsed - saved) / 3600, 9);
   });
 
+  it('work longer than declared (durationFactor) takes its true time, while policies see the declared one', () => {
+    const list: TestPool[] = [{ key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 }];
+    const gaps = [false, false, false, false, false, false, true, true, ...new Array(100).fill(false)];
+    const market = simMarket(list, [trace(gaps, 600)]);
+    const e = env(buildDag([task('long', 7200)], []), market);
+    const greedy = greedyFailoverPolicy(e);
+    const seen: Parameters<typeof greedy.replan>[0][] = [];
+    const r = simulate({
+      ...e,
+      market,
+      checkpointForecast: flatForecast(list),
+      checkpointEverySeconds: 250,
+      durationFactor: 1.5,
+      policy: {
+        ...greedy,
+        replanEverySeconds: 1000,
+        replan: (state, event, previous) => (seen.push(state), greedy.replan(state, event, previous)),
+      },
+    });
+    expect(r.interruptions).toBe(1);
+    // At the tick at 3,000 s, the attempt that started at 90 s has made 11 checkpoints, one per
+    // 250 s of wall time (+10 s each): 2,750 s of wall time, at 1.5 wall seconds per declared second.
+    const at3000 = seen.find((s) => s.nowSeconds === 3000)!;
+    expect(at3000.progress?.long).toBeCloseTo((11 * 250) / 1.5, 6);
+    const view = at3000.running[0]!;
+    expect(view.startedAt).toBe(90);
+    expect(view.checkpointedAt).toBeCloseTo(90 + 11 * 260, 6);
+    // The declared finish, not the true one: 7,200 s of work (+10 s per checkpoint) from 90 s.
+    expect(view.expectedFinish).toBeLessThan(90 + 7200 * 1.2);
+    // Lost: the wall time since the last checkpoint; the rest (declared 7,200 − progress) takes 1.5× too.
+    expect(r.lostWorkHours).toBeCloseTo((3480 - 90 - 13 * 250) / 3600, 9);
+    expect(r.makespanSeconds).toBeGreaterThan(90 + 7200 * 1.5);
+  });
+
   it('the first spot instance ends billing at the interruption; cost = Σ time × price', () => {
     const list: TestPool[] = [
       { key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 },
