@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { horizonSeconds, preferencesSchema } from '../src/allocate/preferences';
 import { dagArrays } from '../src/allocate/rank';
+import type { ControllerState, Decision } from '../src/controller';
 import type { JobSpecInput } from '../src/dag';
 import { prepareJob } from '../src/planning/pipeline';
 import { InterruptionModel } from '../src/forecast/interruption';
@@ -162,8 +163,11 @@ function scenarioOf(s: TwinScenario): ReplayScenario {
   return handMadeScenario(s.pools, { priorHours: s.priorHours, recoveryHours: s.recoveryHours });
 }
 
-/** The scenario in the simulator, with the controller the real job runs. */
-export function simulateTwin(s: TwinScenario): TwinRun {
+/** The scenario in the simulator, with the controller the real job runs (`onDecision` sees each call). */
+export function simulateTwin(
+  s: TwinScenario,
+  onDecision?: (decision: Decision, state: ControllerState) => void,
+): TwinRun {
   const { spec, dag } = prepareJob(specOf(s));
   const d = dagArrays(dag);
   const scenario = scenarioOf(s);
@@ -183,9 +187,10 @@ export function simulateTwin(s: TwinScenario): TwinRun {
       forecast: forecast(),
       minTickSeconds: fleet.minTickSeconds,
       penaltySeconds: fleet.penaltySeconds,
-      onDecision: (decision) => {
+      onDecision: (decision, state) => {
         resplits += decision.resplits.length;
         safetyNet ||= decision.guard.onDemandMode;
+        onDecision?.(decision, state);
       },
     },
   );
@@ -195,8 +200,10 @@ export function simulateTwin(s: TwinScenario): TwinRun {
     fleet,
     preferences,
     checkpointForecast: forecast(),
-    // The real instances checkpoint every CHECKPOINT_EVERY_SECONDS (their stack's interval).
+    // The real instances checkpoint every CHECKPOINT_EVERY_SECONDS (their stack's interval), and
+    // `workload.spin` saves where it is when a spot notice aborts it.
     checkpointEverySeconds: CHECKPOINT_EVERY_SECONDS,
+    finalCheckpointOnNotice: true,
     policy,
   });
   return {
