@@ -163,7 +163,7 @@ export function createDecideActivity(deps: DecideActivityDeps) {
         const state = controllerStateOf(
           { ...request, running: request.running.filter((r) => !finished.has(ids[r.index]!)) },
           ids,
-          (i) => baseDag.getNodeAttribute(ids[i]!, 'durationSeconds'),
+          (i) => baseDag.getNodeAttributes(ids[i]!),
           checkpoints,
           forecast,
         );

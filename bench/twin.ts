@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { horizonSeconds, preferencesSchema } from '../src/allocate/preferences';
 import { dagArrays } from '../src/allocate/rank';
+import type { ControllerState, Decision } from '../src/controller';
 import type { JobSpecInput } from '../src/dag';
 import { prepareJob } from '../src/planning/pipeline';
 import { InterruptionModel } from '../src/forecast/interruption';
@@ -120,7 +121,7 @@ export const TWIN_SCENARIOS: TwinScenario[] = [
     unitMs: 500,
     estimateUnitMs: 250,
     instances: 1,
-    deadlineSeconds: 70,
+    deadlineSeconds: 64,
   },
 ];
 
@@ -189,8 +190,14 @@ function scenarioOf(s: TwinScenario): ReplayScenario {
   return handMadeScenario(s.pools, { priorHours: s.priorHours, recoveryHours: s.recoveryHours });
 }
 
-/** The scenario in the simulator, with the controller the real job runs (or without its safety net). */
-export function simulateTwin(s: TwinScenario, options: { safetyNet?: boolean } = {}): TwinRun {
+/**
+ * The scenario in the simulator, with the controller the real job runs (or without its safety
+ * net); `onDecision` sees each call.
+ */
+export function simulateTwin(
+  s: TwinScenario,
+  options: { safetyNet?: boolean; onDecision?: (decision: Decision, state: ControllerState) => void } = {},
+): TwinRun {
   const { spec, dag } = prepareJob(specOf(s));
   const d = dagArrays(dag);
   const scenario = scenarioOf(s);
@@ -217,6 +224,7 @@ export function simulateTwin(s: TwinScenario, options: { safetyNet?: boolean } =
         safetyNet ||= decision.guard.onDemandMode;
         for (const note of decision.notes)
           if (/safety net|re-split/.test(note)) notes.push(`${state.nowSeconds.toFixed(1)} s: ${note}`);
+        options.onDecision?.(decision, state);
       },
     },
   );
@@ -226,9 +234,11 @@ export function simulateTwin(s: TwinScenario, options: { safetyNet?: boolean } =
     fleet,
     preferences,
     checkpointForecast: forecast(),
-    // The real instances checkpoint every CHECKPOINT_EVERY_SECONDS (their stack's interval).
+    // The real instances checkpoint every CHECKPOINT_EVERY_SECONDS (their stack's interval), and
+    // `workload.spin` saves where it is when a spot notice aborts it.
     checkpointEverySeconds: CHECKPOINT_EVERY_SECONDS,
     durationFactor: s.unitMs / (s.estimateUnitMs ?? s.unitMs),
+    finalCheckpointOnNotice: true,
     policy,
   });
   return {

@@ -11,7 +11,7 @@ import type {
   Decision,
   Resplit,
 } from '../controller/types';
-import { splitSubTask, type TaskDag } from '../dag';
+import { splitSubTask, type SubTaskAttributes, type TaskDag } from '../dag';
 import type { DecideRequest, DecideResponse, PlanPatchEntry } from './decisions';
 import type { DecomposedJob, PlannedSubTask } from './types';
 
@@ -33,22 +33,39 @@ export interface CheckpointInfo {
   atMs?: number;
 }
 
+/** What the controller's view needs of a node of the current DAG. */
+export type NodeSize = Pick<SubTaskAttributes, 'durationSeconds' | 'range'>;
+
+/**
+ * Seconds of a sub-task's work its checkpoint keeps. Over a range with a unit position: the units
+ * before it in the range the sub-task has now — the share the step reported is of the range it ran
+ * over, which a cut since may have shortened. Otherwise that share.
+ */
+function checkpointedSeconds(c: CheckpointInfo, node: NodeSize): number {
+  const { range, durationSeconds } = node;
+  if (!range || c.position === undefined) return c.progress * durationSeconds;
+  const units = range.end - range.start + 1;
+  return Math.min(1, Math.max(0, (c.position - range.start) / units)) * durationSeconds;
+}
+
 /** The controller's view of the job from the workflow's request and the store's checkpoints. */
 export function controllerStateOf(
   request: DecideRequest,
   ids: readonly string[],
-  duration: (index: number) => number,
+  nodeOf: (index: number) => NodeSize,
   checkpoints: ReadonlyMap<number, CheckpointInfo>,
   forecast: AllocationForecast,
 ): ControllerState {
   const now = request.nowSeconds;
   const id = (i: number) => ids[i]!;
+  const duration = (i: number) => nodeOf(i).durationSeconds;
   const progress: Record<string, number> = {};
   const positions: Record<string, number> = {};
   const at: Record<string, number> = {};
   for (const [i, c] of checkpoints) {
     if (c.atMs !== undefined) at[id(i)] = (c.atMs - request.startedAtMs) / 1000;
-    if (c.progress > 0) progress[id(i)] = c.progress * duration(i);
+    const saved = checkpointedSeconds(c, nodeOf(i));
+    if (saved > 0) progress[id(i)] = saved;
     if (c.position !== undefined) positions[id(i)] = c.position;
   }
   const running = request.running.map((r) => {

@@ -13,7 +13,8 @@
  * - A running spot instance is interrupted at the first tick without capacity or the first price
  *   step above its MaxPrice; the notice comes 2 minutes before. At the notice the instance stops
  *   taking work; sub-tasks that would not finish before the interruption stop at once and keep only
- *   the work saved by their last checkpoint (conservatively, no final checkpoint is assumed).
+ *   the work saved by their last checkpoint (conservatively, no final checkpoint is assumed, unless
+ *   `finalCheckpointOnNotice`: then all their work done so far).
  * - Checkpoints are the simulator's, the same for every policy: a sub-task on a spot instance
  *   checkpoints every τ seconds of work, τ = Young's interval √(2·C/λ) (`checkpointInterval`, the
  *   rule spotdag's allocator plans with) for the pool's hazard λ in `checkpointForecast` and its
@@ -114,6 +115,12 @@ export interface SimOptions {
    * real job's controller does.
    */
   durationFactor?: number;
+  /**
+   * At a spot notice, a sub-task that stops keeps all its work done so far: its step saves where
+   * it is before the instance goes (`workload.spin`, `primes`: a final checkpoint when aborted), as
+   * the real instances of `bench twin` do. Default false: only the last periodic checkpoint is kept.
+   */
+  finalCheckpointOnNotice?: boolean;
   /** Give up (throw) after this much simulated time (default 60 days). */
   maxSeconds?: number;
 }
@@ -170,6 +177,7 @@ export class Simulator {
   private readonly checkpointForecast: Pick<AllocationForecast, 'hazardPerHour'>;
   private readonly checkpointEverySeconds?: number;
   private readonly durationFactor: number;
+  private readonly finalCheckpointOnNotice: boolean;
   private readonly maxSeconds: number;
   private n: number;
   private readonly queue = new EventQueue();
@@ -207,6 +215,7 @@ export class Simulator {
     this.durationFactor = options.durationFactor ?? 1;
     if (!(this.durationFactor > 0))
       throw new RangeError(`durationFactor must be > 0, got ${options.durationFactor}`);
+    this.finalCheckpointOnNotice = options.finalCheckpointOnNotice ?? false;
     this.maxSeconds = options.maxSeconds ?? 60 * 86400;
     this.n = options.d.ids.length;
     this.tasks = new SubTasks(this.n);
@@ -327,7 +336,8 @@ export class Simulator {
     this.interruptions++;
     this.interruptionsByPool.set(inst.plan.pool, (this.interruptionsByPool.get(inst.plan.pool) ?? 0) + 1);
     this.eventPools.add(inst.plan.pool);
-    for (const v of [...inst.running]) if (tasks.finishAt[v]! > inst.interruptAt + EPS) this.stop(v, inst);
+    for (const v of [...inst.running])
+      if (tasks.finishAt[v]! > inst.interruptAt + EPS) this.stop(v, inst, this.finalCheckpointOnNotice);
     for (const v of inst.queue) if (tasks.queuedOn(v, inst)) this.displace(v);
     inst.queue = [];
     this.queue.push(inst.interruptAt, EventKind.Terminate, inst.version, inst);
@@ -589,10 +599,27 @@ export class Simulator {
     return Math.min(saved, d.duration[v]! - tasks.progress[v]!);
   }
 
-  /** Stops a running sub-task now; keeps the work saved by its checkpoints. */
-  stop(v: number, inst: SimInstance): void {
+  /** Work (declared seconds) a running sub-task's current attempt has done by now (its checkpoints' time excluded). */
+  private doneThisAttempt(v: number): number {
+    const { d, tasks, fleet } = this;
+    const tau = tasks.tau[v]!;
+    const elapsed = this.now - tasks.startAt[v]! - tasks.restartOf[v]!;
+    if (!(elapsed > 0)) return 0;
+    let done = elapsed;
+    if (tau > 0) {
+      const periods = Math.floor(elapsed / (tau + fleet.checkpointSeconds));
+      done = periods * tau + Math.min(tau, elapsed - periods * (tau + fleet.checkpointSeconds));
+    }
+    return Math.min(done / this.durationFactor, d.duration[v]! - tasks.progress[v]!);
+  }
+
+  /**
+   * Stops a running sub-task now; keeps the work saved by its checkpoints, or all its work done so
+   * far when its step saves where it is on the way out (`final`).
+   */
+  stop(v: number, inst: SimInstance, final = false): void {
     const { d, tasks } = this;
-    const saved = this.savedThisAttempt(v);
+    const saved = final ? this.doneThisAttempt(v) : this.savedThisAttempt(v);
     this.lostWork += Math.max(0, this.now - tasks.startAt[v]! - saved * this.durationFactor) / 3600;
     tasks.progress[v]! += saved;
     tasks.status[v] = Pending;

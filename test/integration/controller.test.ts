@@ -109,7 +109,7 @@ describe('the deadline safety net on a replayed spot market (real instances)', (
     );
     const stack = await startTestStack({ market, checkpointIntervalMs: 1_000 });
     try {
-      const deadline = 70;
+      const deadline = 64;
       const spec = {
         ...workloadJobSpec(160, {
           chunks: 8,

@@ -155,6 +155,32 @@ describe('simulate: hand-checkable runs', () => {
     expect(r.makespanSeconds).toBeGreaterThan(90 + 7200 * 1.5);
   });
 
+  it('finalCheckpointOnNotice: a sub-task stopped by a notice keeps all its work done so far', () => {
+    // As the fixed-interval test above, but the step saves where it is at the notice (as
+    // `workload.spin` does on the real instances of `bench twin`): only checkpoint time is lost.
+    const list: TestPool[] = [{ key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 }];
+    const gaps = [false, false, false, false, false, false, true, true, ...new Array(100).fill(false)];
+    const market = simMarket(list, [trace(gaps, 600)]);
+    const e = env(buildDag([task('long', 7200)], []), market);
+    const run = (finalCheckpointOnNotice: boolean) =>
+      simulate({
+        ...e,
+        market,
+        checkpointForecast: flatForecast(list),
+        checkpointEverySeconds: 250,
+        finalCheckpointOnNotice,
+        policy: greedyFailoverPolicy(e),
+      });
+    // From 90 s to the notice at 3480 s: 13 checkpoints (250 s of work + 10 s each), then 10 s of work.
+    const elapsed = 3480 - 90;
+    const done = 13 * 250 + (elapsed - 13 * 260);
+    expect(done).toBe(3260);
+    const r = run(true);
+    expect(r.interruptions).toBe(1);
+    expect(r.lostWorkHours).toBeCloseTo((elapsed - done) / 3600, 9);
+    expect(run(false).lostWorkHours).toBeCloseTo((elapsed - 13 * 250) / 3600, 9);
+  });
+
   it('the first spot instance ends billing at the interruption; cost = Σ time × price', () => {
     const list: TestPool[] = [
       { key: 'sp@z1', od: 0.1, spot: 0.02, hazard: 0.01 },
