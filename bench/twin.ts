@@ -31,6 +31,7 @@ import {
 } from '../src/sim/replay-scenario';
 import { simulate, type SimResult } from '../src/sim/simulator';
 import { expectedWorkloadSum, workloadJobSpec } from '../src/steps';
+import { stopLocalServer } from '../workers/dev-server';
 import { startLocalStack } from '../workers/local-stack';
 import { spotdagJob } from '../workflows';
 import { jobStateQuery } from '../workflows/job-controlled';
@@ -308,6 +309,7 @@ export async function runTwinReal(
   } finally {
     await Promise.all((await stack.provisioner.list()).map((i) => stack.provisioner.stop(i.id, 2_000)));
     await stack.close();
+    await stopLocalServer(stateDir); // the dev server this scenario started, if it started one
   }
 }
 

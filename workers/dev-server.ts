@@ -150,8 +150,8 @@ export async function ensureLocalServer(
   }
   const dbFile = path.join(stateDir, 'temporal.db');
   const server = await startDevServer({
-    port: options.port ?? 7233,
-    uiPort: options.uiPort ?? 8233,
+    port: await portToUse(options.port, 7233, 'port', options.log),
+    uiPort: await portToUse(options.uiPort, 8233, 'UI port', options.log),
     dbFile,
     logFile: path.join(stateDir, 'temporal-server.log'),
     detached: true,
@@ -160,6 +160,37 @@ export async function ensureLocalServer(
   const state: ServerState = { pid: server.pid, address: server.address, uiUrl: server.uiUrl, dbFile };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   return { ...server, reused: false };
+}
+
+/** Whether nothing listens on 127.0.0.1:`port`. */
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The port asked for, or the default when free, else a free one: a server of another state
+ * folder (another spotdag run, a benchmark) may hold the default, and a new server must never
+ * answer on its port (its jobs and workers would mix with the other's).
+ */
+async function portToUse(
+  asked: number | undefined,
+  preferred: number,
+  what: string,
+  log?: (line: string) => void,
+): Promise<number> {
+  if (asked !== undefined) {
+    if (!(await portIsFree(asked)))
+      throw new Error(`${what} ${asked} is in use (another Temporal server?): choose a free one`);
+    return asked;
+  }
+  if (await portIsFree(preferred)) return preferred;
+  const port = await freePort();
+  log?.(`${what} ${preferred} is in use (another state folder's server?): this server uses ${port}`);
+  return port;
 }
 
 export async function stopLocalServer(stateDir: string): Promise<boolean> {
