@@ -25,6 +25,8 @@ export interface RunJobOptions {
 
 const WHY: Record<string, string> = {
   exited: 'its process exited',
+  suspended: 'its process was suspended',
+  'no-poller': 'no poller on its queue',
   interrupted: 'spot notice',
   'heartbeat-timeout': 'no heartbeat',
   'schedule-to-start-timeout': 'never picked up its work',

@@ -22,6 +22,8 @@ export interface LocalStackOptions extends ControlStackOptions {
   market?: ReplayMarket;
   /** How long a launch waits for a new instance to poll its queue (default 60 s). */
   instanceReadyTimeoutMs?: number;
+  /** Report suspended instance processes as lost (default true; `LocalProvisionerOptions.seeSuspended`). */
+  seeSuspended?: boolean;
 }
 
 export interface LocalStack extends ControlStack<LocalProvisioner> {
@@ -57,6 +59,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       interruptions: options.interruptions,
       market: options.market,
+      seeSuspended: options.seeSuspended,
     }),
     ...(options.instanceReadyTimeoutMs !== undefined
       ? { instanceReadyTimeoutMs: options.instanceReadyTimeoutMs }

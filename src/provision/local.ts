@@ -15,9 +15,15 @@ import { instanceTaskQueue } from '../names';
 import { shortHash } from '../util/hash';
 import { packageRoot } from '../util/package-root';
 import { signalRecordedGroups } from '../command/process-group';
-import { processAlive, stopProcess, waitForExit } from '../util/process';
+import { processAlive, processSuspended, stopProcess, waitForExit } from '../util/process';
 import { LocalMetadataServer } from './metadata-server';
-import type { InstanceLostEvent, LaunchContext, LaunchOutcome, Provisioner } from './provisioner';
+import type {
+  InstanceLossReason,
+  InstanceLostEvent,
+  LaunchContext,
+  LaunchOutcome,
+  Provisioner,
+} from './provisioner';
 import type { ReplayMarket } from './replay-market';
 import { firstPreemptionDelayMs, type TraceInterruptions } from './trace-interruptions';
 
@@ -43,6 +49,11 @@ export interface LocalProvisionerOptions {
    * every instance is billed the pool's price (`bill`).
    */
   market?: ReplayMarket;
+  /**
+   * Report an instance whose process is suspended (SIGSTOP) as lost, as EC2's watch reports a
+   * stopped machine (default true). Off, only its silence finds it: the poller watch, heartbeats.
+   */
+  seeSuspended?: boolean;
 }
 
 /** What a replayed market bills: one line per instance of a job. */
@@ -241,7 +252,8 @@ export class LocalProvisioner implements Provisioner {
   /**
    * Reports instances whose process dies without being released: at once for processes this
    * provisioner started (their exit event), within a second for others (after a restart of the
-   * control worker, by their pid).
+   * control worker, by their pid); and, within a second, those whose process is suspended
+   * (SIGSTOP: alive but running nothing), unless `seeSuspended` is false.
    */
   watchLost(listener: (event: InstanceLostEvent) => void): void {
     this.lostListener = listener;
@@ -254,12 +266,17 @@ export class LocalProvisioner implements Provisioner {
     for (const file of readdirSync(this.dir)) {
       if (!file.endsWith('.json')) continue;
       const record = this.read(file.slice(0, -'.json'.length));
-      if (record && !record.replacedBy && !processAlive(record.pid)) this.lost(record);
+      if (!record || record.replacedBy) continue;
+      if (!processAlive(record.pid)) this.lost(record);
+      // A stopped process runs nothing, like a stopped machine: lost from now (it may wake later,
+      // and then its checkpoint store fences whatever it writes).
+      else if (this.options.seeSuspended !== false && processSuspended(record.pid))
+        this.lost(record, 'suspended');
     }
   }
 
-  /** An instance's process is gone: tell the listener once, unless it was being released. */
-  private lost(record: InstanceRecord): void {
+  /** An instance's process is gone (or suspended): tell the listener once, unless it was being released. */
+  private lost(record: InstanceRecord, reason?: InstanceLossReason): void {
     const { id } = record;
     if (this.stopping.has(id) || this.reported.has(id)) return;
     this.reported.add(id);
@@ -267,7 +284,7 @@ export class LocalProvisioner implements Provisioner {
     this.lostListener?.({
       jobId: record.jobId,
       instanceId: id,
-      reason: this.interrupting.has(id) ? 'interrupted' : 'exited',
+      reason: reason ?? (this.interrupting.has(id) ? 'interrupted' : 'exited'),
       atMs: Date.now(),
     });
   }

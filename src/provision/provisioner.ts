@@ -39,11 +39,17 @@ export interface Provisioner {
 }
 
 /** An instance the provider saw die. */
+/**
+ * How a provider saw an instance go: its process or machine ended (`exited`), spot reclaimed it
+ * (`interrupted`), or it is suspended and runs nothing (`suspended`: a stopped local process).
+ */
+export type InstanceLossReason = 'exited' | 'interrupted' | 'suspended';
+
 export interface InstanceLostEvent {
   jobId: string;
   instanceId: string;
   /** `exited`: its process or machine went away; `interrupted`: a spot interruption took it. */
-  reason: 'exited' | 'interrupted';
+  reason: InstanceLossReason;
   atMs: number;
 }
 

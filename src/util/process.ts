@@ -1,9 +1,25 @@
+import { readFileSync } from 'node:fs';
 /** Process helpers for the adapters that start and stop processes (local instances, the dev server). */
 
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the process is suspended (stopped by SIGSTOP or SIGTSTP, or traced): it lives but runs
+ * nothing. Read from /proc (Linux); false where there is none.
+ */
+export function processSuspended(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ...": the state follows the command name, which may itself hold ") ".
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't';
   } catch {
     return false;
   }

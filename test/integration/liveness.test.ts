@@ -16,12 +16,110 @@ import {
   waitFor,
 } from './helpers';
 
+type Stack = Awaited<ReturnType<typeof startTestStack>>;
+
 /**
- * Liveness from the provider (issue #19): the local provisioner sees an instance's process exit and
- * the job hears of it at once, whether the instance was busy or idle.
+ * An idle instance with work placed on it gets `signal`: its work must move within the heartbeat
+ * timeout + 2 s, the result be exact, and every result be written once (a stopped instance woken
+ * after its work moved writes nothing that counts: fencing).
+ */
+async function idleInstanceLost(stack: Stack, signal: NodeJS.Signals): Promise<void> {
+  const heartbeatTimeoutSeconds = 3;
+  const workflowId = uniqueId(`idle-${signal.toLowerCase()}`);
+  // The instance idles with work placed on it for about 12 s. A stopped worker's last poll can
+  // still take work for 1 s (the server holds it): the work arrives long after that, when only
+  // the provider or the poller watch can tell (the job must know before `first` ends).
+  const { spec, expected } = idleInstanceJobSpec(workflowId, 200);
+  const store = await openCheckpointStore(stack.checkpointStore);
+  let idle: ReturnType<typeof idleInstanceWithWork>;
+  try {
+    await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds } }],
+      });
+      // The state query exists once the job has its plan.
+      const stateOf = () => handle.query(jobStateQuery).catch(() => undefined);
+      // An instance with no work running and a sub-task placed on it.
+      await waitFor(
+        async () => {
+          const state = await stateOf();
+          idle = state && idleInstanceWithWork(state);
+          return idle !== undefined;
+        },
+        60_000,
+        'an idle instance with work placed on it',
+      );
+      const stoppedAt = Date.now();
+      expect(stack.provisioner.kill(idle!.id, signal)).toBe(true);
+      // The job knows within the bound, and its waiting work is placed elsewhere.
+      await waitFor(
+        async () => {
+          const state = (await stateOf())!;
+          const lost = state.instances.find((i) => i.planId === idle!.planId)?.lost === true;
+          const movedOn = state.subTasks[idle!.waiting]!;
+          if (!lost) return false;
+          expect(state.subTasks['first']!.status).toBe('running');
+          return movedOn.status !== 'pending' || movedOn.placedOn !== idle!.planId;
+        },
+        (heartbeatTimeoutSeconds + 2) * 1000,
+        'the lost instance noticed and its work placed elsewhere',
+      );
+      expect(Date.now() - stoppedAt).toBeLessThanOrEqual((heartbeatTimeoutSeconds + 2) * 1000);
+
+      const result = await handle.result();
+      expect(result.result).toBe(expected);
+      const outcome = (await stack.client.workflow
+        .getHandle(`${workflowId}/${idle!.waiting}`)
+        .result()) as SubTaskOutcome;
+      expect(outcome.instanceId).not.toBe(idle!.id);
+    });
+    const ids = ['first', 'second/0000', 'second/0001', 'total'];
+    const written = await Promise.all(ids.map((id) => store.readResult(workflowId, id)));
+    // A stopped instance that wakes after its work moved writes nothing that counts (fencing).
+    if (signal === 'SIGSTOP') {
+      stack.provisioner.kill(idle!.id, 'SIGCONT');
+      await new Promise((r) => setTimeout(r, 3_000));
+    }
+    // Every sub-task's result is in the store, written once (under its fencing token).
+    const after = await Promise.all(ids.map((id) => store.readResult(workflowId, id)));
+    expect(after.map((r) => r?.descriptor)).toEqual(written.map((r) => r!.descriptor));
+  } finally {
+    await store.close();
+  }
+}
+
+/** A 20-unit job whose first instance process gets `signal` as soon as it exists (before it polls). */
+async function hitFirstBootingInstance(stack: Stack, workflowId: string, signal: NodeJS.Signals) {
+  const spec = workloadJobSpec(20, { chunks: 2, instances: 2, input: { unitMs: 100 } });
+  return stack.runUntil(async () => {
+    const handle = await stack.client.workflow.start(spotdagJob, {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId,
+      args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
+    });
+    let victim: string | undefined;
+    await waitFor(
+      async () => {
+        victim = (await stack.provisioner.list(workflowId))[0]?.id;
+        return victim !== undefined;
+      },
+      60_000,
+      'an instance process',
+      20,
+    );
+    expect(stack.provisioner.kill(victim!, signal)).toBe(true);
+    return handle.result();
+  });
+}
+
+/**
+ * Liveness from the provider (issue #19): the local provisioner sees an instance's process exit or
+ * suspension and the job hears of it at once, whether the instance was busy or idle.
  */
 describe('lost instances', () => {
-  let stack: Awaited<ReturnType<typeof startTestStack>>;
+  let stack: Stack;
 
   beforeAll(async () => {
     // The test server holds polls 1 s: a queue with no poll for 2 s has a dead or hung worker.
@@ -37,108 +135,17 @@ describe('lost instances', () => {
     await stack.close();
   });
 
-  // SIGKILL: the provider sees the process exit. SIGSTOP: the process lives but its worker never
-  // polls again; the poller watch presumes it dead (its work may also reach the stopped worker's
-  // last poll, and then the heartbeat timeout finds it).
+  // SIGKILL: the provider sees the process exit. SIGSTOP: it sees the process suspended.
   it.each<{ signal: NodeJS.Signals; what: string }>([
     { signal: 'SIGKILL', what: 'dies' },
-    { signal: 'SIGSTOP', what: 'hangs and never polls' },
+    { signal: 'SIGSTOP', what: 'is suspended' },
   ])(
     '$signal: an idle instance that $what has its work moved within the heartbeat timeout + 2 s, once',
-    async ({ signal }) => {
-      const heartbeatTimeoutSeconds = 3;
-      const workflowId = uniqueId(`idle-${signal.toLowerCase()}`);
-      // The instance idles with work placed on it for about 12 s. A stopped worker's last poll can
-      // still take work for 1 s (the server holds it): the work arrives long after that, when
-      // only the poller watch can tell (the job must know before `first` ends).
-      const { spec, expected } = idleInstanceJobSpec(workflowId, 200);
-      const store = await openCheckpointStore(stack.checkpointStore);
-      let idle: ReturnType<typeof idleInstanceWithWork>;
-      try {
-        await stack.runUntil(async () => {
-          const handle = await stack.client.workflow.start(spotdagJob, {
-            taskQueue: CONTROL_TASK_QUEUE,
-            workflowId,
-            args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds } }],
-          });
-          // The state query exists once the job has its plan.
-          const stateOf = () => handle.query(jobStateQuery).catch(() => undefined);
-          // An instance with no work running and a sub-task placed on it.
-          await waitFor(
-            async () => {
-              const state = await stateOf();
-              idle = state && idleInstanceWithWork(state);
-              return idle !== undefined;
-            },
-            60_000,
-            'an idle instance with work placed on it',
-          );
-          const stoppedAt = Date.now();
-          expect(stack.provisioner.kill(idle!.id, signal)).toBe(true);
-          // The job knows within the bound, and its waiting work is placed elsewhere.
-          await waitFor(
-            async () => {
-              const state = (await stateOf())!;
-              const lost = state.instances.find((i) => i.planId === idle!.planId)?.lost === true;
-              const movedOn = state.subTasks[idle!.waiting]!;
-              if (!lost) return false;
-              expect(state.subTasks['first']!.status).toBe('running');
-              return movedOn.status !== 'pending' || movedOn.placedOn !== idle!.planId;
-            },
-            (heartbeatTimeoutSeconds + 2) * 1000,
-            'the lost instance noticed and its work placed elsewhere',
-          );
-          expect(Date.now() - stoppedAt).toBeLessThanOrEqual((heartbeatTimeoutSeconds + 2) * 1000);
-
-          const result = await handle.result();
-          expect(result.result).toBe(expected);
-          const outcome = (await stack.client.workflow
-            .getHandle(`${workflowId}/${idle!.waiting}`)
-            .result()) as SubTaskOutcome;
-          expect(outcome.instanceId).not.toBe(idle!.id);
-        });
-        const ids = ['first', 'second/0000', 'second/0001', 'total'];
-        const written = await Promise.all(ids.map((id) => store.readResult(workflowId, id)));
-        // A stopped instance that wakes after its work moved writes nothing that counts (fencing).
-        if (signal === 'SIGSTOP') {
-          stack.provisioner.kill(idle!.id, 'SIGCONT');
-          await new Promise((r) => setTimeout(r, 3_000));
-        }
-        // Every sub-task's result is in the store, written once (under its fencing token).
-        const after = await Promise.all(ids.map((id) => store.readResult(workflowId, id)));
-        expect(after.map((r) => r?.descriptor)).toEqual(written.map((r) => r!.descriptor));
-      } finally {
-        await store.close();
-      }
-    },
+    ({ signal }) => idleInstanceLost(stack, signal),
   );
 
-  /** A 20-unit job whose first instance process gets `signal` as soon as it exists (before it polls). */
-  async function hitFirstBootingInstance(workflowId: string, signal: NodeJS.Signals) {
-    const spec = workloadJobSpec(20, { chunks: 2, instances: 2, input: { unitMs: 100 } });
-    return stack.runUntil(async () => {
-      const handle = await stack.client.workflow.start(spotdagJob, {
-        taskQueue: CONTROL_TASK_QUEUE,
-        workflowId,
-        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
-      });
-      let victim: string | undefined;
-      await waitFor(
-        async () => {
-          victim = (await stack.provisioner.list(workflowId))[0]?.id;
-          return victim !== undefined;
-        },
-        60_000,
-        'an instance process',
-        20,
-      );
-      expect(stack.provisioner.kill(victim!, signal)).toBe(true);
-      return handle.result();
-    });
-  }
-
   it('an instance killed while it boots: the launch reports it, and its work goes elsewhere at once', async () => {
-    const result = await hitFirstBootingInstance(uniqueId('boot-lost'), 'SIGKILL');
+    const result = await hitFirstBootingInstance(stack, uniqueId('boot-lost'), 'SIGKILL');
     expect(result.result).toBe(expectedWorkloadSum(1, 20));
     // The launch activity saw it die instead of waiting a minute for a poller.
     expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
@@ -191,14 +198,6 @@ describe('lost instances', () => {
     expect(result.interruptions).toBeGreaterThanOrEqual(2);
   });
 
-  it('an instance that hangs while it boots: the launch gives it up after its ready timeout, and its work goes elsewhere', async () => {
-    const result = await hitFirstBootingInstance(uniqueId('boot-hung'), 'SIGSTOP');
-    expect(result.result).toBe(expectedWorkloadSum(1, 20));
-    expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
-    // Once, after the 15 s ready timeout, not after a minute and the launch's retries.
-    expect(result.elapsedSeconds).toBeLessThan(45);
-  });
-
   it('a busy instance killed: the work moves where the controller says, and the job counts what was lost', async () => {
     const workflowId = uniqueId('busy-lost');
     const unitMs = 100;
@@ -234,6 +233,92 @@ describe('lost instances', () => {
     // Replay fixtures of the runtime controller's job and of a child its parent moved.
     await recordHistory(stack.client, 'spotdagJob-controlled-lost', workflowId);
     await recordHistory(stack.client, 'spotdagSubTask-moved-by-parent', `${workflowId}/spin`);
+  });
+
+  it('a busy instance suspended: the provider sees it, and the work lost runs to the moment it saw it', async () => {
+    const workflowId = uniqueId('busy-suspended');
+    const unitMs = 100;
+    const ledger = path.join(stack.stateDir, `${workflowId}.ledger`);
+    const spec = workloadJobSpec(60, { chunks: 1, instances: 2, input: { unitMs, ledger } });
+    let hung: string | undefined;
+    const result = await stack.runUntil(async () => {
+      const handle = await stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId,
+        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
+      });
+      const units = () => readWorkloadLedger(ledger, workflowId).get('spin')?.length ?? 0;
+      await waitFor(async () => units() >= 20, 60_000, 'a third of the work');
+      hung = (await stack.provisioner.list(workflowId)).find((i) => i.planId === 'i0')!.id;
+      expect(stack.provisioner.kill(hung, 'SIGSTOP')).toBe(true);
+      return handle.result();
+    });
+    stack.provisioner.kill(hung!, 'SIGKILL');
+    expect(result.result).toBe(expectedWorkloadSum(1, 60));
+    const outcome = (await stack.client.workflow.getHandle(`${workflowId}/spin`).result()) as SubTaskOutcome;
+    expect(outcome.relocations).toEqual([
+      expect.objectContaining({ reason: 'instance-lost', diedAtMs: expect.any(Number) }),
+    ]);
+    // Seen within a second of the stop: the count agrees with the ledger's units done twice within
+    // a checkpoint interval (0.5 s), a unit and that second, and none of it is an estimate.
+    const redone = redoneUnits(readWorkloadLedger(ledger, workflowId).get('spin')!).length;
+    expect(result.workLostEstimatedSeconds).toBe(0);
+    expect(result.workLostSeconds).toBeGreaterThanOrEqual((redone * unitMs) / 1000 - 0.6);
+    expect(result.workLostSeconds).toBeLessThanOrEqual((redone * unitMs) / 1000 + 1.6);
+  });
+});
+
+/**
+ * Liveness when the provider sees nothing: a worker that hangs without its process exiting or
+ * being suspended (here a SIGSTOP the provider is told not to see). The poller watch finds it
+ * idle, the heartbeat timeout busy, the launch's ready timeout while it boots.
+ */
+describe('lost instances the provider does not see (hung workers)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startTestStack({
+      checkpointIntervalMs: 500,
+      instanceReadyTimeoutMs: 15_000,
+      liveness: { pollerBoundSeconds: TEST_LONG_POLL_SECONDS + 1, pollerCheckEverySeconds: 0.5 },
+      seeSuspended: false,
+    });
+  });
+  afterAll(async () => {
+    await stopAllInstances(stack);
+    await stack.close();
+  });
+
+  it('an idle instance that hangs and never polls: the poller watch moves its work within the heartbeat timeout + 2 s, once', () =>
+    idleInstanceLost(stack, 'SIGSTOP'));
+
+  it('an instance that hangs while it boots: the launch gives it up after its ready timeout, and its work goes elsewhere', async () => {
+    const result = await hitFirstBootingInstance(stack, uniqueId('boot-hung'), 'SIGSTOP');
+    expect(result.result).toBe(expectedWorkloadSum(1, 20));
+    expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
+    // Once, after the 15 s ready timeout, not after a minute and the launch's retries.
+    expect(result.elapsedSeconds).toBeLessThan(45);
+  });
+});
+
+/**
+ * A busy worker that hangs, with only the heartbeat timeout to find it (no provider, no poller
+ * watch: a busy worker still polls for its free slots, so with the watch on it may be found there
+ * first, and its attempt's progress is then not known to the job).
+ */
+describe('a hung busy worker and the heartbeat timeout alone', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startTestStack({
+      checkpointIntervalMs: 500,
+      liveness: { pollerBoundSeconds: 0 },
+      seeSuspended: false,
+    });
+  });
+  afterAll(async () => {
+    await stopAllInstances(stack);
+    await stack.close();
   });
 
   it('a busy instance that hangs: the heartbeat timeout moves its work, and the work lost is counted to it, as an upper bound', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalProvisioner } from '../../../src/provision/local';
+import type { InstanceLostEvent } from '../../../src/provision/provisioner';
 import { waitForExit } from '../../../src/util/process';
 
 /**
@@ -68,5 +69,49 @@ describe('LocalProvisioner', () => {
     expect(second.handle).not.toBe(first.handle);
     await provisioner.close();
     expect(await openServers(before)).toBe(before);
+  });
+
+  /** Lost-instance events of the provisioner for `ms`, or until `count` of them came. */
+  async function lostEvents(p: LocalProvisioner, ms: number, count = Infinity): Promise<InstanceLostEvent[]> {
+    const events: InstanceLostEvent[] = [];
+    p.watchLost((e) => events.push(e));
+    for (let waited = 0; waited < ms && events.length < count; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    return events;
+  }
+
+  it('reports an instance whose process is suspended (SIGSTOP) as lost, once, and not its neighbours', async () => {
+    const [stopped, neighbour] = await provisioner.provision('job', [
+      { id: 'i0', pool: 'local@test', slots: 1 },
+      { id: 'i1', pool: 'local@test', slots: 1 },
+    ]);
+    expect(provisioner.kill(stopped!.id, 'SIGSTOP')).toBe(true);
+    const events = await lostEvents(provisioner, 5_000, 1);
+    expect(events).toEqual([
+      { jobId: 'job', instanceId: stopped!.id, reason: 'suspended', atMs: expect.any(Number) as number },
+    ]);
+    // Woken, it is not reported again (its work has moved; fencing keeps what it writes out).
+    provisioner.kill(stopped!.id, 'SIGCONT');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(events).toHaveLength(1);
+    expect((await provisioner.list('job')).map((i) => i.id).sort()).toEqual(
+      [stopped!.id, neighbour!.id].sort(),
+    );
+  });
+
+  it('with seeSuspended off, a suspended process is left to the other signals', async () => {
+    const blind = new LocalProvisioner({
+      stateDir: path.join(stateDir, 'blind'),
+      command: { file: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)', '--'] },
+      seeSuspended: false,
+    });
+    try {
+      const [instance] = await blind.provision('job', [{ id: 'i0', pool: 'local@test', slots: 1 }]);
+      expect(blind.kill(instance!.id, 'SIGSTOP')).toBe(true);
+      expect(await lostEvents(blind, 2_500)).toEqual([]);
+    } finally {
+      await Promise.all((await blind.list()).map((i) => blind.stop(i.id, 1_000)));
+      await blind.close();
+    }
   });
 });
