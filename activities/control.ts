@@ -240,13 +240,16 @@ export function createControlActivities(deps: ControlActivityDeps) {
         ),
       );
       const timeout = deps.instanceReadyTimeoutMs ?? 60_000;
-      const alive = async (id: string) => (await deps.provisioner.list(jobId)).some((i) => i.id === id);
+      // Gone, or seen lost by its provider (a process suspended while it boots).
+      const alive = async (id: string) =>
+        !deps.provisioner.isLost?.(id) && (await deps.provisioner.list(jobId)).some((i) => i.id === id);
       const ready = await Promise.all(
         outcome.launched.map((i) => waitForPoller(deps.client, i.taskQueue, timeout, () => alive(i.id))),
       );
       const up = outcome.launched.filter((_, n) => ready[n] === 'ready');
-      // Dead before it polled, or hung (it never polled): the controller re-plans its work as for
-      // a refused launch. A hung one is released first, so that it neither runs nor bills.
+      // Dead or lost before it polled, or hung (it never polled): the controller re-plans its work
+      // as for a refused launch. A hung one is released first, so that it neither runs nor bills
+      // (what is left of a lost one goes with the job's instances at its end).
       const late = outcome.launched.filter((_, n) => ready[n] === 'late');
       if (late.length > 0) await deps.provisioner.release(jobId, late);
       const died = outcome.launched.flatMap((i, n) =>

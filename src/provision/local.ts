@@ -123,6 +123,9 @@ export class LocalProvisioner implements Provisioner {
   private readonly interrupting = new Set<string>();
   private readonly reported = new Set<string>();
   private watchdog?: NodeJS.Timeout;
+  private suspensionWatch?: NodeJS.Timeout;
+  /** Live instance records as the last check of the records found them (the suspension watch's). */
+  private live: InstanceRecord[] = [];
 
   constructor(private readonly options: LocalProvisionerOptions) {
     this.dir = path.join(options.stateDir, 'instances');
@@ -252,27 +255,45 @@ export class LocalProvisioner implements Provisioner {
   /**
    * Reports instances whose process dies without being released: at once for processes this
    * provisioner started (their exit event), within a second for others (after a restart of the
-   * control worker, by their pid); and, within a second, those whose process is suspended
-   * (SIGSTOP: alive but running nothing), unless `seeSuspended` is false.
+   * control worker, by their pid); and, within a tenth of a second (once a check of the records
+   * has seen them: a second after their launch at most), those whose process is suspended (SIGSTOP: alive but running nothing), unless `seeSuspended` is false. The work a
+   * suspended instance lost is counted to when it was seen, so it is looked for often (one small
+   * read of /proc per live instance).
    */
   watchLost(listener: (event: InstanceLostEvent) => void): void {
     this.lostListener = listener;
     this.watchdog ??= setInterval(() => this.checkRecords(), 1_000);
     this.watchdog.unref();
+    if (this.options.seeSuspended !== false && !this.suspensionWatch) {
+      this.checkRecords();
+      this.suspensionWatch = setInterval(() => this.checkSuspended(), 100);
+      this.suspensionWatch.unref();
+    }
   }
 
   private checkRecords(): void {
     if (!existsSync(this.dir)) return;
+    const live: InstanceRecord[] = [];
     for (const file of readdirSync(this.dir)) {
       if (!file.endsWith('.json')) continue;
       const record = this.read(file.slice(0, -'.json'.length));
       if (!record || record.replacedBy) continue;
-      if (!processAlive(record.pid)) this.lost(record);
-      // A stopped process runs nothing, like a stopped machine: lost from now (it may wake later,
-      // and then its checkpoint store fences whatever it writes).
-      else if (this.options.seeSuspended !== false && processSuspended(record.pid))
-        this.lost(record, 'suspended');
+      if (processAlive(record.pid)) live.push(record);
+      else this.lost(record);
     }
+    this.live = live;
+  }
+
+  /**
+   * A stopped process runs nothing, like a stopped machine: lost from now (it may wake later, and
+   * then its checkpoint store fences whatever it writes).
+   */
+  private checkSuspended(): void {
+    for (const record of this.live) if (processSuspended(record.pid)) this.lost(record, 'suspended');
+  }
+
+  isLost(instanceId: string): boolean {
+    return this.reported.has(instanceId);
   }
 
   /** An instance's process is gone (or suspended): tell the listener once, unless it was being released. */
@@ -351,6 +372,8 @@ export class LocalProvisioner implements Provisioner {
   async close(): Promise<void> {
     clearInterval(this.watchdog);
     this.watchdog = undefined;
+    clearInterval(this.suspensionWatch);
+    this.suspensionWatch = undefined;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await Promise.all([...this.metadata.values()].map((m) => m.stop()));

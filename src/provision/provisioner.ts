@@ -36,6 +36,8 @@ export interface Provisioner {
    * it was interrupted) — not when it is released on purpose.
    */
   watchLost?(listener: (event: InstanceLostEvent) => void): void;
+  /** Whether the provider has reported the instance lost (through `watchLost`). */
+  isLost?(instanceId: string): boolean;
 }
 
 /** An instance the provider saw die. */

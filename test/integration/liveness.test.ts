@@ -152,6 +152,14 @@ describe('lost instances', () => {
     expect(result.elapsedSeconds).toBeLessThan(30);
   });
 
+  it('an instance suspended while it boots: the launch hears it from the provider, and its work goes elsewhere at once', async () => {
+    const result = await hitFirstBootingInstance(stack, uniqueId('boot-suspended'), 'SIGSTOP');
+    expect(result.result).toBe(expectedWorkloadSum(1, 20));
+    expect(result.controller!.refusedLaunches).toBeGreaterThanOrEqual(1);
+    // Not after the 15 s ready timeout.
+    expect(result.elapsedSeconds).toBeLessThan(15);
+  });
+
   it('a replacement killed right after it starts: the job notices it too, and the result is exact', async () => {
     const heartbeatTimeoutSeconds = 3;
     const workflowId = uniqueId('replacement-lost');
