@@ -14,7 +14,9 @@ describe('recovery with real worker processes', () => {
   let stack: Awaited<ReturnType<typeof startTestStack>>;
 
   beforeAll(async () => {
-    stack = await startTestStack({ checkpointIntervalMs: 300 });
+    // The provider is told not to see a suspended (SIGSTOP) process, so that (b) is a worker that
+    // hangs unseen: its heartbeat timeout finds it (liveness.test.ts has the provider's side).
+    stack = await startTestStack({ checkpointIntervalMs: 300, seeSuspended: false });
   });
   afterAll(async () => {
     await stopAllInstances(stack);
