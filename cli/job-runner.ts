@@ -26,6 +26,7 @@ export interface RunJobOptions {
 const WHY: Record<string, string> = {
   exited: 'its process exited',
   suspended: 'its process was suspended',
+  impaired: 'its machine failed its EC2 status checks',
   'no-poller': 'no poller on its queue',
   interrupted: 'spot notice',
   'heartbeat-timeout': 'no heartbeat',

@@ -36,7 +36,7 @@ export interface MoveOrder {
 export interface InstanceLostReport {
   /** The provider's instance id. */
   instanceId: string;
-  reason: 'exited' | 'interrupted' | 'suspended' | 'no-poller';
+  reason: 'exited' | 'interrupted' | 'suspended' | 'impaired' | 'no-poller';
   atMs: number;
 }
 

@@ -98,7 +98,7 @@ export class Ec2Provisioner implements Provisioner {
         ? new FileSpendLedger(path.join(options.stateDir, 'ec2-spend'))
         : new MemorySpendLedger());
     this.guard = new SpendGuard(options.settings.limits, ledger);
-    this.watch = new Ec2InstanceWatch(this.client);
+    this.watch = new Ec2InstanceWatch(this.client, this.options.log);
   }
 
   /**

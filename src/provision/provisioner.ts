@@ -43,9 +43,10 @@ export interface Provisioner {
 /** An instance the provider saw die. */
 /**
  * How a provider saw an instance go: its process or machine ended (`exited`), spot reclaimed it
- * (`interrupted`), or it is suspended and runs nothing (`suspended`: a stopped local process).
+ * (`interrupted`), it is suspended and runs nothing (`suspended`: a stopped local process), or
+ * its machine fails EC2's status checks (`impaired`).
  */
-export type InstanceLossReason = 'exited' | 'interrupted' | 'suspended';
+export type InstanceLossReason = 'exited' | 'interrupted' | 'suspended' | 'impaired';
 
 export interface InstanceLostEvent {
   jobId: string;

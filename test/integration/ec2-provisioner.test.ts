@@ -69,18 +69,26 @@ describe('Ec2Provisioner against moto_server', () => {
   });
 
   /** A provisioner on its own client (middlewares stay per test), recording every CreateFleet input. */
-  function provisioner(overrides: Partial<Ec2SettingsInput> = {}) {
+  function provisioner(overrides: Partial<Ec2SettingsInput> = {}, log?: (line: string) => void) {
     const settings: Ec2Settings = parseEc2Settings({ ...base, ...overrides });
     const own = motoClient(moto.endpoint);
     const fleets: CreateFleetCommandInput[] = [];
+    const commands: string[] = [];
     own.middlewareStack.add(
       (next, context) => async (args) => {
+        commands.push(context.commandName ?? '');
         if (context.commandName === 'CreateFleetCommand') fleets.push(args.input as CreateFleetCommandInput);
         return next(args);
       },
       { step: 'initialize', name: 'recordCreateFleet' },
     );
-    return { provisioner: new Ec2Provisioner({ settings, client: own }), client: own, fleets, settings };
+    return {
+      provisioner: new Ec2Provisioner({ settings, client: own, log }),
+      client: own,
+      fleets,
+      commands,
+      settings,
+    };
   }
 
   async function describeIds(ids: string[]): Promise<Instance[]> {
@@ -194,9 +202,11 @@ describe('Ec2Provisioner against moto_server', () => {
   });
 
   it('reports an instance that stops running without being released, once, and not the released ones', async () => {
-    const { provisioner: ec2 } = provisioner({
-      timeouts: { instanceReadySeconds: 480, scheduleToStartSeconds: 900, instanceStatePollSeconds: 1 },
-    });
+    const logs: string[] = [];
+    const { provisioner: ec2, commands } = provisioner(
+      { timeouts: { instanceReadySeconds: 480, scheduleToStartSeconds: 900, instanceStatePollSeconds: 1 } },
+      (line) => logs.push(line),
+    );
     const events: InstanceLostEvent[] = [];
     ec2.watchLost((event) => events.push(event));
     try {
@@ -214,6 +224,9 @@ describe('Ec2Provisioner against moto_server', () => {
       ]);
       // Within a poll interval (1 s) and a call.
       expect(events[0]!.atMs - terminatedAt).toBeLessThanOrEqual(2_500);
+      // The status checks of the running ones were read, and found nothing impaired.
+      expect(commands).toContain('DescribeInstanceStatusCommand');
+      expect(logs.filter((l) => l.startsWith('instance status checks'))).toEqual([]);
     } finally {
       ec2.close();
     }
