@@ -1,5 +1,6 @@
 import { DescribeInstanceStatusCommand, type EC2Client, type InstanceStatus } from '@aws-sdk/client-ec2';
 import { describeTaggedInstances, LIVE_STATES } from './ec2-instances';
+import { pushAll } from '../util/array';
 import { TAG } from './ec2-tags';
 import type { InstanceLostEvent } from './provisioner';
 
@@ -85,7 +86,7 @@ export class Ec2InstanceWatch {
         const page = await this.client.send(
           new DescribeInstanceStatusCommand({ InstanceIds: ids.slice(k, k + STATUS_BATCH) }),
         );
-        out.push(...impairedInstances(page.InstanceStatuses ?? []));
+        pushAll(out, impairedInstances(page.InstanceStatuses ?? []));
       } catch (err) {
         // States were read: report what they say; the status checks are tried again next time.
         this.log?.(`instance status checks: ${(err as Error).message}`);
