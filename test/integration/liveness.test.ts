@@ -115,6 +115,37 @@ async function hitFirstBootingInstance(stack: Stack, workflowId: string, signal:
 }
 
 /**
+ * A one-chunk job of 60 units of 100 ms on two instances; once a third of the work is done, the
+ * busy instance gets `signal` (a SIGSTOPped one is SIGKILLed once the job is over). Returns the
+ * result, the sub-task's outcome and the work (seconds) its ledger shows done twice.
+ */
+async function busyInstanceHit(stack: Stack, name: string, signal: NodeJS.Signals) {
+  const workflowId = uniqueId(name);
+  const unitMs = 100;
+  const ledger = path.join(stack.stateDir, `${workflowId}.ledger`);
+  const spec = workloadJobSpec(60, { chunks: 1, instances: 2, input: { unitMs, ledger } });
+  let busy: string | undefined;
+  const result = await stack.runUntil(async () => {
+    const handle = await stack.client.workflow.start(spotdagJob, {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId,
+      args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
+    });
+    const units = () => readWorkloadLedger(ledger, workflowId).get('spin')?.length ?? 0;
+    await waitFor(async () => units() >= 20, 60_000, 'a third of the work');
+    busy = (await stack.provisioner.list(workflowId)).find((i) => i.planId === 'i0')!.id;
+    expect(stack.provisioner.kill(busy, signal)).toBe(true);
+    return handle.result();
+  });
+  if (signal === 'SIGSTOP') stack.provisioner.kill(busy!, 'SIGKILL');
+  expect(result.result).toBe(expectedWorkloadSum(1, 60));
+  const outcome = (await stack.client.workflow.getHandle(`${workflowId}/spin`).result()) as SubTaskOutcome;
+  const redoneSeconds =
+    (redoneUnits(readWorkloadLedger(ledger, workflowId).get('spin')!).length * unitMs) / 1000;
+  return { workflowId, result, outcome, redoneSeconds };
+}
+
+/**
  * Liveness from the provider (issue #19): the local provisioner sees an instance's process exit or
  * suspension and the job hears of it at once, whether the instance was busy or idle.
  */
@@ -207,32 +238,18 @@ describe('lost instances', () => {
   });
 
   it('a busy instance killed: the work moves where the controller says, and the job counts what was lost', async () => {
-    const workflowId = uniqueId('busy-lost');
-    const unitMs = 100;
-    const ledger = path.join(stack.stateDir, `${workflowId}.ledger`);
-    const spec = workloadJobSpec(60, { chunks: 1, instances: 2, input: { unitMs, ledger } });
-    const result = await stack.runUntil(async () => {
-      const handle = await stack.client.workflow.start(spotdagJob, {
-        taskQueue: CONTROL_TASK_QUEUE,
-        workflowId,
-        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
-      });
-      const units = () => readWorkloadLedger(ledger, workflowId).get('spin')?.length ?? 0;
-      await waitFor(async () => units() >= 20, 60_000, 'a third of the work');
-      const [busy] = (await stack.provisioner.list(workflowId)).filter((i) => i.planId === 'i0');
-      expect(stack.provisioner.kill(busy!.id, 'SIGKILL')).toBe(true);
-      return handle.result();
-    });
-    expect(result.result).toBe(expectedWorkloadSum(1, 60));
-    const outcome = (await stack.client.workflow.getHandle(`${workflowId}/spin`).result()) as SubTaskOutcome;
+    const { workflowId, result, outcome, redoneSeconds } = await busyInstanceHit(
+      stack,
+      'busy-lost',
+      'SIGKILL',
+    );
     expect(outcome.relocations).toEqual([
       expect.objectContaining({ reason: 'instance-lost', diedAtMs: expect.any(Number) }),
     ]);
     // The job's count of the work lost (last checkpoint → the death the provider saw) agrees with
     // the ledger's units done twice, within a checkpoint interval (0.5 s) and a unit.
-    const redone = redoneUnits(readWorkloadLedger(ledger, workflowId).get('spin')!).length;
     expect(result.workLostSeconds).toBeGreaterThan(0);
-    expect(Math.abs(result.workLostSeconds - (redone * unitMs) / 1000)).toBeLessThanOrEqual(0.6);
+    expect(Math.abs(result.workLostSeconds - redoneSeconds)).toBeLessThanOrEqual(0.6);
     // The provider saw the death: nothing of it is an estimate. `spotdag report` agrees.
     expect(result.workLostEstimatedSeconds).toBe(0);
     const report = await fetchReportModel(stack.client, workflowId, stack.checkpointStore);
@@ -244,35 +261,16 @@ describe('lost instances', () => {
   });
 
   it('a busy instance suspended: the provider sees it, and the work lost runs to the moment it saw it', async () => {
-    const workflowId = uniqueId('busy-suspended');
-    const unitMs = 100;
-    const ledger = path.join(stack.stateDir, `${workflowId}.ledger`);
-    const spec = workloadJobSpec(60, { chunks: 1, instances: 2, input: { unitMs, ledger } });
-    let hung: string | undefined;
-    const result = await stack.runUntil(async () => {
-      const handle = await stack.client.workflow.start(spotdagJob, {
-        taskQueue: CONTROL_TASK_QUEUE,
-        workflowId,
-        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
-      });
-      const units = () => readWorkloadLedger(ledger, workflowId).get('spin')?.length ?? 0;
-      await waitFor(async () => units() >= 20, 60_000, 'a third of the work');
-      hung = (await stack.provisioner.list(workflowId)).find((i) => i.planId === 'i0')!.id;
-      expect(stack.provisioner.kill(hung, 'SIGSTOP')).toBe(true);
-      return handle.result();
-    });
-    stack.provisioner.kill(hung!, 'SIGKILL');
-    expect(result.result).toBe(expectedWorkloadSum(1, 60));
-    const outcome = (await stack.client.workflow.getHandle(`${workflowId}/spin`).result()) as SubTaskOutcome;
+    const { result, outcome, redoneSeconds } = await busyInstanceHit(stack, 'busy-suspended', 'SIGSTOP');
     expect(outcome.relocations).toEqual([
       expect.objectContaining({ reason: 'instance-lost', diedAtMs: expect.any(Number) }),
     ]);
-    // Seen within a second of the stop: the count agrees with the ledger's units done twice within
-    // a checkpoint interval (0.5 s), a unit and that second, and none of it is an estimate.
-    const redone = redoneUnits(readWorkloadLedger(ledger, workflowId).get('spin')!).length;
+    // Seen a tenth of a second after the stop (a second at most, for an instance launched just
+    // before): the count agrees with the ledger's units done twice within a checkpoint interval
+    // (0.5 s), a unit and that delay, and none of it is an estimate.
     expect(result.workLostEstimatedSeconds).toBe(0);
-    expect(result.workLostSeconds).toBeGreaterThanOrEqual((redone * unitMs) / 1000 - 0.6);
-    expect(result.workLostSeconds).toBeLessThanOrEqual((redone * unitMs) / 1000 + 1.6);
+    expect(result.workLostSeconds).toBeGreaterThanOrEqual(redoneSeconds - 0.6);
+    expect(result.workLostSeconds).toBeLessThanOrEqual(redoneSeconds + 1.6);
   });
 });
 
@@ -330,33 +328,13 @@ describe('a hung busy worker and the heartbeat timeout alone', () => {
   });
 
   it('a busy instance that hangs: the heartbeat timeout moves its work, and the work lost is counted to it, as an upper bound', async () => {
-    const workflowId = uniqueId('busy-hung');
-    const unitMs = 100;
-    const ledger = path.join(stack.stateDir, `${workflowId}.ledger`);
-    const spec = workloadJobSpec(60, { chunks: 1, instances: 2, input: { unitMs, ledger } });
-    let hung: string | undefined;
-    const result = await stack.runUntil(async () => {
-      const handle = await stack.client.workflow.start(spotdagJob, {
-        taskQueue: CONTROL_TASK_QUEUE,
-        workflowId,
-        args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 3 } }],
-      });
-      const units = () => readWorkloadLedger(ledger, workflowId).get('spin')?.length ?? 0;
-      await waitFor(async () => units() >= 20, 60_000, 'a third of the work');
-      hung = (await stack.provisioner.list(workflowId)).find((i) => i.planId === 'i0')!.id;
-      expect(stack.provisioner.kill(hung, 'SIGSTOP')).toBe(true);
-      return handle.result();
-    });
-    stack.provisioner.kill(hung!, 'SIGKILL');
-    expect(result.result).toBe(expectedWorkloadSum(1, 60));
-    const outcome = (await stack.client.workflow.getHandle(`${workflowId}/spin`).result()) as SubTaskOutcome;
+    const { result, outcome, redoneSeconds } = await busyInstanceHit(stack, 'busy-hung', 'SIGSTOP');
     expect(outcome.relocations).toEqual([expect.objectContaining({ reason: 'heartbeat-timeout' })]);
     expect(outcome.relocations![0]!.diedAtMs).toBeUndefined();
     // No one saw it die: the loss runs to the timeout's firing, all of it said to be an estimate,
     // and no less than the units the ledger saw done twice.
-    const redone = redoneUnits(readWorkloadLedger(ledger, workflowId).get('spin')!).length;
     expect(result.workLostEstimatedSeconds).toBe(result.workLostSeconds);
-    expect(result.workLostSeconds).toBeGreaterThanOrEqual((redone * unitMs) / 1000 - 0.2);
-    expect(result.workLostSeconds).toBeLessThanOrEqual((redone * unitMs) / 1000 + 3 + 1);
+    expect(result.workLostSeconds).toBeGreaterThanOrEqual(redoneSeconds - 0.2);
+    expect(result.workLostSeconds).toBeLessThanOrEqual(redoneSeconds + 3 + 1);
   });
 });
