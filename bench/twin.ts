@@ -150,6 +150,8 @@ export interface TwinScenarioResult {
    * scenario needs the net when it met it with the net and missed it without.
    */
   simWithoutNet: { deadlineMet: boolean; makespanSeconds: number };
+  /** The simulator without runtime cuts: what re-splitting saves (cost, time) where it cuts. */
+  simWithoutCuts: { deadlineMet: boolean; makespanSeconds: number; costUsd: number };
   /** Share of sub-tasks (of either run) placed in the same pool and market by both. */
   agreementPct: number;
   realToSimCost: number;
@@ -197,7 +199,11 @@ function scenarioOf(s: TwinScenario): ReplayScenario {
  */
 export function simulateTwin(
   s: TwinScenario,
-  options: { safetyNet?: boolean; onDecision?: (decision: Decision, state: ControllerState) => void } = {},
+  options: {
+    safetyNet?: boolean;
+    resplit?: boolean;
+    onDecision?: (decision: Decision, state: ControllerState) => void;
+  } = {},
 ): TwinRun {
   const { spec, dag } = prepareJob(specOf(s));
   const d = dagArrays(dag);
@@ -220,6 +226,7 @@ export function simulateTwin(
       minTickSeconds: fleet.minTickSeconds,
       penaltySeconds: fleet.penaltySeconds,
       safetyNet: options.safetyNet,
+      resplit: options.resplit,
       onDecision: (decision, state) => {
         resplits += decision.resplits.length;
         safetyNet ||= decision.guard.onDemandMode;
@@ -332,6 +339,7 @@ export async function runTwinBenchmark(options: {
     log(`twin: ${s.name} (${s.purpose}): simulating`);
     const sim = simulateTwin(s);
     const withoutNet = simulateTwin(s, { safetyNet: false });
+    const withoutCuts = simulateTwin(s, { resplit: false });
     log(`twin: ${s.name}: running the real job (about ${Math.round(sim.makespanSeconds)} s)`);
     const real = await runTwinReal(s, log);
     results.push({
@@ -341,6 +349,11 @@ export async function runTwinBenchmark(options: {
       sim,
       real,
       simWithoutNet: { deadlineMet: withoutNet.deadlineMet, makespanSeconds: withoutNet.makespanSeconds },
+      simWithoutCuts: {
+        deadlineMet: withoutCuts.deadlineMet,
+        makespanSeconds: withoutCuts.makespanSeconds,
+        costUsd: withoutCuts.costUsd,
+      },
       agreementPct: agreementPct(sim.placements, real.placements),
       realToSimCost: sim.costUsd > 0 ? real.costUsd / sim.costUsd : NaN,
     });
@@ -374,6 +387,7 @@ export function formatTwinBenchmark(r: TwinResult): string {
       'cuts sim/real',
       'net sim/real',
       'sim w/o net',
+      'sim w/o cuts',
       'exact',
     ],
     ...r.results.map((x) => [
@@ -390,6 +404,7 @@ export function formatTwinBenchmark(r: TwinResult): string {
       `${x.sim.resplits}/${x.real.resplits}`,
       `${x.sim.safetyNet ? 'yes' : 'no'}/${x.real.safetyNet ? 'yes' : 'no'}`,
       `${x.simWithoutNet.makespanSeconds.toFixed(1)} s ${x.simWithoutNet.deadlineMet ? 'met' : 'MISSED'}`,
+      `${x.simWithoutCuts.costUsd.toFixed(5)} $ ${x.simWithoutCuts.makespanSeconds.toFixed(1)} s${x.simWithoutCuts.deadlineMet ? '' : ' MISSED'}`,
       x.real.correct ? 'yes' : 'NO',
     ]),
   ];
