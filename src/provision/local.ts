@@ -289,7 +289,8 @@ export class LocalProvisioner implements Provisioner {
    * then its checkpoint store fences whatever it writes).
    */
   private checkSuspended(): void {
-    for (const record of this.live) if (processSuspended(record.pid)) this.lost(record, 'suspended');
+    for (const record of this.live)
+      if (!this.reported.has(record.id) && processSuspended(record.pid)) this.lost(record, 'suspended');
   }
 
   isLost(instanceId: string): boolean {

@@ -145,6 +145,15 @@ async function busyInstanceHit(stack: Stack, name: string, signal: NodeJS.Signal
   return { workflowId, result, outcome, redoneSeconds };
 }
 
+/** The liveness suites' stack: the poller watch and launch timeouts bounded for the test server. */
+const WATCHED = {
+  checkpointIntervalMs: 500,
+  // Local instances boot in seconds: a launch gives up on one that has not polled in 15.
+  instanceReadyTimeoutMs: 15_000,
+  // The test server holds polls 1 s: a queue with no poll for 2 s has a dead or hung worker.
+  liveness: { pollerBoundSeconds: TEST_LONG_POLL_SECONDS + 1, pollerCheckEverySeconds: 0.5 },
+};
+
 /**
  * Liveness from the provider (issue #19): the local provisioner sees an instance's process exit or
  * suspension and the job hears of it at once, whether the instance was busy or idle.
@@ -153,13 +162,7 @@ describe('lost instances', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    // The test server holds polls 1 s: a queue with no poll for 2 s has a dead or hung worker.
-    stack = await startTestStack({
-      checkpointIntervalMs: 500,
-      // Local instances boot in seconds: a launch gives up on one that has not polled in 15.
-      instanceReadyTimeoutMs: 15_000,
-      liveness: { pollerBoundSeconds: TEST_LONG_POLL_SECONDS + 1, pollerCheckEverySeconds: 0.5 },
-    });
+    stack = await startTestStack(WATCHED);
   });
   afterAll(async () => {
     await stopAllInstances(stack);
@@ -283,12 +286,7 @@ describe('lost instances the provider does not see (hung workers)', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startTestStack({
-      checkpointIntervalMs: 500,
-      instanceReadyTimeoutMs: 15_000,
-      liveness: { pollerBoundSeconds: TEST_LONG_POLL_SECONDS + 1, pollerCheckEverySeconds: 0.5 },
-      seeSuspended: false,
-    });
+    stack = await startTestStack({ ...WATCHED, seeSuspended: false });
   });
   afterAll(async () => {
     await stopAllInstances(stack);
