@@ -32,6 +32,7 @@ import { loadDocument, saveDocument } from './documents';
 import { JobDags } from './job-dags';
 import { decomposedJobOf, prepareJob, type PreparedJob } from '../src/planning/pipeline';
 import { replacementFor, type MovingSubTask } from './replacement';
+import { instancesWithin, readTenancyConfig, resolveTenancy } from '../src/tenancy/config';
 
 export interface ControlActivityDeps {
   client: Client;
@@ -134,6 +135,15 @@ export function createControlActivities(deps: ControlActivityDeps) {
       throw err;
     }
   };
+  /** The job's tenant and priority against the stored tenant settings (an unknown tenant: final). */
+  const tenancyOf = async (tenant: string | undefined, priority: number | undefined) => {
+    const config = deps.store ? await readTenancyConfig(deps.store) : undefined;
+    try {
+      return resolveTenancy(config, tenant, priority);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_JOB_SPEC);
+    }
+  };
   return {
     /**
      * Validates the spec and decomposes it into a DAG of sub-tasks, in topological order. The
@@ -141,11 +151,19 @@ export function createControlActivities(deps: ControlActivityDeps) {
      */
     async decomposeJob(jobId: string, input: unknown): Promise<JobPlan> {
       const prepared = prepare(input);
+      const tenancy = await tenancyOf(prepared.spec.tenant, prepared.spec.priority);
+      // A tenant's job plans no more instances at once than its quotas allow.
+      if (tenancy)
+        prepared.spec.fleet = {
+          ...prepared.spec.fleet,
+          instances: instancesWithin(prepared.spec.fleet.instances, tenancy),
+        };
       const job = decomposedJobOf(jobId, prepared);
       const document = await saveDocument(deps.store, jobId, job);
       // The graph rebuilt from the stored list, so node order is the sub-task index order.
       deps.dags?.remember(JobDags.key(jobId, document), job, plannedDag(job));
-      return jobPlanOf(job, document);
+      const plan = jobPlanOf(job, document);
+      return tenancy ? { ...plan, tenancy } : plan;
     },
 
     /**

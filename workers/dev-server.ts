@@ -56,6 +56,9 @@ function devServerArgs(port: number, uiPort: number | undefined, options: DevSer
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.longPollSeconds !== undefined)
     args.push('--dynamic-config-value', `matching.longPollExpirationInterval="${options.longPollSeconds}s"`);
+  // Tenants' jobs carry priority and fairness keys (docs/tenants.md): the matcher that honours them.
+  args.push('--dynamic-config-value', 'matching.useNewMatcher=true');
+  args.push('--dynamic-config-value', 'matching.enableFairness=true');
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
   return args;

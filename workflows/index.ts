@@ -2,3 +2,4 @@
 export { progressQuery, spotdagJob } from './job';
 export type { JobPhase, JobRunOptions } from './job';
 export { spotdagSubTask } from './subtask';
+export { spotdagFleet } from './fleet';

@@ -87,6 +87,8 @@ const MAX_MOVES = 200;
 
 export const jobStateQuery = defineQuery<ControlledJobState>('spotdagJobState');
 import { spotdagSubTask } from './subtask';
+import { FleetMembership } from './job-fleet';
+import { temporalPriority } from '../src/tenancy/types';
 
 const planning = proxyActivities<ControlActivities>({
   startToCloseTimeout: '5 minutes',
@@ -196,14 +198,20 @@ export async function controlledJob(
       runs: 0,
     };
   }
-  const run = new ControlledRun(jobId, state, options, telemetry);
+  const tenancy = state.plan.tenancy;
+  const fleet = tenancy ? new FleetMembership(jobId, tenancy) : undefined;
+  const run = new ControlledRun(jobId, state, options, telemetry, fleet);
   let next: 'done' | 'continue' | undefined;
   try {
+    if (fleet && !continued) await fleet.join(telemetry, progress, state.plan.fleet.instances);
     next = await run.execute(!continued);
   } finally {
     if (next !== 'continue') {
       telemetry.setPhase('release');
-      await CancellationScope.nonCancellable(() => provisioning.releaseInstances(jobId, []));
+      await CancellationScope.nonCancellable(async () => {
+        await provisioning.releaseInstances(jobId, []);
+        await fleet?.leave(); // after the release: the leases went back once the instances were gone
+      });
     }
   }
   if (next === 'continue') {
@@ -262,6 +270,7 @@ class ControlledRun {
     private readonly state: ControlledContinuation,
     options: JobRunOptions,
     private readonly telemetry: JobTelemetry,
+    private readonly fleet?: FleetMembership,
   ) {
     this.plan = state.plan;
     this.policy = { ...DEFAULT_SUBTASK_POLICY, ...options.subTaskPolicy };
@@ -327,7 +336,16 @@ class ControlledRun {
       this.dispatch();
       this.publish();
       if (this.draining && this.children.size === 0 && this.launching === 0) return 'continue';
-      if (this.children.size === 0 && this.launching === 0 && !this.state.nextTickAt && !this.eventDue)
+      const waitingForLeases = [...this.instances.values()].some(
+        (i) => i.leaseRequested && !i.leased && !i.lost,
+      );
+      if (
+        this.children.size === 0 &&
+        this.launching === 0 &&
+        !waitingForLeases &&
+        !this.state.nextTickAt &&
+        !this.eventDue
+      )
         throw ApplicationFailure.nonRetryable(`no sub-task can start: ${this.unstartable()}`, 'NoProgress');
       const tickInMs =
         this.state.nextTickAt !== undefined
@@ -338,11 +356,13 @@ class ControlledRun {
         this.lostReports.length > 0 ||
         this.lostInstances.length > 0 ||
         this.launched.length > 0 ||
+        this.fleet?.hasGrants === true ||
         this.eventDue;
       const woke =
         tickInMs === undefined
           ? (await condition(wake), true)
           : await condition(wake, Math.max(1, Math.ceil(tickInMs)));
+      this.takeGrants();
       this.takeLaunches();
       this.takeLostReports();
       this.takeFinished();
@@ -411,9 +431,15 @@ class ControlledRun {
     for (const k of response.stopRunning) this.stop(k);
     // Instances: keep what is launched, take the plan's new ones, forget planned ones it dropped.
     const planned = new Set(response.instances.map((i) => i.id));
+    const dropped: string[] = [];
     for (const [planId, inst] of this.instances)
-      if (inst.launchedAtMs === undefined && !planned.has(planId) && !inst.lost)
+      if (inst.launchedAtMs === undefined && !planned.has(planId) && !inst.lost) {
+        // A tenant's instance being launched stays known: its lease goes back once it is released.
+        if (this.fleet && inst.launching) continue;
         this.instances.delete(planId);
+        if (inst.leaseRequested) dropped.push(planId);
+      }
+    this.fleet?.giveBack(dropped);
     for (const p of response.instances) {
       const known = this.instances.get(p.id);
       if (known) {
@@ -545,9 +571,16 @@ class ControlledRun {
   /** Launches the plan's instances whose time has come. */
   private launchDue(): void {
     const now = this.nowSeconds;
-    const due = [...this.instances.values()].filter(
+    const dueNow = [...this.instances.values()].filter(
       (i) => i.launchedAtMs === undefined && !i.lost && !i.launching && (i.launchAt ?? 0) <= now + 1e-3,
     );
+    // On a fleet with tenants an instance launches once its lease is granted.
+    const due = this.fleet ? dueNow.filter((i) => i.leased) : dueNow;
+    if (this.fleet) {
+      const ask = dueNow.filter((i) => !i.leaseRequested);
+      for (const i of ask) i.leaseRequested = true;
+      this.fleet.request(ask.map((i) => ({ planId: i.planId, pricePerHour: i.maxPricePerHour })));
+    }
     if (due.length === 0) return;
     for (const i of due) i.launching = true;
     this.launching++;
@@ -603,6 +636,7 @@ class ControlledRun {
           inst.launching = false;
           inst.lost = true;
           inst.endedAtMs = Date.now();
+          if (inst.leased) this.fleet?.giveBack([inst.planId]);
         }
         log.warn('launch refused', { instance: r.planId, pool: r.pool, reason: r.reason });
         this.state.summary.refusedLaunches++;
@@ -631,7 +665,10 @@ class ControlledRun {
         idle.map((i) => i.id!),
       )
       .then(
-        () => this.releasing--,
+        () => {
+          this.releasing--;
+          this.fleet?.giveBack(idle.filter((i) => i.leased).map((i) => i.planId));
+        },
         (err: unknown) => {
           this.releasing--;
           log.warn('releasing idle instances failed; they are released at the end', {
@@ -686,6 +723,32 @@ class ControlledRun {
     return running >= inst.slots + PREFETCH_SLOTS;
   }
 
+  /**
+   * A lost instance of a tenant's job is terminated before its lease goes back: one that only looks
+   * lost (hung, suspended) must not run beside its replacement over the tenant's quota.
+   */
+  private releaseLost(inst: JobInstance): void {
+    provisioning.releaseInstanceIds(this.jobId, [inst.id!]).then(
+      () => this.fleet?.giveBack([inst.planId]),
+      (err: unknown) =>
+        log.warn('releasing a lost instance failed; its lease goes back at the end', {
+          error: rootCause(err),
+        }),
+    );
+  }
+
+  /** Leases the fleet granted: those instances may launch; any the plan no longer wants go back. */
+  private takeGrants(): void {
+    if (!this.fleet) return;
+    const unwanted: string[] = [];
+    for (const planId of this.fleet.takeGrants()) {
+      const inst = this.instances.get(planId);
+      if (inst && !inst.lost && inst.endedAtMs === undefined) inst.leased = true;
+      else if (!inst) unwanted.push(planId);
+    }
+    this.fleet.giveBack(unwanted);
+  }
+
   private instanceLost(instanceId: string, reason: string, atMs: number, diedThen = false): void {
     const planId = this.planIdOf.get(instanceId);
     const inst = planId === undefined ? undefined : this.instances.get(planId);
@@ -695,6 +758,7 @@ class ControlledRun {
     inst.lost = true;
     inst.endedAtMs = atMs;
     this.progress.interruptions++;
+    if (this.fleet && inst.leased) this.releaseLost(inst);
     log.warn('instance lost', { instance: instanceId, pool: inst.pool, reason });
     if (inst.market === 'spot') {
       this.pendingEvent.lostPools.push(inst.pool);
@@ -833,6 +897,7 @@ class ControlledRun {
     this.children.set(k, { workflowId, on: inst.planId, startedAt: this.nowSeconds, generation: 0 });
     executeChild(spotdagSubTask, {
       workflowId,
+      ...(this.plan.tenancy ? { priority: temporalPriority(this.plan.tenancy) } : {}),
       staticSummary: subTaskSummary(
         { stage: stage.stage, index: plan.indexInStage[k]!, count: stage.count },
         { instanceType: inst.pool.split('@')[0]!, zone: inst.pool.split('@')[1] ?? '', market: inst.market },

@@ -35,7 +35,8 @@ export interface JobRunOptions {
   prefetchInputs?: boolean;
 }
 
-export type JobPhase = 'decompose' | 'forecast' | 'allocate' | 'provision' | 'run' | 'release' | 'done';
+export type JobPhase =
+  'queued' | 'decompose' | 'forecast' | 'allocate' | 'provision' | 'run' | 'release' | 'done';
 
 /** The job's progress, for clients (`spotdag run` draws its progress bars from it). */
 export const progressQuery = defineQuery<JobProgress>('spotdagProgress');

@@ -11,6 +11,7 @@ import { registerRun } from './run';
 import { registerServer } from './server';
 import { registerStandIn } from './stand-in';
 import { registerCancel, registerStatus } from './status';
+import { registerTenants } from './tenants';
 import { registerWorker } from './worker';
 
 /** Every CLI command registers itself on the program; add new commands here. */
@@ -23,6 +24,7 @@ export const commandRegistrations: Array<(program: Command) => void> = [
   registerReport,
   registerCancel,
   registerFleet,
+  registerTenants,
   registerServer,
   registerWorker,
   registerEc2,

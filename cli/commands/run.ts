@@ -29,6 +29,8 @@ interface RunOptions extends ProviderFlags, WfFormatFlags, LogFlags {
   dryRun?: boolean;
   json?: boolean;
   progress: boolean;
+  tenant?: string;
+  priority?: number;
 }
 
 /** The spec with `fleet.provider` set (`--provider` overrides the spec's). */
@@ -72,6 +74,8 @@ export function registerRun(program: Command): void {
     .option('--size-scale <x>', 'WfFormat: declared file sizes × this', positiveNumber, 1)
     .option('--instances <n>', 'WfFormat: local instances', positiveInt)
     .option('--slots <n>', 'WfFormat: sub-tasks per instance at once', positiveInt)
+    .option('--tenant <name>', "run as this tenant (docs/tenants.md); overrides the spec's tenant")
+    .option('--priority <1-5>', "priority key of the job's work (1 first); overrides the spec's", positiveInt)
     .option('--no-progress', 'no progress bars')
     .option('--json', 'print the result as JSON (no progress bars)')
     .option('--verbose', VERBOSE_HELP);
@@ -94,7 +98,12 @@ export function registerRun(program: Command): void {
       const fromFile = jobFile.spec;
       const provider = opts.provider ?? parseJobSpec(fromFile).fleet.provider;
       const withFleet = opts.provider ? withProvider(fromFile, provider) : fromFile;
-      const raw = provider === 'local' ? withResolvedWorkdirs(withFleet, file) : withFleet;
+      const withTenant = {
+        ...(withFleet as object),
+        ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+        ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+      };
+      const raw = provider === 'local' ? withResolvedWorkdirs(withTenant, file) : withTenant;
       // The job's own first step (parse, decompose, check the DAG): what it would reject fails here.
       const prepared = prepareJob(raw, { knownSteps: knownSteps() });
       const { spec } = prepared;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { preferencesSchema } from '../allocate/preferences';
 import { fleetSchema } from '../provision/fleet';
+import { prioritySchema, tenantNameSchema } from '../tenancy/config';
 import { pushAll } from '../util/array';
 import { durationSchema } from '../util/duration';
 import { DEFAULT_OVERHEAD, layoutChunks, reduceLevels } from './chunking';
@@ -214,6 +215,12 @@ export const jobSpecSchema = z
     stages: z.array(stageSchema).min(1),
     fleet: fleetSchema.prefault({}),
     preferences: preferencesSchema.prefault({}),
+    tenant: tenantNameSchema.optional().meta({
+      description: 'The tenant the job runs as (docs/tenants.md); default `default`.',
+    }),
+    priority: prioritySchema.optional().meta({
+      description: "Temporal priority key of the job's work: 1 runs first, 5 last; default the tenant's.",
+    }),
     limits: limitsSchema.prefault({}),
     overhead: overheadSchema.prefault({}),
   })

@@ -29,6 +29,9 @@ export interface JobInstance {
   lost?: boolean;
   /** A launch is under way. */
   launching?: boolean;
+  /** On a fleet with tenants: its lease was asked for, and granted (it may launch). */
+  leaseRequested?: boolean;
+  leased?: boolean;
 }
 
 /** Why the workflow calls `decide`, and what it saw since the last call. */

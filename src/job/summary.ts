@@ -38,6 +38,12 @@ export interface JobProgress {
   plannedCostUsd: number;
   plannedMakespanSeconds: number;
   elapsedSeconds: number;
+  /** The job's tenant and priority key, when it runs on a fleet with tenants. */
+  tenant?: string;
+  priority?: number;
+  /** While phase is `queued`: the job's place in its fleet's queue (1 next) and what it waits for. */
+  queuePosition?: number;
+  queueReason?: string;
 }
 
 function seconds(value: number): string {
@@ -59,7 +65,14 @@ function lostWork(p: JobProgress): string {
 /** The parent's current details: one markdown table, refreshed as the job moves. */
 export function jobDetailsMarkdown(p: JobProgress): string {
   const waiting = p.total - p.done - p.running;
+  const queued =
+    p.phase === 'queued' && p.queuePosition !== undefined
+      ? [`**Queued**: position ${p.queuePosition} in the fleet's queue (${p.queueReason ?? 'waiting'}).`, '']
+      : [];
+  const tenant = p.tenant !== undefined ? [`Tenant **${p.tenant}**, priority ${p.priority ?? 3}.`, ''] : [];
   return [
+    ...queued,
+    ...tenant,
     '| phase | done | running | waiting | interruptions | work lost / saved | cost so far | planned cost | elapsed | planned makespan |',
     '|---|---|---|---|---|---|---|---|---|---|',
     `| ${p.phase} | ${p.done}/${p.total} | ${p.running} | ${waiting} | ${p.interruptions} | ${lostWork(p)} / ${seconds(p.workSavedSeconds)} | ${usd(p.costSoFarUsd)} | ${usd(

@@ -6,6 +6,7 @@ import type { Preferences } from '../allocate/preferences';
 import type { SubTaskAttributes } from '../dag';
 import type { DocumentRef } from '../checkpoint/types';
 import type { FleetSpec } from '../provision/fleet';
+import type { JobTenancy } from '../tenancy/types';
 
 /** A sub-task of the decomposed DAG, with its dependencies listed (in topological order). */
 export interface PlannedSubTask extends SubTaskAttributes {
@@ -56,6 +57,8 @@ export interface JobPlan {
   criticalPathSeconds: number;
   totalWorkSeconds: number;
   maxParallelism: number;
+  /** The job's tenant, priority and fleet, when tenants are configured or the spec names one. */
+  tenancy?: JobTenancy;
 }
 
 /** What `allocateSubTasks` returns: the schedule by reference, plus what the parent needs of it. */

@@ -1,0 +1,429 @@
+/**
+ * The fleet's books: which jobs are admitted, which wait and in what order, how many instances
+ * each tenant holds, and what they have spent. Pure and deterministic (the fleet workflow runs it
+ * and carries its state across continue-as-new); every operation returns the messages to send.
+ *
+ * Admission reserves a job's instances (its plan's most at once, already capped to the quotas),
+ * as Kueue reserves quota: a job is admitted only when its reservation fits its tenant's and the
+ * fleet's instance quotas, so an admitted job never waits for instances held by another job (no
+ * job can hold some and wait for the rest). Each instance still takes a lease, granted within
+ * the reservation, from before its launch until the job returns it after the instance is gone:
+ * the leases are what the quotas are checked against, so they are never exceeded.
+ *
+ * Order: a lower priority key first; within a priority, the tenant with the smallest share of
+ * what it holds (reserved instances for admission, leased ones for leases) per unit of weight;
+ * then arrival.
+ */
+import type { FleetLimits, Tenant } from './types';
+
+export interface Lease {
+  pricePerHour: number;
+  sinceMs: number;
+}
+
+export interface WantedLease {
+  planId: string;
+  pricePerHour: number;
+  seq: number;
+}
+
+export interface LedgerJob {
+  jobId: string;
+  tenant: string;
+  priority: number;
+  /** Instances reserved for it at admission. */
+  reserved: number;
+  seq: number;
+  arrivedAtMs: number;
+  admittedAtMs?: number;
+  position?: number;
+  leases: Record<string, Lease>;
+  wanted: WantedLease[];
+  /** Spend of this job's returned leases, USD. */
+  closedSpendUsd: number;
+}
+
+export interface LedgerState {
+  tenants: Record<string, Tenant>;
+  limits: FleetLimits;
+  jobs: Record<string, LedgerJob>;
+  /** Per tenant, per UTC day (YYYY-MM-DD): spend of returned leases, USD (the last days only). */
+  closedByDay: Record<string, Record<string, number>>;
+  /** Per tenant: spend of returned leases and of jobs that left, USD, since the fleet began. */
+  closedTotal: Record<string, number>;
+  seq: number;
+}
+
+export type FleetMessage =
+  | { to: string; kind: 'admission'; status: 'admitted' }
+  | { to: string; kind: 'admission'; status: 'queued'; position: number; reason: string }
+  | { to: string; kind: 'admission'; status: 'rejected'; reason: string }
+  | { to: string; kind: 'grant'; planIds: string[] };
+
+export interface AdmitRequest {
+  jobId: string;
+  tenant: Tenant;
+  priority: number;
+  limits: FleetLimits;
+  /** The most instances the job runs at once. */
+  instances: number;
+}
+
+export interface TenantUsage {
+  tenant: string;
+  weight: number;
+  priority: number;
+  admittedJobs: number;
+  queuedJobs: number;
+  instances: number;
+  reservedInstances: number;
+  spendTodayUsd: number;
+  spendUsd: number;
+  quotas: Tenant['quotas'];
+}
+
+export interface JobUsage {
+  jobId: string;
+  tenant: string;
+  priority: number;
+  status: 'admitted' | 'queued';
+  position?: number;
+  instances: number;
+  reservedInstances: number;
+  waitingInstances: number;
+  spendUsd: number;
+}
+
+export interface FleetUsage {
+  atMs: number;
+  limits: FleetLimits;
+  tenants: TenantUsage[];
+  jobs: JobUsage[];
+}
+
+const DAY_MS = 86_400_000;
+const DAYS_KEPT = 3;
+
+export function emptyLedger(): LedgerState {
+  return { tenants: {}, limits: {}, jobs: {}, closedByDay: {}, closedTotal: {}, seq: 0 };
+}
+
+export function utcDay(ms: number): string {
+  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+}
+
+export class FleetLedger {
+  constructor(readonly state: LedgerState = emptyLedger()) {}
+
+  /** A job asks to be admitted (again, after a retry: then nothing changes). */
+  admit(request: AdmitRequest, nowMs: number): FleetMessage[] {
+    this.state.tenants[request.tenant.name] = request.tenant;
+    this.state.limits = request.limits;
+    const known = this.state.jobs[request.jobId];
+    if (known) {
+      if (known.admittedAtMs !== undefined)
+        return [{ to: known.jobId, kind: 'admission', status: 'admitted' }];
+      return this.schedule(nowMs, new Set([known.jobId]));
+    }
+    this.state.jobs[request.jobId] = {
+      jobId: request.jobId,
+      tenant: request.tenant.name,
+      priority: request.priority,
+      reserved: request.instances,
+      seq: this.state.seq++,
+      arrivedAtMs: nowMs,
+      leases: {},
+      wanted: [],
+      closedSpendUsd: 0,
+    };
+    return this.schedule(nowMs, new Set([request.jobId]));
+  }
+
+  /** New tenant settings or fleet limits (`spotdag tenants set`). */
+  configure(tenants: Tenant[], limits: FleetLimits, nowMs: number): FleetMessage[] {
+    for (const t of tenants) this.state.tenants[t.name] = t;
+    this.state.limits = limits;
+    return this.schedule(nowMs);
+  }
+
+  /** An admitted job wants instances (by its plan ids); each is granted when quotas allow. */
+  requestLeases(jobId: string, wanted: Array<{ planId: string; pricePerHour: number }>, nowMs: number) {
+    const job = this.state.jobs[jobId];
+    if (!job) return [];
+    const granted: string[] = [];
+    for (const w of wanted) {
+      if (job.leases[w.planId])
+        granted.push(w.planId); // a repeated request: grant again
+      else if (!job.wanted.some((x) => x.planId === w.planId))
+        job.wanted.push({ planId: w.planId, pricePerHour: w.pricePerHour, seq: this.state.seq++ });
+    }
+    const messages: FleetMessage[] =
+      granted.length > 0 ? [{ to: jobId, kind: 'grant', planIds: granted }] : [];
+    return [...messages, ...this.schedule(nowMs)];
+  }
+
+  /** The job's instances are gone (released or terminated), or it no longer wants them. */
+  returnLeases(jobId: string, planIds: string[], nowMs: number): FleetMessage[] {
+    const job = this.state.jobs[jobId];
+    if (!job) return [];
+    const returned = new Set(planIds);
+    job.wanted = job.wanted.filter((w) => !returned.has(w.planId));
+    for (const planId of planIds) this.closeLease(job, planId, nowMs);
+    return this.schedule(nowMs);
+  }
+
+  /** The job ended: everything it held is returned. */
+  leave(jobId: string, nowMs: number): FleetMessage[] {
+    const job = this.state.jobs[jobId];
+    if (!job) return [];
+    for (const planId of Object.keys(job.leases)) this.closeLease(job, planId, nowMs);
+    delete this.state.jobs[jobId];
+    return this.schedule(nowMs);
+  }
+
+  /** When a job blocked only by a day's spend could go: the next UTC midnight, if any is. */
+  nextWakeMs(nowMs: number): number | undefined {
+    const blocked = Object.values(this.state.jobs).some(
+      (j) =>
+        (j.admittedAtMs === undefined || j.wanted.length > 0) &&
+        this.spendBlock(this.tenantOf(j), nowMs) !== undefined,
+    );
+    return blocked ? (Math.floor(nowMs / DAY_MS) + 1) * DAY_MS : undefined;
+  }
+
+  usage(nowMs: number): FleetUsage {
+    const jobs = Object.values(this.state.jobs);
+    const names = new Set([...Object.keys(this.state.tenants), ...jobs.map((j) => j.tenant)]);
+    const tenants = [...names].sort().map((name): TenantUsage => {
+      const tenant = this.state.tenants[name];
+      const mine = jobs.filter((j) => j.tenant === name);
+      return {
+        tenant: name,
+        weight: tenant?.weight ?? 1,
+        priority: tenant?.priority ?? 3,
+        admittedJobs: mine.filter((j) => j.admittedAtMs !== undefined).length,
+        queuedJobs: mine.filter((j) => j.admittedAtMs === undefined).length,
+        instances: this.instancesOf(name),
+        reservedInstances: this.reservedOf(name),
+        spendTodayUsd: this.spendToday(name, nowMs),
+        spendUsd:
+          (this.state.closedTotal[name] ?? 0) + mine.reduce((s, j) => s + this.runningSpend(j, nowMs), 0),
+        quotas: tenant?.quotas ?? {},
+      };
+    });
+    return {
+      atMs: nowMs,
+      limits: this.state.limits,
+      tenants,
+      jobs: jobs
+        .sort((a, b) => a.seq - b.seq)
+        .map((j) => ({
+          jobId: j.jobId,
+          tenant: j.tenant,
+          priority: j.priority,
+          status: j.admittedAtMs === undefined ? 'queued' : 'admitted',
+          ...(j.position !== undefined ? { position: j.position } : {}),
+          instances: Object.keys(j.leases).length,
+          reservedInstances: j.reserved,
+          waitingInstances: j.wanted.length,
+          spendUsd: this.jobSpend(j, nowMs),
+        })),
+    };
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------------
+
+  /** Admits and grants what quotas allow, in order; tells queued jobs (in `tell`, or moved) their place. */
+  private schedule(nowMs: number, tell: Set<string> = new Set()): FleetMessage[] {
+    const messages: FleetMessage[] = [];
+    this.admitQueued(nowMs, messages, tell);
+    this.grantWanted(nowMs, messages);
+    return messages;
+  }
+
+  private admitQueued(nowMs: number, messages: FleetMessage[], tell: Set<string>): void {
+    const jobs = Object.values(this.state.jobs);
+    const queued = jobs.filter((j) => j.admittedAtMs === undefined);
+    const share = (tenant: string) => this.reservedOf(tenant) / this.weightOf(tenant);
+    let position = 0;
+    let fleetFull = false;
+    for (const job of this.ordered(queued, share)) {
+      const tenant = this.tenantOf(job);
+      const fleetBlock = this.fleetJobBlock(job);
+      const block = fleetBlock ?? this.tenantJobBlock(tenant, job, nowMs);
+      if (block === undefined && !fleetFull) {
+        job.admittedAtMs = nowMs;
+        delete job.position;
+        messages.push({ to: job.jobId, kind: 'admission', status: 'admitted' });
+        continue;
+      }
+      if (fleetBlock !== undefined) fleetFull = true; // nobody behind it may pass a full fleet
+      if (fleetBlock === undefined && tenant.onQuota === 'reject' && block !== undefined) {
+        delete this.state.jobs[job.jobId];
+        messages.push({ to: job.jobId, kind: 'admission', status: 'rejected', reason: block });
+        continue;
+      }
+      position++;
+      if (job.position !== position || tell.has(job.jobId)) {
+        job.position = position;
+        messages.push({
+          to: job.jobId,
+          kind: 'admission',
+          status: 'queued',
+          position,
+          reason: block ?? 'waiting behind jobs ahead of it on a full fleet',
+        });
+      }
+    }
+  }
+
+  private grantWanted(nowMs: number, messages: FleetMessage[]): void {
+    const admitted = Object.values(this.state.jobs).filter((j) => j.admittedAtMs !== undefined);
+    const wants = admitted.flatMap((job) => job.wanted.map((want) => ({ job, want })));
+    if (wants.length === 0) return;
+    const share = (tenant: string) => this.instancesOf(tenant) / this.weightOf(tenant);
+    wants.sort(
+      (a, b) =>
+        a.job.priority - b.job.priority ||
+        share(a.job.tenant) - share(b.job.tenant) ||
+        a.want.seq - b.want.seq,
+    );
+    const granted = new Map<string, string[]>();
+    for (const { job, want } of wants) {
+      if (this.fleetInstanceBlock() !== undefined) break;
+      if (Object.keys(job.leases).length >= job.reserved) continue; // more than reserved: one must go back first
+      if (this.tenantInstanceBlock(this.tenantOf(job), job, nowMs) !== undefined) continue;
+      job.wanted = job.wanted.filter((w) => w !== want);
+      job.leases[want.planId] = { pricePerHour: want.pricePerHour, sinceMs: nowMs };
+      const list = granted.get(job.jobId) ?? [];
+      list.push(want.planId);
+      granted.set(job.jobId, list);
+    }
+    for (const [to, planIds] of granted) messages.push({ to, kind: 'grant', planIds });
+  }
+
+  private ordered(jobs: LedgerJob[], share: (tenant: string) => number): LedgerJob[] {
+    return [...jobs].sort(
+      (a, b) => a.priority - b.priority || share(a.tenant) - share(b.tenant) || a.seq - b.seq,
+    );
+  }
+
+  // ---- quotas: undefined when allowed, else the reason naming the quota --------------------------
+
+  private fleetJobBlock(job: LedgerJob): string | undefined {
+    const { maxConcurrentJobs, maxInstances } = this.state.limits;
+    const admitted = Object.values(this.state.jobs).filter((j) => j.admittedAtMs !== undefined);
+    if (maxConcurrentJobs !== undefined && admitted.length >= maxConcurrentJobs)
+      return `fleet.maxConcurrentJobs (${maxConcurrentJobs}) reached`;
+    const reserved = admitted.reduce((n, j) => n + j.reserved, 0);
+    if (maxInstances !== undefined && reserved + job.reserved > maxInstances)
+      return `fleet.maxInstances (${maxInstances}): ${reserved} reserved, the job needs ${job.reserved}`;
+    return undefined;
+  }
+
+  private tenantJobBlock(tenant: Tenant, job: LedgerJob, nowMs: number): string | undefined {
+    const max = tenant.quotas.maxConcurrentJobs;
+    const admitted = Object.values(this.state.jobs).filter(
+      (j) => j.tenant === tenant.name && j.admittedAtMs !== undefined,
+    ).length;
+    if (max !== undefined && admitted >= max)
+      return `tenant ${tenant.name}: quotas.maxConcurrentJobs (${max}) reached`;
+    const maxInstances = tenant.quotas.maxInstances;
+    const reserved = this.reservedOf(tenant.name);
+    if (maxInstances !== undefined && reserved + job.reserved > maxInstances)
+      return `tenant ${tenant.name}: quotas.maxInstances (${maxInstances}): ${reserved} reserved, the job needs ${job.reserved}`;
+    return this.spendBlock(tenant, nowMs);
+  }
+
+  private fleetInstanceBlock(): string | undefined {
+    const max = this.state.limits.maxInstances;
+    const held = Object.values(this.state.jobs).reduce((n, j) => n + Object.keys(j.leases).length, 0);
+    return max !== undefined && held >= max ? `fleet.maxInstances (${max}) reached` : undefined;
+  }
+
+  private tenantInstanceBlock(tenant: Tenant, job: LedgerJob, nowMs: number): string | undefined {
+    const max = tenant.quotas.maxInstances;
+    if (max !== undefined && this.instancesOf(tenant.name) >= max)
+      return `tenant ${tenant.name}: quotas.maxInstances (${max}) reached`;
+    const perJob = tenant.quotas.maxSpendPerJobUsd;
+    if (perJob !== undefined && this.jobSpend(job, nowMs) >= perJob)
+      return `tenant ${tenant.name}: quotas.maxSpendPerJobUsd ($${perJob}) reached by job ${job.jobId}`;
+    return this.spendBlock(tenant, nowMs);
+  }
+
+  private spendBlock(tenant: Tenant, nowMs: number): string | undefined {
+    const max = tenant.quotas.maxSpendPerDayUsd;
+    return max !== undefined && this.spendToday(tenant.name, nowMs) >= max
+      ? `tenant ${tenant.name}: quotas.maxSpendPerDayUsd ($${max}) reached today (UTC)`
+      : undefined;
+  }
+
+  // ---- accounting ------------------------------------------------------------------------------
+
+  private tenantOf(job: LedgerJob): Tenant {
+    return (
+      this.state.tenants[job.tenant] ?? {
+        name: job.tenant,
+        priority: 3,
+        weight: 1,
+        quotas: {},
+        onQuota: 'queue',
+      }
+    );
+  }
+
+  private weightOf(tenant: string): number {
+    return this.state.tenants[tenant]?.weight ?? 1;
+  }
+
+  private reservedOf(tenant: string): number {
+    return Object.values(this.state.jobs)
+      .filter((j) => j.tenant === tenant && j.admittedAtMs !== undefined)
+      .reduce((n, j) => n + j.reserved, 0);
+  }
+
+  private instancesOf(tenant: string): number {
+    return Object.values(this.state.jobs)
+      .filter((j) => j.tenant === tenant)
+      .reduce((n, j) => n + Object.keys(j.leases).length, 0);
+  }
+
+  private runningSpend(job: LedgerJob, nowMs: number, fromMs = 0): number {
+    return Object.values(job.leases).reduce(
+      (s, l) => s + (l.pricePerHour * Math.max(0, nowMs - Math.max(l.sinceMs, fromMs))) / 3_600_000,
+      0,
+    );
+  }
+
+  private jobSpend(job: LedgerJob, nowMs: number): number {
+    return job.closedSpendUsd + this.runningSpend(job, nowMs);
+  }
+
+  private spendToday(tenant: string, nowMs: number): number {
+    const dayStart = Math.floor(nowMs / DAY_MS) * DAY_MS;
+    const closed = this.state.closedByDay[tenant]?.[utcDay(nowMs)] ?? 0;
+    const running = Object.values(this.state.jobs)
+      .filter((j) => j.tenant === tenant)
+      .reduce((s, j) => s + this.runningSpend(j, nowMs, dayStart), 0);
+    return closed + running;
+  }
+
+  /** Ends a lease: its spend goes to the job, the tenant's total, and the days it ran in. */
+  private closeLease(job: LedgerJob, planId: string, nowMs: number): void {
+    const lease = job.leases[planId];
+    if (!lease) return;
+    delete job.leases[planId];
+    const usd = (lease.pricePerHour * Math.max(0, nowMs - lease.sinceMs)) / 3_600_000;
+    job.closedSpendUsd += usd;
+    this.state.closedTotal[job.tenant] = (this.state.closedTotal[job.tenant] ?? 0) + usd;
+    const days = (this.state.closedByDay[job.tenant] ??= {});
+    for (let start = lease.sinceMs; start < nowMs;) {
+      const end = Math.min(nowMs, (Math.floor(start / DAY_MS) + 1) * DAY_MS);
+      const day = utcDay(start);
+      days[day] = (days[day] ?? 0) + (lease.pricePerHour * (end - start)) / 3_600_000;
+      start = end;
+    }
+    const keep = new Set(Array.from({ length: DAYS_KEPT }, (_, i) => utcDay(nowMs - i * DAY_MS)));
+    for (const day of Object.keys(days)) if (!keep.has(day)) delete days[day];
+  }
+}

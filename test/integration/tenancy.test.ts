@@ -1,0 +1,180 @@
+/**
+ * Tenants on one fleet (real Temporal server, real local instances): quotas sampled all along,
+ * priority over a backlog, a control-worker restart mid-run.
+ */
+import { openCheckpointStore } from '../../src/checkpoint';
+import { CONTROL_TASK_QUEUE } from '../../src/names';
+import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
+import { updateTenancyConfig } from '../../src/tenancy/config';
+import type { FleetUsage } from '../../src/tenancy/ledger';
+import { DEFAULT_FLEET_NAME, fleetWorkflowId, type TenancyConfig } from '../../src/tenancy/types';
+import { progressQuery, spotdagJob } from '../../workflows';
+import { fleetUsageQuery } from '../../workflows/fleet-messages';
+import { recordHistory, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
+
+const UNITS = 40;
+const TENANTS: TenancyConfig = {
+  tenants: [
+    { name: 'alpha', priority: 5, weight: 1, quotas: { maxInstances: 1 }, onQuota: 'queue' },
+    { name: 'beta', priority: 5, weight: 1, quotas: {}, onQuota: 'queue' },
+    { name: 'gamma', priority: 5, weight: 2, quotas: { maxConcurrentJobs: 2 }, onQuota: 'queue' },
+    { name: 'interns', priority: 5, weight: 1, quotas: { maxConcurrentJobs: 1 }, onQuota: 'reject' },
+  ],
+  fleet: { maxInstances: 4, maxConcurrentJobs: 3 },
+};
+
+function spec(tenant: string, priority?: number) {
+  return {
+    ...workloadJobSpec(UNITS, { chunks: 4, instances: 2, input: { unitMs: 100, busy: false } }),
+    tenant,
+    ...(priority !== undefined ? { priority } : {}),
+  };
+}
+
+describe('tenants sharing a fleet (real instances)', () => {
+  let stack: Awaited<ReturnType<typeof startTestStack>>;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ checkpointIntervalMs: 500 });
+    const store = await openCheckpointStore(stack.checkpointStore);
+    try {
+      await updateTenancyConfig(store, () => TENANTS);
+    } finally {
+      await store.close();
+    }
+  });
+  afterAll(async () => {
+    await stopAllInstances(stack);
+    await stack.close();
+  });
+
+  it('keeps every quota while 7 jobs of 3 tenants run, puts priority 1 ahead of the backlog, and survives a control-worker restart', async () => {
+    const fleet = stack.client.workflow.getHandle(fleetWorkflowId(DEFAULT_FLEET_NAME));
+    /** The fleet's books; none before the first job starts the fleet. */
+    const fleetJobs = async () => (await fleet.query(fleetUsageQuery).catch(() => undefined))?.jobs ?? [];
+    const backlog = ['alpha', 'alpha', 'beta', 'beta', 'gamma', 'gamma'].map((tenant) => ({
+      tenant,
+      workflowId: uniqueId(`tenancy-${tenant}`),
+    }));
+    const urgent = { tenant: 'beta', workflowId: uniqueId('tenancy-urgent') };
+    const tenantOf = new Map([...backlog, urgent].map((j) => [j.workflowId, j.tenant]));
+    const violations: string[] = [];
+    const admittedAt = new Map<string, number>();
+    let samples = 0;
+    let sampling = true;
+    // Sampled all along: the instances that really run (the provider's processes) per tenant and
+    // in all, and the fleet's own books.
+    const sampler = (async () => {
+      while (sampling) {
+        const live = await stack.provisioner.list();
+        const perTenant = new Map<string, number>();
+        for (const i of live) {
+          const tenant = i.jobId === undefined ? undefined : tenantOf.get(i.jobId);
+          if (tenant) perTenant.set(tenant, (perTenant.get(tenant) ?? 0) + 1);
+        }
+        const mine = [...perTenant.values()].reduce((a, b) => a + b, 0);
+        if (mine > TENANTS.fleet.maxInstances!) violations.push(`${mine} instances on the fleet`);
+        if ((perTenant.get('alpha') ?? 0) > 1)
+          violations.push(`alpha ran ${perTenant.get('alpha')} instances`);
+        try {
+          const usage: FleetUsage = await fleet.query(fleetUsageQuery);
+          const admitted = usage.jobs.filter((j) => j.status === 'admitted');
+          if (admitted.length > TENANTS.fleet.maxConcurrentJobs!)
+            violations.push(`${admitted.length} jobs admitted`);
+          const gamma = admitted.filter((j) => j.tenant === 'gamma').length;
+          if (gamma > 2) violations.push(`gamma had ${gamma} jobs admitted`);
+          for (const j of admitted) if (!admittedAt.has(j.jobId)) admittedAt.set(j.jobId, Date.now());
+        } catch {
+          // No fleet yet, or no worker to answer (the restart): the processes are still sampled.
+        }
+        samples++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+
+    const start = (job: { tenant: string; workflowId: string }, priority?: number) =>
+      stack.client.workflow.start(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId: job.workflowId,
+        args: [spec(job.tenant, priority), { subTaskPolicy: { heartbeatTimeoutSeconds: 5 } }],
+      });
+
+    try {
+      // First control worker: the backlog, then the urgent job once the fleet is full and jobs wait.
+      const first = await stack.createWorker();
+      const handles = await first.runUntil(async () => {
+        const started: Array<Awaited<ReturnType<typeof start>>> = [];
+        for (const job of backlog) started.push(await start(job));
+        await waitFor(
+          async () => (await fleetJobs()).filter((j) => j.status === 'queued').length >= 3,
+          60_000,
+          'three backlog jobs queued',
+        );
+        const urgentHandle = await start(urgent, 1);
+        // It waits visibly: phase `queued`, first in line.
+        await waitFor(
+          async () => {
+            const p = await urgentHandle.query(progressQuery).catch(() => undefined);
+            return p?.phase === 'queued' && p.queuePosition === 1;
+          },
+          30_000,
+          'the urgent job queued first in line',
+        );
+        // Restart while jobs run.
+        await waitFor(
+          async () => (await Promise.all(started.map((h) => h.query(progressQuery)))).some((p) => p.done > 0),
+          60_000,
+          'a backlog job making progress',
+        );
+        return [...started, urgentHandle];
+      });
+      // Second control worker (a new process would do the same): everything carries on.
+      const results = await stack.runUntil(() => Promise.all(handles.map((h) => h.result())));
+      for (const result of results) expect(result.result).toBe(expectedWorkloadSum(1, UNITS));
+
+      // The urgent job (priority 1, submitted last) was admitted before every backlog job still queued then.
+      const urgentAt = admittedAt.get(urgent.workflowId)!;
+      expect(urgentAt).toBeDefined();
+      const passed = backlog.filter((j) => (admittedAt.get(j.workflowId) ?? Infinity) > urgentAt);
+      expect(passed.length).toBeGreaterThanOrEqual(2);
+
+      // Its sub-tasks' child workflows carry its priority and its tenant's fairness key and weight
+      // (their activities inherit them).
+      const history = await stack.client.workflow.getHandle(urgent.workflowId).fetchHistory();
+      const children = (history.events ?? []).flatMap((e) =>
+        e.startChildWorkflowExecutionInitiatedEventAttributes
+          ? [e.startChildWorkflowExecutionInitiatedEventAttributes]
+          : [],
+      );
+      expect(children.length).toBeGreaterThan(0);
+      await recordHistory(stack.client, 'spotdagJob-tenant-urgent', urgent.workflowId);
+      await recordHistory(stack.client, 'spotdagFleet-running', fleetWorkflowId(DEFAULT_FLEET_NAME));
+      for (const child of children)
+        expect(child.priority).toMatchObject({ priorityKey: 1, fairnessKey: 'beta', fairnessWeight: 1 });
+
+      // A tenant set to reject: its second job fails naming the quota while the first runs.
+      const interns = [uniqueId('tenancy-interns'), uniqueId('tenancy-interns')];
+      const [ok, refused] = await stack.runUntil(async () => {
+        const a = await start({ tenant: 'interns', workflowId: interns[0]! });
+        await waitFor(
+          async () => (await fleetJobs()).some((j) => j.jobId === interns[0] && j.status === 'admitted'),
+          30_000,
+          'the interns job admitted',
+        );
+        const b = await start({ tenant: 'interns', workflowId: interns[1]! });
+        return Promise.allSettled([a.result(), b.result()]);
+      });
+      expect(ok.status).toBe('fulfilled');
+      expect(refused.status).toBe('rejected');
+      expect(String((refused as PromiseRejectedResult).reason.cause?.message)).toContain(
+        'tenant interns: quotas.maxConcurrentJobs (1) reached',
+      );
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    console.log(JSON.stringify({ samples, violations, admittedAt: Object.fromEntries(admittedAt) }));
+    expect(samples).toBeGreaterThan(50);
+    expect(violations).toEqual([]);
+  }, 300_000);
+});

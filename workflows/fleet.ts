@@ -1,0 +1,76 @@
+/**
+ * The fleet workflow: one long-lived workflow per fleet, on the control queue, that admits jobs
+ * and leases instances to them under their tenants' quotas (src/tenancy/ledger). Jobs talk to it
+ * by signal; it answers each by signal. It survives worker and server restarts like any workflow
+ * and continues as new as its history grows. Workflow code: deterministic, no I/O.
+ */
+import {
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { pushAll } from '../src/util/array';
+import { FleetLedger, type FleetMessage, type LedgerState } from '../src/tenancy/ledger';
+import {
+  admissionSignal,
+  fleetAdmitSignal,
+  fleetConfigureSignal,
+  fleetLeaseSignal,
+  fleetLeaveSignal,
+  fleetReturnSignal,
+  fleetUsageQuery,
+  leaseGrantSignal,
+} from './fleet-messages';
+
+/** Events handled by one run before it continues as new (besides Temporal's own suggestion). */
+const EVENTS_PER_RUN = 2_000;
+
+export async function spotdagFleet(fleet: string, carried?: LedgerState): Promise<never> {
+  const ledger = new FleetLedger(carried);
+  const outbox: FleetMessage[] = [];
+  let events = 0;
+  const handle = (messages: FleetMessage[]) => {
+    events++;
+    pushAll(outbox, messages);
+  };
+  setHandler(fleetAdmitSignal, (r) => handle(ledger.admit(r, Date.now())));
+  setHandler(fleetLeaseSignal, (r) => handle(ledger.requestLeases(r.jobId, r.instances, Date.now())));
+  setHandler(fleetReturnSignal, (r) => handle(ledger.returnLeases(r.jobId, r.planIds, Date.now())));
+  setHandler(fleetLeaveSignal, (r) => handle(ledger.leave(r.jobId, Date.now())));
+  setHandler(fleetConfigureSignal, (r) => handle(ledger.configure(r.tenants, r.limits, Date.now())));
+  setHandler(fleetUsageQuery, () => ledger.usage(Date.now()));
+  log.info('fleet running', { fleet, jobs: Object.keys(ledger.state.jobs).length });
+  for (;;) {
+    const wakeAt = ledger.nextWakeMs(Date.now());
+    const woke = await (wakeAt === undefined
+      ? condition(() => outbox.length > 0).then(() => true)
+      : condition(() => outbox.length > 0, Math.max(1, wakeAt - Date.now())));
+    if (!woke) pushAll(outbox, ledger.configure([], ledger.state.limits, Date.now())); // a new UTC day
+    const gone = await Promise.all(outbox.splice(0).map(send));
+    // A job that can no longer be told has ended without leaving (terminated): it holds nothing.
+    for (const jobId of new Set(gone.filter((id) => id !== undefined))) {
+      log.warn('a job ended without leaving the fleet; its leases are returned', { jobId });
+      handle(ledger.leave(jobId, Date.now()));
+    }
+    if (outbox.length === 0 && (events >= EVENTS_PER_RUN || workflowInfo().continueAsNewSuggested))
+      return continueAsNew<typeof spotdagFleet>(fleet, ledger.state);
+  }
+}
+
+/** Tells a job; returns its id when it has ended (nothing can reach it any more). */
+async function send(message: FleetMessage): Promise<string | undefined> {
+  const job = getExternalWorkflowHandle(message.to);
+  try {
+    if (message.kind === 'grant') await job.signal(leaseGrantSignal, { planIds: message.planIds });
+    else {
+      const { to: _to, kind: _kind, ...answer } = message;
+      await job.signal(admissionSignal, answer);
+    }
+    return undefined;
+  } catch {
+    return message.to;
+  }
+}

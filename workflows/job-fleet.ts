@@ -1,0 +1,114 @@
+/**
+ * A job's side of its fleet (workflows/fleet.ts): it asks to be admitted and waits, visibly
+ * `queued`, for its turn; it asks a lease for every instance before launching it and returns the
+ * lease once the instance is gone; it leaves when it ends. Workflow code.
+ */
+import {
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { FleetActivities } from '../activities/fleet';
+import type { JobProgress } from '../src/job/summary';
+import { pushAll } from '../src/util/array';
+import { fleetWorkflowId, type JobTenancy } from '../src/tenancy/types';
+import {
+  admissionSignal,
+  fleetLeaseSignal,
+  fleetLeaveSignal,
+  fleetReturnSignal,
+  leaseGrantSignal,
+  type AdmissionAnswer,
+} from './fleet-messages';
+import type { JobTelemetry } from './job-shared';
+
+const joining = proxyActivities<FleetActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 10 },
+});
+
+/** Error type of a job refused by its tenant's quota (the tenant is set to `onQuota: reject`). */
+export const QUOTA_EXCEEDED = 'QuotaExceeded';
+
+export class FleetMembership {
+  private answer?: AdmissionAnswer;
+  private readonly grants: string[] = [];
+
+  constructor(
+    private readonly jobId: string,
+    readonly tenancy: JobTenancy,
+  ) {
+    setHandler(admissionSignal, (answer) => {
+      this.answer = answer;
+    });
+    setHandler(leaseGrantSignal, ({ planIds }) => {
+      pushAll(this.grants, planIds);
+    });
+  }
+
+  private get fleet() {
+    return getExternalWorkflowHandle(fleetWorkflowId(this.tenancy.fleet));
+  }
+
+  /**
+   * Asks to be admitted with `instances` (its most at once) reserved, and waits (phase `queued`,
+   * with its place) until it is; fails if its tenant rejects jobs over quota.
+   */
+  async join(telemetry: JobTelemetry, progress: JobProgress, instances: number): Promise<void> {
+    progress.tenant = this.tenancy.tenant.name;
+    progress.priority = this.tenancy.priority;
+    await joining.joinFleet(this.jobId, this.tenancy, instances);
+    for (;;) {
+      await condition(() => this.answer !== undefined);
+      const answer = this.answer!;
+      this.answer = undefined;
+      if (answer.status === 'admitted') {
+        delete progress.queuePosition;
+        delete progress.queueReason;
+        return;
+      }
+      if (answer.status === 'rejected') throw ApplicationFailure.nonRetryable(answer.reason, QUOTA_EXCEEDED);
+      log.info('queued', { position: answer.position, reason: answer.reason });
+      progress.queuePosition = answer.position;
+      progress.queueReason = answer.reason;
+      if (progress.phase === 'queued') telemetry.publish();
+      else telemetry.setPhase('queued');
+    }
+  }
+
+  /** Asks leases for instances the plan wants launched. */
+  request(instances: Array<{ planId: string; pricePerHour: number }>): void {
+    if (instances.length === 0) return;
+    this.tell(this.fleet.signal(fleetLeaseSignal, { jobId: this.jobId, instances }));
+  }
+
+  /** Leases granted since the last call (plan ids). */
+  takeGrants(): string[] {
+    return this.grants.splice(0);
+  }
+
+  get hasGrants(): boolean {
+    return this.grants.length > 0;
+  }
+
+  /** Instances gone, or no longer wanted: their leases go back. */
+  giveBack(planIds: string[]): void {
+    if (planIds.length === 0) return;
+    this.tell(this.fleet.signal(fleetReturnSignal, { jobId: this.jobId, planIds }));
+  }
+
+  /** A signal to the fleet; it fails only when the fleet workflow is gone (terminated by hand). */
+  private tell(sent: Promise<void>): void {
+    sent.catch((err: unknown) =>
+      log.warn('the fleet workflow did not take a message', { error: String(err) }),
+    );
+  }
+
+  /** The job ended: everything it held goes back. */
+  async leave(): Promise<void> {
+    await this.fleet.signal(fleetLeaveSignal, { jobId: this.jobId });
+  }
+}
