@@ -83,8 +83,13 @@ export function registerTenants(program: Command): void {
     .action(async (opts: { checkpointStore: string; json?: boolean }) => {
       const config = (await withStore(opts.checkpointStore, readTenancyConfig)) ?? { tenants: [], fleet: {} };
       if (opts.json) return console.log(JSON.stringify(config));
+      const limited = Object.values(config.fleet).some((v) => v !== undefined);
       if (config.tenants.length === 0)
-        console.log('No tenants are configured: every job runs on its own fleet.');
+        console.log(
+          limited
+            ? 'No tenants are configured: jobs run as `default` on the shared fleet.'
+            : 'No tenants are configured: every job runs on its own, outside any fleet.',
+        );
       for (const t of config.tenants)
         console.log(
           `${t.name}  priority ${t.priority}  weight ${t.weight}  on quota: ${t.onQuota}  quotas: ${formatQuotas(t.quotas)}`,
@@ -148,6 +153,23 @@ export function registerTenants(program: Command): void {
       if (opts.json) return console.log(JSON.stringify({ ...stored, fleetTold: told }));
       console.log(`Stored ${stored.tenants.length} tenant(s) in ${opts.checkpointStore}.`);
       console.log(told ? 'The running fleet has the new settings.' : 'Jobs read them when they start.');
+    });
+
+  tenants
+    .command('remove')
+    .description('remove a tenant (its jobs already admitted run on; new ones are refused)')
+    .argument('<name>', 'the tenant')
+    .addOption(storeOption())
+    .action(async (name: string, opts: { checkpointStore: string }) => {
+      const stored = await withStore(opts.checkpointStore, (store) =>
+        updateTenancyConfig(store, (current) => {
+          if (!current.tenants.some((t) => t.name === name))
+            throw Object.assign(new Error(`no tenant ${name} is configured`), { exitCode: 2 });
+          return { ...current, tenants: current.tenants.filter((t) => t.name !== name) };
+        }),
+      );
+      await tellFleet(stored);
+      console.log(`Removed ${name}; ${stored.tenants.length} tenant(s) left.`);
     });
 
   tenants

@@ -76,7 +76,12 @@ export function parseTenancyConfig(input: unknown): TenancyConfig {
 
 /** Parses one tenant (for `spotdag tenants set NAME --…`). */
 export function parseTenant(input: unknown): Tenant {
-  return parseTenancyConfig({ tenants: [input] }).tenants[0]!;
+  const result = tenantSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new JobSpecError(
+    result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    `invalid tenant ${(input as { name?: unknown }).name ?? ''}`.trimEnd(),
+  );
 }
 
 export const TENANTS_RECORD = 'tenants';
@@ -121,15 +126,22 @@ export class UnknownTenantError extends JobSpecError {
 }
 
 /**
- * A job's tenancy from its spec's `tenant` and `priority` and the stored settings. No settings and
- * no tenant named: none (the job runs on its own, as before tenants existed).
+ * A job's tenancy from its spec's `tenant` and `priority` and the stored settings. No tenants or
+ * fleet limits configured and none named: none (the job runs on its own, as before tenants).
  */
 export function resolveTenancy(
   config: TenancyConfig | undefined,
   tenantName: string | undefined,
   priority: number | undefined,
 ): JobTenancy | undefined {
-  if (!config && (tenantName === undefined || tenantName === DEFAULT_TENANT_NAME) && priority === undefined)
+  const configured =
+    config !== undefined &&
+    (config.tenants.length > 0 || Object.values(config.fleet).some((v) => v !== undefined));
+  if (
+    !configured &&
+    (tenantName === undefined || tenantName === DEFAULT_TENANT_NAME) &&
+    priority === undefined
+  )
     return undefined;
   const name = tenantName ?? DEFAULT_TENANT_NAME;
   const tenants = config?.tenants ?? [];
