@@ -32,3 +32,5 @@ export const fleetUsageQuery = defineQuery<FleetUsage>('spotdagFleetUsage');
 
 export const admissionSignal = defineSignal<[AdmissionAnswer]>('spotdagAdmission');
 export const leaseGrantSignal = defineSignal<[{ planIds: string[] }]>('spotdagLeaseGrant');
+/** Give back `count` instances: a job of a higher priority needs them. */
+export const yieldSignal = defineSignal<[{ count: number }]>('spotdagYield');

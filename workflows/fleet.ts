@@ -23,6 +23,7 @@ import {
   fleetReturnSignal,
   fleetUsageQuery,
   leaseGrantSignal,
+  yieldSignal,
 } from './fleet-messages';
 
 /** Events handled by one run before it continues as new (besides Temporal's own suggestion). */
@@ -65,6 +66,7 @@ async function send(message: FleetMessage): Promise<string | undefined> {
   const job = getExternalWorkflowHandle(message.to);
   try {
     if (message.kind === 'grant') await job.signal(leaseGrantSignal, { planIds: message.planIds });
+    else if (message.kind === 'yield') await job.signal(yieldSignal, { count: message.count });
     else {
       const { to: _to, kind: _kind, ...answer } = message;
       await job.signal(admissionSignal, answer);

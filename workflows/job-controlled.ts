@@ -356,13 +356,14 @@ class ControlledRun {
         this.lostReports.length > 0 ||
         this.lostInstances.length > 0 ||
         this.launched.length > 0 ||
-        this.fleet?.hasGrants === true ||
+        this.fleet?.hasNews === true ||
         this.eventDue;
       const woke =
         tickInMs === undefined
           ? (await condition(wake), true)
           : await condition(wake, Math.max(1, Math.ceil(tickInMs)));
       this.takeGrants();
+      this.yieldOwed();
       this.takeLaunches();
       this.takeLostReports();
       this.takeFinished();
@@ -724,8 +725,8 @@ class ControlledRun {
   }
 
   /**
-   * A lost instance of a tenant's job is terminated before its lease goes back: one that only looks
-   * lost (hung, suspended) must not run beside its replacement over the tenant's quota.
+   * A lost (or yielded) instance of a tenant's job is terminated before its lease goes back: one
+   * that only looks lost (hung, suspended) must not run beside its replacement over the quota.
    */
   private releaseLost(inst: JobInstance): void {
     provisioning.releaseInstanceIds(this.jobId, [inst.id!]).then(
@@ -747,6 +748,41 @@ class ControlledRun {
       else if (!inst) unwanted.push(planId);
     }
     this.fleet.giveBack(unwanted);
+  }
+
+  /**
+   * Gives back the instances the fleet asked for (a higher priority needs them): leases not yet
+   * launched first, then the instances running the fewest sub-tasks. Their running sub-tasks stop
+   * (they checkpoint and wait for the controller to place them again); the instance is released
+   * (its worker drains: a step still running checkpoints on the way out), then its lease goes back.
+   */
+  private yieldOwed(): void {
+    let owed = this.fleet?.takeOwed() ?? 0;
+    if (owed === 0) return;
+    const runningOn = (planId: string) => [...this.children.values()].filter((c) => c.on === planId).length;
+    const held = [...this.instances.values()]
+      .filter((i) => i.leased && !i.launching && !i.lost && i.endedAtMs === undefined)
+      .sort(
+        (a, b) =>
+          Number(a.launchedAtMs !== undefined) - Number(b.launchedAtMs !== undefined) ||
+          runningOn(a.planId) - runningOn(b.planId),
+      );
+    const nowMs = Date.now();
+    for (const inst of held) {
+      if (owed-- <= 0) break;
+      log.info('yielding an instance to a higher priority', { instance: inst.id ?? inst.planId });
+      if (inst.launchedAtMs === undefined) {
+        inst.leased = false;
+        inst.leaseRequested = false; // asked again at its launch time: it waits for room
+        this.fleet!.giveBack([inst.planId]);
+        continue;
+      }
+      for (const [k, c] of this.children) if (c.on === inst.planId) this.stop(k);
+      inst.endedAtMs = nowMs;
+      this.releaseLost(inst);
+    }
+    this.pendingEvent.kind = 'instance-lost';
+    this.eventDue = true;
   }
 
   private instanceLost(instanceId: string, reason: string, atMs: number, diedThen = false): void {

@@ -21,6 +21,7 @@ import {
   fleetLeaveSignal,
   fleetReturnSignal,
   leaseGrantSignal,
+  yieldSignal,
   type AdmissionAnswer,
 } from './fleet-messages';
 import type { JobTelemetry } from './job-shared';
@@ -36,6 +37,8 @@ export const QUOTA_EXCEEDED = 'QuotaExceeded';
 export class FleetMembership {
   private answer?: AdmissionAnswer;
   private readonly grants: string[] = [];
+  /** Instances the fleet asked back (its latest count), not yet given. */
+  private owed = 0;
 
   constructor(
     private readonly jobId: string,
@@ -46,6 +49,9 @@ export class FleetMembership {
     });
     setHandler(leaseGrantSignal, ({ planIds }) => {
       pushAll(this.grants, planIds);
+    });
+    setHandler(yieldSignal, ({ count }) => {
+      this.owed = count;
     });
   }
 
@@ -90,8 +96,16 @@ export class FleetMembership {
     return this.grants.splice(0);
   }
 
-  get hasGrants(): boolean {
-    return this.grants.length > 0;
+  /** Whether the fleet has news for the run loop: grants, or instances to yield. */
+  get hasNews(): boolean {
+    return this.grants.length > 0 || this.owed > 0;
+  }
+
+  /** Instances to give back now (a higher priority needs them). */
+  takeOwed(): number {
+    const owed = this.owed;
+    this.owed = 0;
+    return owed;
   }
 
   /** Instances gone, or no longer wanted: their leases go back. */

@@ -4,6 +4,7 @@ import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
 import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
 import { runScheduleBenchmark } from '../../bench/schedule';
+import { formatTenancyBench, runTenancyBench, writeTenancyJson } from '../../bench/tenancy';
 import { formatTwinBenchmark, runTwinBenchmark, TWIN_SCENARIOS } from '../../bench/twin';
 import { startCliLogs, VERBOSE_HELP, type LogFlags } from '../logs';
 import { runSingleBenchmark, runSingleSweep } from '../../bench/single';
@@ -182,6 +183,33 @@ export function registerBench(program: Command): void {
     .action(async (opts: ChaosCli) => {
       await runChaosCommand(opts);
     });
+  bench
+    .command('tenancy')
+    .description(
+      'three tenants (weights 1:1:2) with backlogs on a fleet of 4 local instances, then a priority-1 job: quota violations, fairness, the priority job’s slowdown',
+    )
+    .addHelpText('after', '\nExample:\n  spotdag bench tenancy --json tenancy.json')
+    .option('--jobs-per-tenant <n>', 'priority-5 jobs each tenant submits', positiveInt, 4)
+    .option('--urgent-units <n>', 'units of 100 ms of the priority-1 job (2 instances)', positiveInt, 300)
+    .option('--backlog-units <n>', 'units of 100 ms of each backlog job (1 instance)', positiveInt, 80)
+    .option('--json <file>', 'write the figures as JSON')
+    .option('--verbose', VERBOSE_HELP)
+    .action(
+      async (
+        opts: { jobsPerTenant: number; urgentUnits: number; backlogUnits: number; json?: string } & LogFlags,
+      ) => {
+        startCliLogs(opts);
+        const result = await runTenancyBench({
+          jobsPerTenant: opts.jobsPerTenant,
+          urgentUnits: opts.urgentUnits,
+          backlogUnits: opts.backlogUnits,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        process.stdout.write(formatTenancyBench(result));
+        if (opts.json) writeTenancyJson(opts.json, result);
+        if (!result.correct || result.quotaViolations > 0) process.exitCode = 1;
+      },
+    );
   bench
     .command('transfers')
     .description(

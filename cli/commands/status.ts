@@ -47,6 +47,12 @@ export function registerStatus(program: Command): void {
           console.log(
             `  phase ${progress.phase}; ${progress.done}/${progress.total} sub-tasks done, ${progress.running} running`,
           );
+          if (progress.tenant !== undefined)
+            console.log(`  tenant ${progress.tenant}, priority ${progress.priority ?? 3}`);
+          if (progress.phase === 'queued' && progress.queuePosition !== undefined)
+            console.log(
+              `  queued: position ${progress.queuePosition} (${progress.queueReason ?? 'waiting'})`,
+            );
           for (const s of progress.stages) console.log(`  ${s.stage}: ${s.done}/${s.total}`);
           console.log(
             `  interruptions ${progress.interruptions}; cost $${progress.costSoFarUsd.toFixed(4)} of planned $${progress.plannedCostUsd.toFixed(4)}`,

@@ -10,6 +10,10 @@
  * the reservation, from before its launch until the job returns it after the instance is gone:
  * the leases are what the quotas are checked against, so they are never exceeded.
  *
+ * A queued job short only of the fleet's instances takes them from admitted jobs of a lower
+ * priority: they are asked to yield them (their running sub-tasks checkpoint and wait), and get
+ * them back, in order, when there is room again.
+ *
  * Order: a lower priority key first; within a priority, the tenant with the smallest share of
  * what it holds (reserved instances for admission, leased ones for leases) per unit of weight;
  * then arrival.
@@ -31,7 +35,9 @@ export interface LedgerJob {
   jobId: string;
   tenant: string;
   priority: number;
-  /** Instances reserved for it at admission. */
+  /** Instances it asked to have reserved at admission. */
+  requested: number;
+  /** Instances reserved for it now: fewer than requested while it has yielded some to a higher priority. */
   reserved: number;
   seq: number;
   arrivedAtMs: number;
@@ -58,7 +64,9 @@ export type FleetMessage =
   | { to: string; kind: 'admission'; status: 'admitted' }
   | { to: string; kind: 'admission'; status: 'queued'; position: number; reason: string }
   | { to: string; kind: 'admission'; status: 'rejected'; reason: string }
-  | { to: string; kind: 'grant'; planIds: string[] };
+  | { to: string; kind: 'grant'; planIds: string[] }
+  /** Give back `count` instances at a checkpoint: a higher priority needs them. */
+  | { to: string; kind: 'yield'; count: number };
 
 export interface AdmitRequest {
   jobId: string;
@@ -129,6 +137,7 @@ export class FleetLedger {
       jobId: request.jobId,
       tenant: request.tenant.name,
       priority: request.priority,
+      requested: request.instances,
       reserved: request.instances,
       seq: this.state.seq++,
       arrivedAtMs: nowMs,
@@ -243,14 +252,23 @@ export class FleetLedger {
 
   private admitQueued(nowMs: number, messages: FleetMessage[], tell: Set<string>): void {
     const jobs = Object.values(this.state.jobs);
-    const queued = jobs.filter((j) => j.admittedAtMs === undefined);
+    // Queued jobs, and admitted ones owed instances they yielded, in one order.
+    const claims = jobs.filter((j) => j.admittedAtMs === undefined || j.reserved < j.requested);
     const share = (tenant: string) => this.reservedOf(tenant) / this.weightOf(tenant);
     let position = 0;
     let fleetFull = false;
-    for (const job of this.ordered(queued, share)) {
+    for (const job of this.ordered(claims, share)) {
+      if (job.admittedAtMs !== undefined) {
+        if (!fleetFull)
+          job.reserved += Math.min(job.requested - job.reserved, this.freeReservation(job.tenant));
+        continue;
+      }
       const tenant = this.tenantOf(job);
-      const fleetBlock = this.fleetJobBlock(job);
-      const block = fleetBlock ?? this.tenantJobBlock(tenant, job, nowMs);
+      const tenantBlock = this.tenantJobBlock(tenant, job, nowMs);
+      let fleetBlock = this.fleetJobBlock(job);
+      if (fleetBlock?.instances && !fleetFull && tenantBlock === undefined && this.preempt(job, messages))
+        fleetBlock = undefined;
+      const block = fleetBlock?.reason ?? tenantBlock;
       if (block === undefined && !fleetFull) {
         job.admittedAtMs = nowMs;
         delete job.position;
@@ -275,6 +293,42 @@ export class FleetLedger {
         });
       }
     }
+  }
+
+  /**
+   * Makes room on the fleet for `job` by shrinking the reservations of admitted jobs of a lower
+   * priority (the lowest, then the latest admitted, first); each is told to yield what it holds
+   * beyond its new reservation. False, changing nothing, when they cannot free enough.
+   */
+  private preempt(job: LedgerJob, messages: FleetMessage[]): boolean {
+    const max = this.state.limits.maxInstances;
+    if (max === undefined) return false;
+    const admitted = Object.values(this.state.jobs).filter((j) => j.admittedAtMs !== undefined);
+    const need = job.reserved - (max - admitted.reduce((n, j) => n + j.reserved, 0));
+    const victims = admitted
+      .filter((v) => v.priority > job.priority && v.reserved > 0)
+      .sort((a, b) => b.priority - a.priority || b.seq - a.seq);
+    if (victims.reduce((n, v) => n + v.reserved, 0) < need) return false;
+    let left = need;
+    for (const victim of victims) {
+      if (left <= 0) break;
+      const taken = Math.min(victim.reserved, left);
+      victim.reserved -= taken;
+      left -= taken;
+      const over = Object.keys(victim.leases).length - victim.reserved;
+      if (over > 0) messages.push({ to: victim.jobId, kind: 'yield', count: over });
+    }
+    return true;
+  }
+
+  /** Instances that may still be reserved for a job of `tenant`: the fleet's and its tenant's room. */
+  private freeReservation(tenant: string): number {
+    const admitted = Object.values(this.state.jobs).filter((j) => j.admittedAtMs !== undefined);
+    const fleetRoom =
+      (this.state.limits.maxInstances ?? Infinity) - admitted.reduce((n, j) => n + j.reserved, 0);
+    const tenantRoom =
+      (this.state.tenants[tenant]?.quotas.maxInstances ?? Infinity) - this.reservedOf(tenant);
+    return Math.max(0, Math.min(fleetRoom, tenantRoom));
   }
 
   private grantWanted(nowMs: number, messages: FleetMessage[]): void {
@@ -310,14 +364,18 @@ export class FleetLedger {
 
   // ---- quotas: undefined when allowed, else the reason naming the quota --------------------------
 
-  private fleetJobBlock(job: LedgerJob): string | undefined {
+  /** Why the fleet cannot admit `job` now, and whether only its instances are short. */
+  private fleetJobBlock(job: LedgerJob): { reason: string; instances: boolean } | undefined {
     const { maxConcurrentJobs, maxInstances } = this.state.limits;
     const admitted = Object.values(this.state.jobs).filter((j) => j.admittedAtMs !== undefined);
     if (maxConcurrentJobs !== undefined && admitted.length >= maxConcurrentJobs)
-      return `fleet.maxConcurrentJobs (${maxConcurrentJobs}) reached`;
+      return { reason: `fleet.maxConcurrentJobs (${maxConcurrentJobs}) reached`, instances: false };
     const reserved = admitted.reduce((n, j) => n + j.reserved, 0);
     if (maxInstances !== undefined && reserved + job.reserved > maxInstances)
-      return `fleet.maxInstances (${maxInstances}): ${reserved} reserved, the job needs ${job.reserved}`;
+      return {
+        reason: `fleet.maxInstances (${maxInstances}): ${reserved} reserved, the job needs ${job.reserved}`,
+        instances: true,
+      };
     return undefined;
   }
 

@@ -6,8 +6,10 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { fetchReportModel, NotAJobError, registerReport } from '../../cli/commands/report';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import type { ReportModel } from '../../src/report';
-import { primesJobSpec } from '../../src/steps';
-import { spotdagJob } from '../../workflows';
+import { openCheckpointStore } from '../../src/checkpoint';
+import { primesJobSpec, workloadJobSpec } from '../../src/steps';
+import { updateTenancyConfig } from '../../src/tenancy/config';
+import { progressQuery, spotdagJob } from '../../workflows';
 import { launchChromium, watchPage } from '../support/browser';
 import { startTestStack, stopAllInstances, uniqueId } from './helpers';
 
@@ -119,6 +121,67 @@ describe('in a real browser: the Temporal Web UI and the HTML report of a real j
         // All 5 sub-tasks done (the UI's markdown turns "5/5" into a fraction slash).
         expect(row[1]).toMatch(/^5[/\u2044]5$/);
         await page.screenshot({ path: path.join(ARTIFACTS, 'ui-job-details.png'), fullPage: true });
+      });
+      expect(watched.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('the Web UI shows a queued job: its place in line and the quota it waits on', async () => {
+    const uiUrl = process.env.TEMPORAL_UI_URL!;
+    const store = await openCheckpointStore(stack.checkpointStore);
+    try {
+      await updateTenancyConfig(store, () => ({
+        tenants: [
+          { name: 'solo', priority: 3, weight: 1, quotas: { maxConcurrentJobs: 1 }, onQuota: 'queue' },
+        ],
+        fleet: {},
+      }));
+    } finally {
+      await store.close();
+    }
+    const spec = {
+      ...workloadJobSpec(600, { chunks: 2, instances: 1, input: { unitMs: 100, busy: false } }),
+      tenant: 'solo',
+    };
+    const page = await newPage();
+    const watched = watchPage(page, {
+      ignorePageErrors: [/^Failed to execute 'getComputedStyle' on 'Window'/],
+    });
+    try {
+      await stack.runUntil(async () => {
+        const start = (id: string) =>
+          stack.client.workflow.start(spotdagJob, {
+            taskQueue: CONTROL_TASK_QUEUE,
+            workflowId: id,
+            args: [spec],
+          });
+        const running = await start(uniqueId('ui-running'));
+        const queuedId = uniqueId('ui-queued');
+        const queued = await start(queuedId);
+        try {
+          await waitFor(
+            async () => (await queued.query(progressQuery).catch(() => undefined))?.phase === 'queued',
+            'the second job queued',
+          );
+          await page.goto(`${uiUrl}/namespaces/default/workflows/${encodeURIComponent(queuedId)}`);
+          await page.getByRole('heading', { name: queuedId }).waitFor({ timeout: 30_000 });
+          await page.getByText('User Metadata', { exact: true }).click();
+          const details = page.frameLocator('#user-metadata-current-details');
+          await details.getByText('Queued').first().waitFor({ timeout: 30_000 });
+          const text = (await details.locator('body').textContent()) ?? '';
+          expect(text).toContain("position 1 in the fleet's queue");
+          expect(text).toContain('tenant solo: quotas.maxConcurrentJobs (1) reached');
+          expect(text).toContain('Tenant solo, priority 3.');
+          const header = await cellTexts(details.locator('thead th'));
+          expect(header[0]).toBe('phase');
+          expect((await cellTexts(details.locator('tbody tr').first().locator('td')))[0]).toBe('queued');
+          await page.screenshot({ path: path.join(ARTIFACTS, 'ui-queued-job.png'), fullPage: true });
+        } finally {
+          await Promise.all([running.cancel(), queued.cancel()]);
+          await Promise.allSettled([running.result(), queued.result()]);
+        }
       });
       expect(watched.errors).toEqual([]);
     } finally {

@@ -8,11 +8,14 @@ import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
 import { updateTenancyConfig } from '../../src/tenancy/config';
 import type { FleetUsage } from '../../src/tenancy/ledger';
 import { DEFAULT_FLEET_NAME, fleetWorkflowId, type TenancyConfig } from '../../src/tenancy/types';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { SubTaskOutcome } from '../../src/job/types';
 import { progressQuery, spotdagJob } from '../../workflows';
 import { fleetUsageQuery } from '../../workflows/fleet-messages';
 import { recordHistory, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
-const UNITS = 40;
+const UNITS = 80;
+const PHASE = defineSearchAttributeKey('SpotdagPhase', SearchAttributeType.KEYWORD);
 const TENANTS: TenancyConfig = {
   tenants: [
     { name: 'alpha', priority: 5, weight: 1, quotas: { maxInstances: 1 }, onQuota: 'queue' },
@@ -48,7 +51,7 @@ describe('tenants sharing a fleet (real instances)', () => {
     await stack.close();
   });
 
-  it('keeps every quota while 7 jobs of 3 tenants run, puts priority 1 ahead of the backlog, and survives a control-worker restart', async () => {
+  it('keeps every quota while 7 jobs of 3 tenants run, lets priority 1 take instances at a checkpoint, and survives a control-worker restart', async () => {
     const fleet = stack.client.workflow.getHandle(fleetWorkflowId(DEFAULT_FLEET_NAME));
     /** The fleet's books; none before the first job starts the fleet. */
     const fleetJobs = async () => (await fleet.query(fleetUsageQuery).catch(() => undefined))?.jobs ?? [];
@@ -59,6 +62,8 @@ describe('tenants sharing a fleet (real instances)', () => {
     const urgent = { tenant: 'beta', workflowId: uniqueId('tenancy-urgent') };
     const tenantOf = new Map([...backlog, urgent].map((j) => [j.workflowId, j.tenant]));
     const violations: string[] = [];
+    let queuedAtSubmit: string[] = [];
+    let urgentRunningAt = 0;
     const admittedAt = new Map<string, number>();
     let samples = 0;
     let sampling = true;
@@ -110,16 +115,31 @@ describe('tenants sharing a fleet (real instances)', () => {
           60_000,
           'three backlog jobs queued',
         );
+        // A backlog job waits visibly: phase `queued` with its place, in its search attribute too.
+        await waitFor(
+          async () => {
+            const waiting = (await fleetJobs()).find((j) => j.status === 'queued');
+            if (!waiting) return false;
+            const handle = stack.client.workflow.getHandle(waiting.jobId);
+            const progress = await handle.query(progressQuery).catch(() => undefined);
+            const phase = (await handle.describe()).typedSearchAttributes.get(PHASE);
+            return progress?.phase === 'queued' && (progress.queuePosition ?? 0) >= 1 && phase === 'queued';
+          },
+          30_000,
+          'a backlog job shown queued',
+        );
+        // The urgent job, submitted behind them, takes instances from running priority-5 jobs.
+        queuedAtSubmit = (await fleetJobs()).filter((j) => j.status === 'queued').map((j) => j.jobId);
         const urgentHandle = await start(urgent, 1);
-        // It waits visibly: phase `queued`, first in line.
         await waitFor(
           async () => {
             const p = await urgentHandle.query(progressQuery).catch(() => undefined);
-            return p?.phase === 'queued' && p.queuePosition === 1;
+            return (p?.running ?? 0) + (p?.done ?? 0) > 0;
           },
-          30_000,
-          'the urgent job queued first in line',
+          60_000,
+          'the urgent job running a sub-task',
         );
+        urgentRunningAt = Date.now();
         // Restart while jobs run.
         await waitFor(
           async () => (await Promise.all(started.map((h) => h.query(progressQuery)))).some((p) => p.done > 0),
@@ -132,11 +152,31 @@ describe('tenants sharing a fleet (real instances)', () => {
       const results = await stack.runUntil(() => Promise.all(handles.map((h) => h.result())));
       for (const result of results) expect(result.result).toBe(expectedWorkloadSum(1, UNITS));
 
-      // The urgent job (priority 1, submitted last) was admitted before every backlog job still queued then.
-      const urgentAt = admittedAt.get(urgent.workflowId)!;
-      expect(urgentAt).toBeDefined();
-      const passed = backlog.filter((j) => (admittedAt.get(j.workflowId) ?? Infinity) > urgentAt);
-      expect(passed.length).toBeGreaterThanOrEqual(2);
+      // The urgent job (priority 1, submitted last) ran a sub-task before any backlog job that was
+      // queued when it came was even admitted.
+      expect(queuedAtSubmit.length).toBeGreaterThan(0);
+      for (const jobId of queuedAtSubmit) expect(admittedAt.get(jobId)).toBeGreaterThan(urgentRunningAt);
+
+      // The instances it took were yielded at a checkpoint: a stopped sub-task resumed from it.
+      const outcomes = await Promise.all(
+        backlog.map(async (job) => {
+          const history = await stack.client.workflow.getHandle(job.workflowId).fetchHistory();
+          const ids = (history.events ?? []).flatMap((e) => {
+            const id = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+            return id ? [id] : [];
+          });
+          return Promise.all(
+            [...new Set(ids)].map(
+              (id) => stack.client.workflow.getHandle(id).result() as Promise<SubTaskOutcome>,
+            ),
+          );
+        }),
+      );
+      const yielded = outcomes.flat().filter((o) => o.relocations.some((r) => r.reason === 'stopped'));
+      console.log(
+        JSON.stringify(yielded.map((o) => ({ id: o.subTaskId, resumedFromProgress: o.resumedFromProgress }))),
+      );
+      expect(yielded.some((o) => (o.resumedFromProgress ?? 0) > 0)).toBe(true);
 
       // Its sub-tasks' child workflows carry its priority and its tenant's fairness key and weight
       // (their activities inherit them).

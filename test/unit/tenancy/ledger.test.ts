@@ -136,6 +136,47 @@ describe('FleetLedger: instance leases', () => {
     expect(admitted(ledger.configure([], {}, day0 + 24 * HOUR))).toContain('c');
   });
 
+  it('a higher priority takes instances from a lower one, which yields them at a checkpoint and gets them back', () => {
+    const ledger = new FleetLedger();
+    const limits: FleetLimits = { maxInstances: 2 };
+    const t = tenant('t');
+    ledger.admit({ jobId: 'low', tenant: t, priority: 5, limits, instances: 2 }, 0);
+    ledger.requestLeases(
+      'low',
+      ['i0', 'i1'].map((planId) => ({ planId, pricePerHour: 1 })),
+      0,
+    );
+    // Admitted at once: the low-priority job is told to give one back.
+    expect(ledger.admit({ jobId: 'urgent', tenant: t, priority: 1, limits, instances: 1 }, 1)).toEqual([
+      { to: 'low', kind: 'yield', count: 1 },
+      { to: 'urgent', kind: 'admission', status: 'admitted' },
+    ]);
+    // Its lease waits for the yield; the fleet never holds more than 2.
+    expect(granted(ledger.requestLeases('urgent', [{ planId: 'i0', pricePerHour: 1 }], 2), 'urgent')).toEqual(
+      [],
+    );
+    expect(granted(ledger.returnLeases('low', ['i1'], 3), 'urgent')).toEqual(['i0']);
+    // The low job asks again for its second instance: it waits until the urgent job is done.
+    expect(granted(ledger.requestLeases('low', [{ planId: 'i2', pricePerHour: 1 }], 4), 'low')).toEqual([]);
+    expect(granted(ledger.leave('urgent', 5), 'low')).toEqual(['i2']);
+    expect(ledger.usage(5).jobs).toMatchObject([{ jobId: 'low', instances: 2, reservedInstances: 2 }]);
+  });
+
+  it('takes nothing from the same or a higher priority: the job waits', () => {
+    const ledger = new FleetLedger();
+    const limits: FleetLimits = { maxInstances: 2 };
+    ledger.admit({ jobId: 'a', tenant: tenant('t'), priority: 2, limits, instances: 2 }, 0);
+    expect(ledger.admit({ jobId: 'b', tenant: tenant('t'), priority: 2, limits, instances: 1 }, 1)).toEqual([
+      {
+        to: 'b',
+        kind: 'admission',
+        status: 'queued',
+        position: 1,
+        reason: 'fleet.maxInstances (2): 2 reserved, the job needs 1',
+      },
+    ]);
+  });
+
   it('quotas are never exceeded, whatever jobs do in whatever order (property)', () => {
     const tenants = [
       tenant('a', { quotas: { maxInstances: 1, maxConcurrentJobs: 2 } }),
@@ -159,18 +200,22 @@ describe('FleetLedger: instance leases', () => {
       fc.property(fc.array(op, { minLength: 30, maxLength: 80 }), (ops) => {
         const ledger = new FleetLedger();
         let now = 0;
+        /** What each job was last told to yield. */
+        const owed = new Map<string, number>();
         for (const o of ops) {
           now += 1000;
           const jobId = `j${o.job}`;
+          let messages: FleetMessage[];
           if (o.kind === 'admit')
-            ledger.admit(
+            messages = ledger.admit(
               { jobId, tenant: tenants[o.tenant]!, priority: o.priority, limits, instances: o.instances },
               now,
             );
           else if (o.kind === 'lease')
-            ledger.requestLeases(jobId, [{ planId: `i${o.planId}`, pricePerHour: 1 }], now);
-          else if (o.kind === 'return') ledger.returnLeases(jobId, [`i${o.planId}`], now);
-          else ledger.leave(jobId, now);
+            messages = ledger.requestLeases(jobId, [{ planId: `i${o.planId}`, pricePerHour: 1 }], now);
+          else if (o.kind === 'return') messages = ledger.returnLeases(jobId, [`i${o.planId}`], now);
+          else messages = ledger.leave(jobId, now);
+          for (const m of messages) if (m.kind === 'yield') owed.set(m.to, m.count);
           const usage = ledger.usage(now);
           const instances = usage.tenants.reduce((n, t) => n + t.instances, 0);
           const jobs = usage.tenants.reduce((n, t) => n + t.admittedJobs, 0);
@@ -179,8 +224,9 @@ describe('FleetLedger: instance leases', () => {
             if (t.instances > (t.quotas.maxInstances ?? Infinity)) return false;
             if (t.admittedJobs > (t.quotas.maxConcurrentJobs ?? Infinity)) return false;
           }
-          // A job holds no more than was reserved for it.
-          if (usage.jobs.some((j) => j.instances > j.reservedInstances)) return false;
+          // A job holds no more than is reserved for it, but what it was told to yield.
+          if (usage.jobs.some((j) => j.instances - j.reservedInstances > (owed.get(j.jobId) ?? 0)))
+            return false;
           // A queued job holds nothing.
           if (usage.jobs.some((j) => j.status === 'queued' && j.instances > 0)) return false;
         }
