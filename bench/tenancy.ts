@@ -6,10 +6,13 @@
  * also runs alone first. Sampled every 100 ms all along: the instance processes that really run
  * (quota violations) and the fleet's books (each tenant's leased instances, for fairness).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openCheckpointStore } from '../src/checkpoint';
+import { analyseDag } from '../src/dag/analyse';
+import { parseWfFormat } from '../src/dag/wfformat';
+import { simulateTenancy, type TenancySimJob } from '../src/sim/tenancy';
 import type { JobResult } from '../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../src/names';
 import { expectedWorkloadSum, workloadJobSpec } from '../src/steps';
@@ -21,6 +24,10 @@ import { stopLocalServer } from '../workers/dev-server';
 import { startLocalStack, type LocalStack } from '../workers/local-stack';
 
 export interface TenancyBenchOptions {
+  /** WfFormat workflows whose DAGs the simulated jobs run (one family per file). */
+  workflowsDir: string;
+  /** Skip the real run (the simulator only). */
+  simulatorOnly?: boolean;
   /** Priority-5 jobs each tenant submits. */
   jobsPerTenant: number;
   /** Units of 100 ms of work of the priority-1 job (it runs on 2 instances). */
@@ -30,26 +37,39 @@ export interface TenancyBenchOptions {
   log: (line: string) => void;
 }
 
-export interface TenancyBenchResult {
+/** One run's figures (the simulator's, or the real run's). */
+export interface TenancyFigures {
   quotaViolations: number;
-  /** Jain's index over the tenants' mean leased instances ÷ weight while all had jobs waiting. */
+  /** Jain's index over the tenants' mean instances ÷ weight while all had jobs waiting. */
   jainFairness: number;
   /** The priority-1 job's makespan under the backlog ÷ alone. */
+  highPrioritySlowdown: number;
+  jobs: number;
+  tenants: Array<{ tenant: string; weight: number; meanInstances: number; sharePerWeight: number }>;
+  urgentAloneSeconds: number;
+  urgentUnderBacklogSeconds: number;
+  violations: string[];
+}
+
+export interface TenancyBenchResult {
+  /** Of the simulator and the real run together. */
+  quotaViolations: number;
+  /** The real run's (the simulator's with --simulator-only). */
+  jainFairness: number;
   highPrioritySlowdown: number;
   /** Not measured: jobs do not share instances yet (docs/tenants.md, "Not yet"). */
   sharedFleetCostRatio: null;
   sharedFleetCostRatioNote: string;
   realJobs: number;
   correct: boolean;
-  details: {
-    tenants: Array<{ tenant: string; weight: number; meanInstances: number; sharePerWeight: number }>;
-    backloggedSamples: number;
-    samples: number;
-    violations: string[];
-    urgentAloneSeconds: number;
-    urgentUnderBacklogSeconds: number;
-    fleetMaxInstances: number;
+  simulator: TenancyFigures & {
+    meanHighPrioritySlowdown: number;
+    worstFamily: string;
+    yields: number;
+    lostWorkSeconds: number;
+    workflows: string[];
   };
+  real?: TenancyFigures & { samples: number; backloggedSamples: number };
 }
 
 const FLEET_MAX_INSTANCES = 4;
@@ -80,6 +100,128 @@ function jobSpec(tenant: string, units: number, instances: number, priority?: nu
 
 export async function runTenancyBench(options: TenancyBenchOptions): Promise<TenancyBenchResult> {
   const { log } = options;
+  log('the simulator: WfCommons workflows as jobs of three tenants…');
+  const simulator = simulateBench(options.workflowsDir);
+  const real = options.simulatorOnly ? undefined : await realRun(options);
+  const top = real ?? simulator;
+  return {
+    quotaViolations: simulator.quotaViolations + (real?.quotaViolations ?? 0),
+    jainFairness: top.jainFairness,
+    highPrioritySlowdown: top.highPrioritySlowdown,
+    sharedFleetCostRatio: null,
+    sharedFleetCostRatioNote:
+      'not measured: each job still launches its own instances under the fleet’s leases; packing jobs onto shared instances is not built (docs/tenants.md)',
+    realJobs: real?.jobs ?? 0,
+    correct: real?.correct ?? true,
+    simulator,
+    ...(real ? { real: omitCorrect(real) } : {}),
+  };
+}
+
+function omitCorrect<T extends { correct: boolean }>(x: T): Omit<T, 'correct'> {
+  const { correct: _correct, ...rest } = x;
+  return rest;
+}
+
+/** A WfFormat workflow as a simulated job's DAG: durations and dependencies in topological order. */
+function workflowDag(file: string): Pick<TenancySimJob, 'durations' | 'deps'> & { maxParallelism: number } {
+  const { dag } = parseWfFormat(JSON.parse(readFileSync(file, 'utf8')));
+  const analysis = analyseDag(dag);
+  const order = analysis.topologicalOrder;
+  const index = new Map(order.map((id, k) => [id, k]));
+  return {
+    durations: order.map((id) => dag.getNodeAttribute(id, 'durationSeconds')),
+    deps: order.map((id) => dag.inNeighbors(id).map((d) => index.get(d)!)),
+    maxParallelism: analysis.maxParallelism,
+  };
+}
+
+const SIM_FLEET: TenancyConfig = {
+  tenants: [
+    { name: 'alpha', priority: 5, weight: 1, quotas: {}, onQuota: 'queue' },
+    { name: 'beta', priority: 5, weight: 1, quotas: {}, onQuota: 'queue' },
+    { name: 'gamma', priority: 5, weight: 2, quotas: {}, onQuota: 'queue' },
+  ],
+  fleet: { maxInstances: 16 },
+};
+/** EC2-like: a minute to boot, a checkpoint a minute, half a minute to drain on a yield. */
+const SIM_TIMING = { bootSeconds: 60, pricePerHour: 0.1, checkpointSeconds: 60, drainSeconds: 30 };
+
+/**
+ * Each tenant submits one job per workflow family (up to 4 instances each, one a minute) onto a
+ * fleet of 16 instances; a priority-1 job of beta comes 5 minutes in.
+ */
+export function simulateBench(workflowsDir: string): TenancyBenchResult['simulator'] {
+  const files = readdirSync(workflowsDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => path.join(workflowsDir, f));
+  if (files.length === 0)
+    throw Object.assign(new Error(`--workflows: no .json in ${workflowsDir}`), { exitCode: 2 });
+  // A job reserves no more instances than its DAG can keep busy (as a real job's plan does).
+  const dags = files.map(workflowDag).map(({ maxParallelism, ...dag }) => ({
+    ...dag,
+    instances: Math.min(4, maxParallelism),
+  }));
+  const jobs: TenancySimJob[] = [];
+  // Every tenant runs the same families in the same order: they differ only in weight.
+  SIM_FLEET.tenants.forEach((t) => {
+    for (let i = 0; i < dags.length; i++)
+      jobs.push({
+        id: `${t.name}-${i}`,
+        tenant: t.name,
+        priority: 5,
+        arrivalSeconds: i * 60,
+        ...dags[i]!,
+      });
+  });
+  // The priority-1 job is each family in turn: its worst slowdown is reported.
+  const runs = dags.map((dag, i) => {
+    const urgent: TenancySimJob = { id: 'urgent', tenant: 'beta', priority: 1, arrivalSeconds: 300, ...dag };
+    const alone = simulateTenancy({
+      ...SIM_TIMING,
+      config: SIM_FLEET,
+      jobs: [{ ...urgent, arrivalSeconds: 0 }],
+    });
+    const busy = simulateTenancy({ ...SIM_TIMING, config: SIM_FLEET, jobs: [...jobs, urgent] });
+    return {
+      family: path.basename(files[i]!),
+      alone,
+      busy,
+      slowdown: busy.makespanSeconds.urgent! / alone.makespanSeconds.urgent!,
+    };
+  });
+  const worst = runs.reduce((a, b) => (b.slowdown > a.slowdown ? b : a));
+  // Fairness, violations and yields over every run (the backlog is the same in each).
+  const backlogged = runs.reduce((n, r) => n + r.busy.backloggedSeconds, 0);
+  const tenants = SIM_FLEET.tenants.map((t) => {
+    const meanInstances =
+      runs.reduce(
+        (n, r) => n + (r.busy.meanInstancesWhileBacklogged[t.name] ?? 0) * r.busy.backloggedSeconds,
+        0,
+      ) / Math.max(1e-9, backlogged);
+    return { tenant: t.name, weight: t.weight, meanInstances, sharePerWeight: meanInstances / t.weight };
+  });
+  const violations = runs.flatMap((r) => r.busy.quotaViolations);
+  return {
+    quotaViolations: violations.length,
+    jainFairness: jainIndex(tenants.map((t) => t.sharePerWeight)),
+    highPrioritySlowdown: worst.slowdown,
+    meanHighPrioritySlowdown: runs.reduce((n, r) => n + r.slowdown, 0) / runs.length,
+    worstFamily: worst.family,
+    jobs: runs.length * (jobs.length + 1),
+    tenants,
+    urgentAloneSeconds: worst.alone.makespanSeconds.urgent!,
+    urgentUnderBacklogSeconds: worst.busy.makespanSeconds.urgent!,
+    violations: violations.slice(0, 20),
+    yields: runs.reduce((n, r) => n + r.busy.yields, 0),
+    lostWorkSeconds: runs.reduce((n, r) => n + r.busy.lostWorkSeconds, 0),
+    workflows: files.map((f) => path.basename(f)),
+  };
+}
+
+async function realRun(options: TenancyBenchOptions): Promise<RealFigures> {
+  const { log } = options;
   const stateDir = mkdtempSync(path.join(tmpdir(), 'spotdag-tenancy-'));
   const stack = await startLocalStack({ stateDir, checkpointIntervalMs: 500, log });
   try {
@@ -97,7 +239,9 @@ export async function runTenancyBench(options: TenancyBenchOptions): Promise<Ten
   }
 }
 
-async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise<TenancyBenchResult> {
+type RealFigures = TenancyFigures & { samples: number; backloggedSamples: number; correct: boolean };
+
+async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise<RealFigures> {
   const { log } = options;
   const stamp = Date.now().toString(36);
   const start = async (workflowId: string, spec: ReturnType<typeof jobSpec>) => {
@@ -178,20 +322,14 @@ async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise
       quotaViolations: violations.length,
       jainFairness: jainIndex(tenants.map((t) => t.sharePerWeight)),
       highPrioritySlowdown: underBacklog.seconds / alone.seconds,
-      sharedFleetCostRatio: null,
-      sharedFleetCostRatioNote:
-        'not measured: each job still launches its own instances under the fleet’s leases; packing jobs onto shared instances is not built (docs/tenants.md)',
-      realJobs: 2 + backlog.length,
+      jobs: 2 + backlog.length,
+      tenants,
+      urgentAloneSeconds: alone.seconds,
+      urgentUnderBacklogSeconds: underBacklog.seconds,
+      violations: violations.slice(0, 20),
+      samples,
+      backloggedSamples: backlogged,
       correct,
-      details: {
-        tenants,
-        backloggedSamples: backlogged,
-        samples,
-        violations: violations.slice(0, 20),
-        urgentAloneSeconds: alone.seconds,
-        urgentUnderBacklogSeconds: underBacklog.seconds,
-        fleetMaxInstances: FLEET_MAX_INSTANCES,
-      },
     };
   } finally {
     sampling = false;
@@ -199,10 +337,10 @@ async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise
   }
 }
 
-export function formatTenancyBench(r: TenancyBenchResult): string {
+function figuresLines(name: string, f: TenancyFigures): string {
   const rows = [
     ['tenant', 'weight', 'mean instances while all wait', 'share ÷ weight'],
-    ...r.details.tenants.map((t) => [
+    ...f.tenants.map((t) => [
       t.tenant,
       String(t.weight),
       t.meanInstances.toFixed(2),
@@ -214,10 +352,25 @@ export function formatTenancyBench(r: TenancyBenchResult): string {
     row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
   );
   return (
-    `${lines.join('\n')}\n` +
-    `quotaViolations ${r.quotaViolations} (${r.details.samples} samples); jainFairness ${r.jainFairness.toFixed(3)} ` +
-    `(${r.details.backloggedSamples} samples with every tenant waiting); highPrioritySlowdown ${r.highPrioritySlowdown.toFixed(2)} ` +
-    `(${r.details.urgentUnderBacklogSeconds.toFixed(1)} s under the backlog ÷ ${r.details.urgentAloneSeconds.toFixed(1)} s alone); ` +
+    `${name}: ${f.jobs} jobs\n${lines.join('\n')}\n` +
+    `  quotaViolations ${f.quotaViolations}; jainFairness ${f.jainFairness.toFixed(3)}; ` +
+    `highPrioritySlowdown ${f.highPrioritySlowdown.toFixed(3)} ` +
+    `(${f.urgentUnderBacklogSeconds.toFixed(1)} s under the backlog ÷ ${f.urgentAloneSeconds.toFixed(1)} s alone)\n`
+  );
+}
+
+export function formatTenancyBench(r: TenancyBenchResult): string {
+  return (
+    figuresLines(
+      'simulator (the fleet ledger over WfCommons DAGs, EC2-like timing; jobs over all runs)',
+      r.simulator,
+    ) +
+    `  the priority-1 job as each of ${r.simulator.workflows.length} families: worst slowdown on ${r.simulator.worstFamily}, mean ${r.simulator.meanHighPrioritySlowdown.toFixed(3)}; ` +
+    `yields ${r.simulator.yields}, work lost to them ${r.simulator.lostWorkSeconds.toFixed(0)} s\n` +
+    (r.real
+      ? figuresLines(`real run (local instances, ${r.real.samples} samples)`, r.real)
+      : 'real run: skipped\n') +
+    `quotaViolations ${r.quotaViolations}; jainFairness ${r.jainFairness.toFixed(3)}; highPrioritySlowdown ${r.highPrioritySlowdown.toFixed(3)}; ` +
     `realJobs ${r.realJobs}; results ${r.correct ? 'exact' : 'WRONG'}\n` +
     `sharedFleetCostRatio: ${r.sharedFleetCostRatioNote}\n`
   );

@@ -189,17 +189,32 @@ export function registerBench(program: Command): void {
       'three tenants (weights 1:1:2) with backlogs on a fleet of 4 local instances, then a priority-1 job: quota violations, fairness, the priority job’s slowdown',
     )
     .addHelpText('after', '\nExample:\n  spotdag bench tenancy --json tenancy.json')
-    .option('--jobs-per-tenant <n>', 'priority-5 jobs each tenant submits', positiveInt, 4)
+    .option(
+      '--workflows <dir>',
+      'WfFormat workflows the simulated jobs run (one family per file)',
+      '../shared/data/workflows',
+    )
+    .option('--simulator-only', 'skip the real run')
+    .option('--jobs-per-tenant <n>', 'real run: priority-5 jobs each tenant submits', positiveInt, 4)
     .option('--urgent-units <n>', 'units of 100 ms of the priority-1 job (2 instances)', positiveInt, 300)
     .option('--backlog-units <n>', 'units of 100 ms of each backlog job (1 instance)', positiveInt, 80)
     .option('--json <file>', 'write the figures as JSON')
     .option('--verbose', VERBOSE_HELP)
     .action(
       async (
-        opts: { jobsPerTenant: number; urgentUnits: number; backlogUnits: number; json?: string } & LogFlags,
+        opts: {
+          workflows: string;
+          simulatorOnly?: boolean;
+          jobsPerTenant: number;
+          urgentUnits: number;
+          backlogUnits: number;
+          json?: string;
+        } & LogFlags,
       ) => {
         startCliLogs(opts);
         const result = await runTenancyBench({
+          workflowsDir: opts.workflows,
+          simulatorOnly: opts.simulatorOnly,
           jobsPerTenant: opts.jobsPerTenant,
           urgentUnits: opts.urgentUnits,
           backlogUnits: opts.backlogUnits,
