@@ -17,6 +17,9 @@
  * Order: a lower priority key first; within a priority, the tenant with the smallest share of
  * what it holds (reserved instances for admission, leased ones for leases) per unit of weight;
  * then arrival.
+ *
+ * The fleet workflow's commands follow from what the ledger decides: a change to its decisions is
+ * a workflow change (version it with `patched`, and keep the replay fixtures).
  */
 import type { FleetLimits, Tenant } from './types';
 
