@@ -282,11 +282,12 @@ async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise
         if (leased > FLEET_MAX_INSTANCES)
           violations.push(`${leased} leases on a fleet of ${FLEET_MAX_INSTANCES}`);
         const names = TENANTS.tenants.map((t) => t.name);
-        const waiting = (name: string) => usage.jobs.some((j) => j.tenant === name && j.status === 'queued');
+        // Fairness is among the backlog's priority-5 jobs, while every tenant has some waiting.
+        const backlogJobs = usage.jobs.filter((j) => j.priority === 5);
+        const waiting = (name: string) => backlogJobs.some((j) => j.tenant === name && j.status === 'queued');
         if (names.every(waiting)) {
           backlogged++;
-          for (const t of usage.tenants)
-            leasedSum.set(t.tenant, (leasedSum.get(t.tenant) ?? 0) + t.instances);
+          for (const j of backlogJobs) leasedSum.set(j.tenant, (leasedSum.get(j.tenant) ?? 0) + j.instances);
         }
       }
       samples++;

@@ -195,7 +195,7 @@ export function registerBench(program: Command): void {
       '../shared/data/workflows',
     )
     .option('--simulator-only', 'skip the real run')
-    .option('--jobs-per-tenant <n>', 'real run: priority-5 jobs each tenant submits', positiveInt, 4)
+    .option('--jobs-per-tenant <n>', 'real run: priority-5 jobs each tenant submits', positiveInt, 8)
     .option('--urgent-units <n>', 'units of 100 ms of the priority-1 job (2 instances)', positiveInt, 300)
     .option('--backlog-units <n>', 'units of 100 ms of each backlog job (1 instance)', positiveInt, 80)
     .option('--json <file>', 'write the figures as JSON')

@@ -300,17 +300,19 @@ export class FleetLedger {
 
   /**
    * Makes room on the fleet for `job` by shrinking the reservations of admitted jobs of a lower
-   * priority (the lowest, then the latest admitted, first); each is told to yield what it holds
-   * beyond its new reservation. False, changing nothing, when they cannot free enough.
+   * priority (the lowest first, then the tenant most over its share, then the latest admitted);
+   * each is told to yield what it holds beyond its new reservation. False, changing nothing, when they cannot free enough.
    */
   private preempt(job: LedgerJob, messages: FleetMessage[]): boolean {
     const max = this.state.limits.maxInstances;
     if (max === undefined) return false;
     const admitted = Object.values(this.state.jobs).filter((j) => j.admittedAtMs !== undefined);
     const need = job.reserved - (max - admitted.reduce((n, j) => n + j.reserved, 0));
+    // The lowest priority first; within it the tenant most over its share, then the latest admitted.
+    const share = (tenant: string) => this.reservedOf(tenant) / this.weightOf(tenant);
     const victims = admitted
       .filter((v) => v.priority > job.priority && v.reserved > 0)
-      .sort((a, b) => b.priority - a.priority || b.seq - a.seq);
+      .sort((a, b) => b.priority - a.priority || share(b.tenant) - share(a.tenant) || b.seq - a.seq);
     if (victims.reduce((n, v) => n + v.reserved, 0) < need) return false;
     let left = need;
     for (const victim of victims) {
