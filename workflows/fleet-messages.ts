@@ -34,3 +34,5 @@ export const admissionSignal = defineSignal<[AdmissionAnswer]>('spotdagAdmission
 export const leaseGrantSignal = defineSignal<[{ planIds: string[] }]>('spotdagLeaseGrant');
 /** Give back `count` instances: a job of a higher priority needs them. */
 export const yieldSignal = defineSignal<[{ count: number }]>('spotdagYield');
+/** Stop: the job reached its spend quota (it fails naming it). */
+export const stopSignal = defineSignal<[{ reason: string }]>('spotdagStop');

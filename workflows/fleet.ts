@@ -23,6 +23,7 @@ import {
   fleetReturnSignal,
   fleetUsageQuery,
   leaseGrantSignal,
+  stopSignal,
   yieldSignal,
 } from './fleet-messages';
 
@@ -49,7 +50,7 @@ export async function spotdagFleet(fleet: string, carried?: LedgerState): Promis
     const woke = await (wakeAt === undefined
       ? condition(() => outbox.length > 0).then(() => true)
       : condition(() => outbox.length > 0, Math.max(1, wakeAt - Date.now())));
-    if (!woke) pushAll(outbox, ledger.configure([], ledger.state.limits, Date.now())); // a new UTC day
+    if (!woke) pushAll(outbox, ledger.tick(Date.now())); // a spend quota within reach, or a new UTC day
     const gone = await Promise.all(outbox.splice(0).map(send));
     // A job that can no longer be told has ended without leaving (terminated): it holds nothing.
     for (const jobId of new Set(gone.filter((id) => id !== undefined))) {
@@ -67,6 +68,7 @@ async function send(message: FleetMessage): Promise<string | undefined> {
   try {
     if (message.kind === 'grant') await job.signal(leaseGrantSignal, { planIds: message.planIds });
     else if (message.kind === 'yield') await job.signal(yieldSignal, { count: message.count });
+    else if (message.kind === 'stop') await job.signal(stopSignal, { reason: message.reason });
     else {
       const { to: _to, kind: _kind, ...answer } = message;
       await job.signal(admissionSignal, answer);

@@ -362,6 +362,7 @@ class ControlledRun {
         tickInMs === undefined
           ? (await condition(wake), true)
           : await condition(wake, Math.max(1, Math.ceil(tickInMs)));
+      this.fleet?.throwIfStopped();
       this.takeGrants();
       this.yieldOwed();
       this.takeLaunches();

@@ -21,6 +21,7 @@ import {
   fleetLeaveSignal,
   fleetReturnSignal,
   leaseGrantSignal,
+  stopSignal,
   yieldSignal,
   type AdmissionAnswer,
 } from './fleet-messages';
@@ -39,6 +40,8 @@ export class FleetMembership {
   private readonly grants: string[] = [];
   /** Instances the fleet asked back (its latest count), not yet given. */
   private owed = 0;
+  /** Why the fleet told the job to stop (its spend quota), once it has. */
+  stopReason?: string;
 
   constructor(
     private readonly jobId: string,
@@ -52,6 +55,9 @@ export class FleetMembership {
     });
     setHandler(yieldSignal, ({ count }) => {
       this.owed = count;
+    });
+    setHandler(stopSignal, ({ reason }) => {
+      this.stopReason = reason;
     });
   }
 
@@ -96,9 +102,14 @@ export class FleetMembership {
     return this.grants.splice(0);
   }
 
-  /** Whether the fleet has news for the run loop: grants, or instances to yield. */
+  /** Whether the fleet has news for the run loop: grants, instances to yield, or a stop. */
   get hasNews(): boolean {
-    return this.grants.length > 0 || this.owed > 0;
+    return this.grants.length > 0 || this.owed > 0 || this.stopReason !== undefined;
+  }
+
+  /** Fails the job if the fleet told it to stop (its instances are released on the way out). */
+  throwIfStopped(): void {
+    if (this.stopReason !== undefined) throw ApplicationFailure.nonRetryable(this.stopReason, QUOTA_EXCEEDED);
   }
 
   /** Instances to give back now (a higher priority needs them). */

@@ -44,6 +44,7 @@ export const tenantSchema = z.strictObject({
 export const fleetLimitsSchema = z.strictObject({
   maxInstances: positiveInt.optional(),
   maxConcurrentJobs: positiveInt.optional(),
+  drainSeconds: z.number().positive().optional(),
 });
 
 export const tenancyConfigSchema = z

@@ -21,6 +21,7 @@
  * The fleet workflow's commands follow from what the ledger decides: a change to its decisions is
  * a workflow change (version it with `patched`, and keep the replay fixtures).
  */
+import { minOf } from '../util/array';
 import type { FleetLimits, Tenant } from './types';
 
 export interface Lease {
@@ -50,6 +51,10 @@ export interface LedgerJob {
   wanted: WantedLease[];
   /** Spend of this job's returned leases, USD. */
   closedSpendUsd: number;
+  /** Told to stop: it reached its spend quota. */
+  stopped?: boolean;
+  /** The yield count it was last told (not repeated while it stands). */
+  told?: number;
 }
 
 export interface LedgerState {
@@ -68,8 +73,10 @@ export type FleetMessage =
   | { to: string; kind: 'admission'; status: 'queued'; position: number; reason: string }
   | { to: string; kind: 'admission'; status: 'rejected'; reason: string }
   | { to: string; kind: 'grant'; planIds: string[] }
-  /** Give back `count` instances at a checkpoint: a higher priority needs them. */
-  | { to: string; kind: 'yield'; count: number };
+  /** Give back `count` instances at a checkpoint: a higher priority, or a spend quota, needs them. */
+  | { to: string; kind: 'yield'; count: number }
+  /** Stop: the job reached its spend quota. */
+  | { to: string; kind: 'stop'; reason: string };
 
 export interface AdmitRequest {
   jobId: string;
@@ -113,6 +120,8 @@ export interface FleetUsage {
 }
 
 const DAY_MS = 86_400_000;
+/** Default time from a yield or a stop to the instances gone (`fleet.drainSeconds`). */
+export const DEFAULT_DRAIN_SECONDS = 60;
 const DAYS_KEPT = 3;
 
 export function emptyLedger(): LedgerState {
@@ -193,14 +202,38 @@ export class FleetLedger {
     return this.schedule(nowMs);
   }
 
-  /** When a job blocked only by a day's spend could go: the next UTC midnight, if any is. */
+  /** Time passed: spend quotas are enforced, and what a new UTC day allows is granted. */
+  tick(nowMs: number): FleetMessage[] {
+    return this.schedule(nowMs);
+  }
+
+  /**
+   * When the fleet must look again: when running instances bring a spend quota within reach (its
+   * instances must be told to go a drain time before it), or at the next UTC midnight for jobs a
+   * day's spend holds back.
+   */
   nextWakeMs(nowMs: number): number | undefined {
-    const blocked = Object.values(this.state.jobs).some(
-      (j) =>
-        (j.admittedAtMs === undefined || j.wanted.length > 0) &&
-        this.spendBlock(this.tenantOf(j), nowMs) !== undefined,
-    );
-    return blocked ? (Math.floor(nowMs / DAY_MS) + 1) * DAY_MS : undefined;
+    const jobs = Object.values(this.state.jobs);
+    const times: number[] = [];
+    const blocked = jobs.some((j) => {
+      const tenant = this.tenantOf(j);
+      if (j.wanted.some((w) => this.spendBlock(tenant, nowMs, w.pricePerHour) !== undefined)) return true;
+      const waiting = j.admittedAtMs === undefined || j.reserved < j.requested;
+      return waiting && this.spendBlock(tenant, nowMs) !== undefined;
+    });
+    if (blocked) times.push((Math.floor(nowMs / DAY_MS) + 1) * DAY_MS);
+    const reach = (room: number, rate: number) => {
+      if (rate > 0 && room > 0) times.push(nowMs + Math.ceil((room / rate) * 3_600_000 - 1e-6));
+    };
+    for (const name of new Set(jobs.map((j) => j.tenant))) {
+      const max = this.tenantOf(jobs.find((j) => j.tenant === name)!).quotas.maxSpendPerDayUsd;
+      if (max !== undefined) reach(max - this.projectedToday(name, nowMs), this.rateOf(name));
+    }
+    for (const job of jobs) {
+      const max = this.tenantOf(job).quotas.maxSpendPerJobUsd;
+      if (max !== undefined && !job.stopped) reach(max - this.projectedJob(job, nowMs), this.jobRate(job));
+    }
+    return times.length > 0 ? minOf(times) : undefined;
   }
 
   usage(nowMs: number): FleetUsage {
@@ -248,6 +281,7 @@ export class FleetLedger {
   /** Admits and grants what quotas allow, in order; tells queued jobs (in `tell`, or moved) their place. */
   private schedule(nowMs: number, tell: Set<string> = new Set()): FleetMessage[] {
     const messages: FleetMessage[] = [];
+    this.enforceSpend(nowMs, messages);
     this.admitQueued(nowMs, messages, tell);
     this.grantWanted(nowMs, messages);
     return messages;
@@ -256,13 +290,15 @@ export class FleetLedger {
   private admitQueued(nowMs: number, messages: FleetMessage[], tell: Set<string>): void {
     const jobs = Object.values(this.state.jobs);
     // Queued jobs, and admitted ones owed instances they yielded, in one order.
-    const claims = jobs.filter((j) => j.admittedAtMs === undefined || j.reserved < j.requested);
+    const claims = jobs.filter(
+      (j) => j.admittedAtMs === undefined || (j.reserved < j.requested && !j.stopped),
+    );
     const share = (tenant: string) => this.reservedOf(tenant) / this.weightOf(tenant);
     let position = 0;
     let fleetFull = false;
     for (const job of this.ordered(claims, share)) {
       if (job.admittedAtMs !== undefined) {
-        if (!fleetFull)
+        if (!fleetFull && this.spendBlock(this.tenantOf(job), nowMs) === undefined)
           job.reserved += Math.min(job.requested - job.reserved, this.freeReservation(job.tenant));
         continue;
       }
@@ -322,6 +358,7 @@ export class FleetLedger {
       left -= taken;
       const over = Object.keys(victim.leases).length - victim.reserved;
       if (over > 0) messages.push({ to: victim.jobId, kind: 'yield', count: over });
+      victim.told = over > 0 ? over : undefined;
     }
     return true;
   }
@@ -350,8 +387,8 @@ export class FleetLedger {
     const granted = new Map<string, string[]>();
     for (const { job, want } of wants) {
       if (this.fleetInstanceBlock() !== undefined) break;
-      if (Object.keys(job.leases).length >= job.reserved) continue; // more than reserved: one must go back first
-      if (this.tenantInstanceBlock(this.tenantOf(job), job, nowMs) !== undefined) continue;
+      if (job.stopped || Object.keys(job.leases).length >= job.reserved) continue; // beyond its reservation
+      if (this.tenantInstanceBlock(this.tenantOf(job), job, nowMs, want.pricePerHour) !== undefined) continue;
       job.wanted = job.wanted.filter((w) => w !== want);
       job.leases[want.planId] = { pricePerHour: want.pricePerHour, sinceMs: nowMs };
       const list = granted.get(job.jobId) ?? [];
@@ -404,21 +441,79 @@ export class FleetLedger {
     return max !== undefined && held >= max ? `fleet.maxInstances (${max}) reached` : undefined;
   }
 
-  private tenantInstanceBlock(tenant: Tenant, job: LedgerJob, nowMs: number): string | undefined {
+  /** Whether one more instance at `pricePerHour` would pass a quota (spend: within a drain time). */
+  private tenantInstanceBlock(
+    tenant: Tenant,
+    job: LedgerJob,
+    nowMs: number,
+    pricePerHour = 0,
+  ): string | undefined {
     const max = tenant.quotas.maxInstances;
     if (max !== undefined && this.instancesOf(tenant.name) >= max)
       return `tenant ${tenant.name}: quotas.maxInstances (${max}) reached`;
     const perJob = tenant.quotas.maxSpendPerJobUsd;
-    if (perJob !== undefined && this.jobSpend(job, nowMs) >= perJob)
+    if (perJob !== undefined && this.projectedJob(job, nowMs, pricePerHour) >= perJob)
       return `tenant ${tenant.name}: quotas.maxSpendPerJobUsd ($${perJob}) reached by job ${job.jobId}`;
-    return this.spendBlock(tenant, nowMs);
+    return this.spendBlock(tenant, nowMs, pricePerHour);
   }
 
-  private spendBlock(tenant: Tenant, nowMs: number): string | undefined {
+  private spendBlock(tenant: Tenant, nowMs: number, extraPerHour = 0): string | undefined {
     const max = tenant.quotas.maxSpendPerDayUsd;
-    return max !== undefined && this.spendToday(tenant.name, nowMs) >= max
+    return max !== undefined && this.projectedToday(tenant.name, nowMs, extraPerHour) >= max
       ? `tenant ${tenant.name}: quotas.maxSpendPerDayUsd ($${max}) reached today (UTC)`
       : undefined;
+  }
+
+  /**
+   * Spend quotas are never passed: once what is spent, plus what the running instances cost until
+   * they could be gone (a drain time), reaches a quota, the fleet acts. A tenant at its day's quota
+   * yields every instance (its jobs wait, checkpointed, for the next UTC day); a job at its own
+   * quota is told to stop.
+   */
+  private enforceSpend(nowMs: number, messages: FleetMessage[]): void {
+    const admitted = Object.values(this.state.jobs).filter((j) => j.admittedAtMs !== undefined);
+    for (const job of admitted) {
+      const tenant = this.tenantOf(job);
+      const perJob = tenant.quotas.maxSpendPerJobUsd;
+      if (!job.stopped && perJob !== undefined && this.projectedJob(job, nowMs) >= perJob) {
+        job.stopped = true;
+        job.reserved = 0;
+        job.wanted = [];
+        messages.push({
+          to: job.jobId,
+          kind: 'stop',
+          reason: `tenant ${tenant.name}: quotas.maxSpendPerJobUsd ($${perJob}) reached by job ${job.jobId}`,
+        });
+      }
+      if (job.stopped) continue;
+      if (this.rateOf(tenant.name) > 0 && this.spendBlock(tenant, nowMs) !== undefined) job.reserved = 0;
+      const over = Object.keys(job.leases).length - job.reserved;
+      if (over > 0 && job.told !== over) messages.push({ to: job.jobId, kind: 'yield', count: over });
+      job.told = over > 0 ? over : undefined;
+    }
+  }
+
+  private drainHours(): number {
+    return (this.state.limits.drainSeconds ?? DEFAULT_DRAIN_SECONDS) / 3600;
+  }
+
+  private jobRate(job: LedgerJob): number {
+    return Object.values(job.leases).reduce((r, l) => r + l.pricePerHour, 0);
+  }
+
+  private rateOf(tenant: string): number {
+    return Object.values(this.state.jobs)
+      .filter((j) => j.tenant === tenant)
+      .reduce((r, j) => r + this.jobRate(j), 0);
+  }
+
+  /** The tenant's spend today if its instances (and `extraPerHour` more) ran a drain time longer. */
+  private projectedToday(tenant: string, nowMs: number, extraPerHour = 0): number {
+    return this.spendToday(tenant, nowMs) + (this.rateOf(tenant) + extraPerHour) * this.drainHours();
+  }
+
+  private projectedJob(job: LedgerJob, nowMs: number, extraPerHour = 0): number {
+    return this.jobSpend(job, nowMs) + (this.jobRate(job) + extraPerHour) * this.drainHours();
   }
 
   // ---- accounting ------------------------------------------------------------------------------

@@ -37,6 +37,11 @@ export interface Tenant {
 export interface FleetLimits {
   maxInstances?: number;
   maxConcurrentJobs?: number;
+  /**
+   * How long instances take to be gone once told to yield or stop (their steps checkpoint, their
+   * workers drain); spend quotas act this early (default 60 s).
+   */
+  drainSeconds?: number;
 }
 
 /** What the checkpoint store keeps (record `tenants`), and what `spotdag tenants set` writes. */

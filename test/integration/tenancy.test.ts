@@ -3,7 +3,10 @@
  * priority over a backlog, a control-worker restart mid-run.
  */
 import { openCheckpointStore } from '../../src/checkpoint';
+import { LOCAL_TIMING } from '../../src/job/allocation-input';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
+import { ReplayMarket } from '../../src/provision/replay-market';
+import { handMadeScenario } from '../../src/sim/replay-scenario';
 import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
 import { updateTenancyConfig } from '../../src/tenancy/config';
 import type { FleetUsage } from '../../src/tenancy/ledger';
@@ -28,7 +31,8 @@ const TENANTS: TenancyConfig = {
 
 function spec(tenant: string, priority?: number) {
   return {
-    ...workloadJobSpec(UNITS, { chunks: 4, instances: 2, input: { unitMs: 100, busy: false } }),
+    // One 4 s chunk per instance: a yield lands in the middle of a sub-task, past a checkpoint.
+    ...workloadJobSpec(UNITS, { chunks: 2, instances: 2, input: { unitMs: 100, busy: false } }),
     tenant,
     ...(priority !== undefined ? { priority } : {}),
   };
@@ -128,7 +132,22 @@ describe('tenants sharing a fleet (real instances)', () => {
           30_000,
           'a backlog job shown queued',
         );
-        // The urgent job, submitted behind them, takes instances from running priority-5 jobs.
+        // The urgent job, submitted behind them once the admitted ones run on all their instances
+        // (and have checkpointed), takes instances from them.
+        await waitFor(
+          async () => {
+            const admitted = (await fleetJobs()).filter((j) => j.status === 'admitted');
+            const running = await Promise.all(
+              admitted.map((j) => stack.client.workflow.getHandle(j.jobId).query(progressQuery)),
+            );
+            return (
+              admitted.length > 0 && running.every((p, i) => p.running === admitted[i]!.reservedInstances)
+            );
+          },
+          60_000,
+          'the admitted backlog jobs running on all their instances',
+        );
+        await new Promise((r) => setTimeout(r, 1_000));
         queuedAtSubmit = (await fleetJobs()).filter((j) => j.status === 'queued').map((j) => j.jobId);
         const urgentHandle = await start(urgent, 1);
         await waitFor(
@@ -217,4 +236,84 @@ describe('tenants sharing a fleet (real instances)', () => {
     expect(samples).toBeGreaterThan(50);
     expect(violations).toEqual([]);
   }, 300_000);
+});
+
+describe("a tenant's spend quota (real instances on a priced market)", () => {
+  it('stops a job before its spend passes the quota, naming it; nothing it ran cost more', async () => {
+    // Spot at $0.03/h, on-demand at $0.10/h, never interrupted: the job's instances cost money.
+    const market = new ReplayMarket({
+      id: uniqueId('spend-market'),
+      scenario: handMadeScenario([
+        {
+          instanceType: 'c5.large',
+          zone: 'us-east-1a',
+          region: 'us-east-1',
+          vcpu: 2,
+          memoryMiB: 4096,
+          spotPricePerHour: 0.03,
+          onDemandPricePerHour: 0.1,
+          available: Array<boolean>(3600).fill(true),
+          tickSeconds: 1,
+          hazardPerHour: 0,
+        },
+      ]),
+      fleet: {
+        maxInstances: 2,
+        bootSeconds: 2,
+        checkpointSeconds: 0.1,
+        restartSeconds: 1,
+        minCheckpointIntervalSeconds: 1,
+      },
+      timing: LOCAL_TIMING,
+    });
+    const stack = await startTestStack({ market, checkpointIntervalMs: 500 });
+    const cap = 0.0002; // 24 s of spot at $0.03/h, 7 s of on-demand at $0.10/h
+    try {
+      const store = await openCheckpointStore(stack.checkpointStore);
+      try {
+        await updateTenancyConfig(store, () => ({
+          tenants: [
+            { name: 'capped', priority: 3, weight: 1, quotas: { maxSpendPerJobUsd: cap }, onQuota: 'queue' },
+          ],
+          fleet: { drainSeconds: 3 },
+        }));
+      } finally {
+        await store.close();
+      }
+      const workflowId = uniqueId('spend-capped');
+      const spec = {
+        // A minute of work on one instance: more than the quota buys at any of the market's prices.
+        ...workloadJobSpec(300, { chunks: 2, instances: 1, input: { unitMs: 200, busy: false } }),
+        tenant: 'capped',
+      };
+      const outcome = await stack.runUntil(async () => {
+        const handle = await stack.client.workflow.start(spotdagJob, {
+          taskQueue: CONTROL_TASK_QUEUE,
+          workflowId,
+          args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 5 } }],
+        });
+        return handle.result().then(
+          () => undefined,
+          (err: Error & { cause?: Error }) => err.cause?.message,
+        );
+      });
+      expect(outcome).toBe(`tenant capped: quotas.maxSpendPerJobUsd ($${cap}) reached by job ${workflowId}`);
+      // What its instances cost, as the provider bills them (at the price paid, for the time run).
+      const billed = await stack.provisioner.bill(workflowId);
+      console.log(JSON.stringify({ billed, cap }));
+      expect(billed).toBeGreaterThan(0);
+      expect(billed).toBeLessThanOrEqual(cap);
+      expect(await stack.provisioner.list(workflowId)).toEqual([]);
+      // The fleet's books (at the price bound the job planned with, at least what was paid) agree.
+      const usage = await stack.runUntil(() =>
+        stack.client.workflow.getHandle(fleetWorkflowId(DEFAULT_FLEET_NAME)).query(fleetUsageQuery),
+      );
+      const capped = usage.tenants.find((t) => t.tenant === 'capped')!;
+      expect(capped.spendUsd).toBeGreaterThanOrEqual(billed);
+      expect(capped.spendUsd).toBeLessThanOrEqual(cap);
+    } finally {
+      await stopAllInstances(stack);
+      await stack.close();
+    }
+  }, 120_000);
 });

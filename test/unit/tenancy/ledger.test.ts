@@ -177,6 +177,52 @@ describe('FleetLedger: instance leases', () => {
     ]);
   });
 
+  it('stops a job a drain time before its spend quota, so that what it spends never passes it', () => {
+    const ledger = new FleetLedger();
+    const t = tenant('t', { quotas: { maxSpendPerJobUsd: 1 } });
+    const limits: FleetLimits = { drainSeconds: 60 };
+    ledger.admit({ jobId: 'a', tenant: t, priority: 3, limits, instances: 1 }, 0);
+    ledger.requestLeases('a', [{ planId: 'i0', pricePerHour: 3.6 }], 0); // $0.001 a second
+    expect(ledger.tick(900_000)).toEqual([]); // $0.90 spent, $0.96 if it ran a drain time more
+    // The fleet wakes when $0.94 is spent: 60 s of drain at $0.001/s later, $1.00.
+    expect(ledger.nextWakeMs(900_000)).toBe(940_000);
+    expect(ledger.tick(940_000)).toEqual([
+      { to: 'a', kind: 'stop', reason: 'tenant t: quotas.maxSpendPerJobUsd ($1) reached by job a' },
+    ]);
+    expect(granted(ledger.requestLeases('a', [{ planId: 'i1', pricePerHour: 3.6 }], 950_000), 'a')).toEqual(
+      [],
+    );
+    ledger.leave('a', 1_000_000); // its instance gone within the drain time
+    expect(ledger.usage(1_000_000).tenants[0]!.spendUsd).toBeCloseTo(1, 9);
+  });
+
+  it("yields every instance of a tenant at its day's spend quota, and gives them back the next UTC day", () => {
+    const ledger = new FleetLedger();
+    const day0 = Date.UTC(2026, 10, 30);
+    const t = tenant('t', { quotas: { maxSpendPerDayUsd: 1 } });
+    const limits: FleetLimits = { drainSeconds: 60 };
+    for (const jobId of ['a', 'b']) {
+      ledger.admit({ jobId, tenant: t, priority: 3, limits, instances: 1 }, day0);
+      ledger.requestLeases(jobId, [{ planId: 'i0', pricePerHour: 1.8 }], day0); // together $0.001 a second
+    }
+    const at = ledger.nextWakeMs(day0)!;
+    expect(at).toBe(day0 + 940_000);
+    expect(ledger.tick(at)).toEqual([
+      { to: 'a', kind: 'yield', count: 1 },
+      { to: 'b', kind: 'yield', count: 1 },
+    ]);
+    ledger.returnLeases('a', ['i0'], at + 30_000);
+    ledger.returnLeases('b', ['i0'], at + 60_000);
+    expect(ledger.usage(at + 60_000).tenants[0]!.spendTodayUsd).toBeLessThanOrEqual(1 + 1e-9);
+    // Both ask again: nothing until midnight UTC, when their reservations come back.
+    for (const jobId of ['a', 'b'])
+      ledger.requestLeases(jobId, [{ planId: 'i1', pricePerHour: 1.8 }], at + 60_000);
+    expect(ledger.nextWakeMs(at + 60_000)).toBe(day0 + 86_400_000);
+    const next = ledger.tick(day0 + 86_400_000);
+    expect(granted(next, 'a')).toEqual(['i1']);
+    expect(granted(next, 'b')).toEqual(['i1']);
+  });
+
   it('quotas are never exceeded, whatever jobs do in whatever order (property)', () => {
     const tenants = [
       tenant('a', { quotas: { maxInstances: 1, maxConcurrentJobs: 2 } }),
