@@ -138,10 +138,15 @@ describe('tenants sharing a fleet (real instances)', () => {
           async () => {
             const admitted = (await fleetJobs()).filter((j) => j.status === 'admitted');
             const running = await Promise.all(
-              admitted.map((j) => stack.client.workflow.getHandle(j.jobId).query(progressQuery)),
+              admitted.map((j) =>
+                stack.client.workflow
+                  .getHandle(j.jobId)
+                  .query(progressQuery)
+                  .catch(() => undefined),
+              ),
             );
             return (
-              admitted.length > 0 && running.every((p, i) => p.running === admitted[i]!.reservedInstances)
+              admitted.length > 0 && running.every((p, i) => p?.running === admitted[i]!.reservedInstances)
             );
           },
           60_000,
