@@ -50,7 +50,7 @@ async function watchMoves(
 ): Promise<void> {
   const printed = new Set<string>();
   let finished = false;
-  void done.finally(() => (finished = true));
+  done.finally(() => (finished = true)).catch(() => undefined); // the caller reports a failure
   const poll = async (final: boolean) => {
     let moves: MoveEvent[];
     try {
@@ -93,7 +93,7 @@ async function watchProgress(
   printer.print = (line) => bars.log(`${line}\n`);
   let overall: SingleBar | undefined;
   let finished = false;
-  void done.finally(() => (finished = true));
+  done.finally(() => (finished = true)).catch(() => undefined); // the caller reports a failure
   try {
     while (!finished) {
       let progress: JobProgress | undefined;

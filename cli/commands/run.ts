@@ -8,6 +8,8 @@ import { startCliLogs, VERBOSE_HELP, type LogFlags } from '../logs';
 import { loadStepModules, stepModulesFromEnv } from '../../workers/steps-loader';
 import { formatEc2JobPlan, planEc2Job } from '../ec2-plan';
 import { interruptionLine, runJob } from '../job-runner';
+import { openCheckpointStore } from '../../src/checkpoint';
+import { readTenancyConfig, resolveTenancy } from '../../src/tenancy/config';
 import { addProviderOptions, chooseProvider, startStack, type ProviderFlags } from '../provider';
 import { stateDir, workflowUiUrl } from '../state';
 import { positiveInt, positiveNumber } from '../args';
@@ -37,6 +39,25 @@ interface RunOptions extends ProviderFlags, WfFormatFlags, LogFlags {
 function withProvider(raw: unknown, provider: FleetProvider): unknown {
   const spec = raw as { fleet?: Record<string, unknown> };
   return { ...spec, fleet: { ...spec.fleet, provider } };
+}
+
+/**
+ * The job's tenant against the tenant settings its control worker will read (an unknown tenant
+ * fails here, exit 2, rather than in the job's first activity).
+ */
+async function checkTenancy(
+  stack: object,
+  tenant: string | undefined,
+  priority: number | undefined,
+): Promise<void> {
+  const url = (stack as { checkpointStore?: string }).checkpointStore;
+  if (!url) return;
+  const store = await openCheckpointStore(url);
+  try {
+    resolveTenancy(await readTenancyConfig(store), tenant, priority);
+  } finally {
+    await store.close();
+  }
 }
 
 export function registerRun(program: Command): void {
@@ -123,6 +144,7 @@ export function registerRun(program: Command): void {
       const target = temporalTargetFromEnv();
       const stack = await startStack(choice, { stateDir: stateDir(), stepModules: opts.steps }, opts);
       try {
+        await checkTenancy(stack, spec.tenant, spec.priority);
         say(`Temporal: ${target.address ? describeTarget(target) : `local dev server at ${stack.address}`}`);
         if (choice.provider === 'ec2')
           say(`Instances: EC2 in ${choice.settings.region} (${choice.settingsFile})`);

@@ -14,6 +14,7 @@ import { DEFAULT_FLEET_NAME, fleetWorkflowId, type TenancyConfig } from '../../s
 import { fleetConfigureSignal, fleetUsageQuery } from '../../workflows/fleet-messages';
 import { positiveInt, positiveNumber } from '../args';
 import { connectClient } from '../client';
+import { EXIT } from '../errors';
 import { defaultCheckpointStore } from './report';
 
 interface SetOptions {
@@ -183,9 +184,19 @@ export function registerTenants(program: Command): void {
         try {
           usage = await client.workflow.getHandle(fleetWorkflowId(DEFAULT_FLEET_NAME)).query(fleetUsageQuery);
         } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-          if (opts.json) return console.log(JSON.stringify({ tenants: [], jobs: [] }));
-          return console.log('No fleet is running: no job has run as a tenant on this server yet.');
+          if (err instanceof WorkflowNotFoundError) {
+            if (opts.json) return console.log(JSON.stringify({ tenants: [], jobs: [] }));
+            return console.log('No fleet is running: no job has run as a tenant on this server yet.');
+          }
+          // A query is answered by a worker: none polls the control queue now.
+          if (/no poller/i.test(`${(err as Error).message} ${String((err as Error).cause)}`))
+            throw Object.assign(
+              new Error(
+                'the fleet workflow has no worker to answer now: start a control worker (`spotdag worker`) or run a job, then ask again',
+              ),
+              { exitCode: EXIT.environment },
+            );
+          throw err;
         }
         if (opts.json) return console.log(JSON.stringify(usage));
         for (const t of usage.tenants)
