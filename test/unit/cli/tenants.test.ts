@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { registerTenants } from '../../../cli/commands/tenants';
 
 /** Runs `spotdag tenants …` as the CLI does (no Temporal server: the settings are only stored). */
-async function tenants(...args: string[]): Promise<string[]> {
+async function tenants(args: string[]): Promise<string[]> {
   const program = new Command('spotdag').exitOverride();
   registerTenants(program);
   const printed: string[] = [];
@@ -26,10 +26,10 @@ describe('spotdag tenants', () => {
   afterAll(() => (process.env.SPOTDAG_HOME = home));
 
   it('sets, changes, lists and removes tenants in the checkpoint store', async () => {
-    await tenants('set', 'research', '--weight', '2', '--max-instances', '8', ...store);
-    await tenants('set', 'research', '--max-spend-per-day', '50', '--fleet-max-instances', '16', ...store);
-    await tenants('set', 'interns', '--priority', '5', '--max-jobs', '1', '--on-quota', 'reject', ...store);
-    const listed = JSON.parse((await tenants('list', '--json', ...store))[0]!);
+    await tenants(['set', 'research', '--weight', '2', '--max-instances', '8', ...store]);
+    await tenants(['set', 'research', '--max-spend-per-day', '50', '--fleet-max-instances', '16', ...store]);
+    await tenants(['set', 'interns', '--priority', '5', '--max-jobs', '1', '--on-quota', 'reject', ...store]);
+    const listed = JSON.parse((await tenants(['list', '--json', ...store]))[0]!);
     expect(listed).toEqual({
       tenants: [
         {
@@ -43,18 +43,18 @@ describe('spotdag tenants', () => {
       ],
       fleet: { maxInstances: 16 },
     });
-    await tenants('remove', 'interns', ...store);
-    expect(JSON.parse((await tenants('list', '--json', ...store))[0]!).tenants).toHaveLength(1);
-    await expect(tenants('remove', 'nobody', ...store)).rejects.toThrow('no tenant nobody is configured');
+    await tenants(['remove', 'interns', ...store]);
+    expect(JSON.parse((await tenants(['list', '--json', ...store]))[0]!).tenants).toHaveLength(1);
+    await expect(tenants(['remove', 'nobody', ...store])).rejects.toThrow('no tenant nobody is configured');
   });
 
   it('names the bad field of a tenant or a settings file', async () => {
-    await expect(tenants('set', 'x', '--priority', '9', ...store)).rejects.toThrow(
+    await expect(tenants(['set', 'x', '--priority', '9', ...store])).rejects.toThrow(
       'invalid tenant x: priority: Too big: expected number to be <=5',
     );
     const file = path.join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ tenants: [{ name: 'a', weight: 0 }], fleet: { maxJobs: 1 } }));
-    await expect(tenants('set', '--file', file, ...store)).rejects.toThrow(
+    await expect(tenants(['set', '--file', file, ...store])).rejects.toThrow(
       /tenants\.0\.weight: Too small[\s\S]*fleet: Unrecognized key: "maxJobs"/,
     );
   });
