@@ -27,11 +27,18 @@ import {
   yieldSignal,
 } from './fleet-messages';
 
-/** Events handled by one run before it continues as new (besides Temporal's own suggestion). */
-const EVENTS_PER_RUN = 2_000;
+export interface FleetRunOptions {
+  /** Messages one run handles before it continues as new (besides Temporal's suggestion); 2,000. */
+  eventsPerRun?: number;
+}
 
-export async function spotdagFleet(fleet: string, carried?: LedgerState): Promise<never> {
-  const ledger = new FleetLedger(carried);
+export async function spotdagFleet(
+  fleet: string,
+  carried?: LedgerState | null,
+  options: FleetRunOptions = {},
+): Promise<never> {
+  const ledger = new FleetLedger(carried ?? undefined);
+  const eventsPerRun = options.eventsPerRun ?? 2_000;
   const outbox: FleetMessage[] = [];
   let events = 0;
   const handle = (messages: FleetMessage[]) => {
@@ -47,9 +54,10 @@ export async function spotdagFleet(fleet: string, carried?: LedgerState): Promis
   log.info('fleet running', { fleet, jobs: Object.keys(ledger.state.jobs).length });
   for (;;) {
     const wakeAt = ledger.nextWakeMs(Date.now());
+    const due = () => outbox.length > 0 || events >= eventsPerRun || workflowInfo().continueAsNewSuggested;
     const woke = await (wakeAt === undefined
-      ? condition(() => outbox.length > 0).then(() => true)
-      : condition(() => outbox.length > 0, Math.max(1, wakeAt - Date.now())));
+      ? condition(due).then(() => true)
+      : condition(due, Math.max(1, wakeAt - Date.now())));
     if (!woke) pushAll(outbox, ledger.tick(Date.now())); // a spend quota within reach, or a new UTC day
     const gone = await Promise.all(outbox.splice(0).map(send));
     // A job that can no longer be told has ended without leaving (terminated): it holds nothing.
@@ -57,8 +65,8 @@ export async function spotdagFleet(fleet: string, carried?: LedgerState): Promis
       log.warn('a job ended without leaving the fleet; its leases are returned', { jobId });
       handle(ledger.leave(jobId, Date.now()));
     }
-    if (outbox.length === 0 && (events >= EVENTS_PER_RUN || workflowInfo().continueAsNewSuggested))
-      return continueAsNew<typeof spotdagFleet>(fleet, ledger.state);
+    if (outbox.length === 0 && (events >= eventsPerRun || workflowInfo().continueAsNewSuggested))
+      return continueAsNew<typeof spotdagFleet>(fleet, ledger.state, options);
   }
 }
 

@@ -13,8 +13,8 @@ import type { FleetUsage } from '../../src/tenancy/ledger';
 import { DEFAULT_FLEET_NAME, fleetWorkflowId, type TenancyConfig } from '../../src/tenancy/types';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { SubTaskOutcome } from '../../src/job/types';
-import { progressQuery, spotdagJob } from '../../workflows';
-import { fleetUsageQuery } from '../../workflows/fleet-messages';
+import { progressQuery, spotdagFleet, spotdagJob } from '../../workflows';
+import { fleetConfigureSignal, fleetUsageQuery } from '../../workflows/fleet-messages';
 import { recordHistory, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
 const UNITS = 80;
@@ -241,6 +241,53 @@ describe('tenants sharing a fleet (real instances)', () => {
     expect(samples).toBeGreaterThan(50);
     expect(violations).toEqual([]);
   }, 300_000);
+});
+
+describe('the fleet workflow across continue-as-new', () => {
+  it('carries its books to the next run', async () => {
+    const stack = await startTestStack();
+    try {
+      const fleetId = uniqueId('fleet-can');
+      const tenants = Array.from({ length: 25 }, (_, i) => ({
+        name: `t${i}`,
+        priority: 3,
+        weight: 1 + (i % 3),
+        quotas: { maxInstances: i + 1 },
+        onQuota: 'queue' as const,
+      }));
+      const usage = await stack.runUntil(async () => {
+        const handle = await stack.client.workflow.start(spotdagFleet, {
+          taskQueue: CONTROL_TASK_QUEUE,
+          workflowId: fleetId,
+          args: [fleetId, null, { eventsPerRun: 10 }],
+        });
+        // One new tenant per message: 25 messages, so at least two new runs, each starting from
+        // the books the last one carried.
+        for (let i = 1; i <= tenants.length; i++)
+          await handle.signal(fleetConfigureSignal, {
+            tenants: [tenants[i - 1]!],
+            limits: { maxInstances: 99 },
+          });
+        await waitFor(
+          async () =>
+            (await handle.query(fleetUsageQuery).catch(() => undefined))?.tenants.length === tenants.length,
+          30_000,
+          'every tenant in the books',
+        );
+        // It continued as new (more than once): the current run is not the first.
+        expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+        return handle.query(fleetUsageQuery);
+      });
+      expect(usage.limits).toEqual({ maxInstances: 99 });
+      const byName = (x: { name: string }, y: { name: string }) => (x.name < y.name ? -1 : 1);
+      expect(usage.tenants.map((t) => ({ name: t.tenant, weight: t.weight, quotas: t.quotas }))).toEqual(
+        [...tenants].sort(byName).map((t) => ({ name: t.name, weight: t.weight, quotas: t.quotas })),
+      );
+      await stack.client.workflow.getHandle(fleetId).terminate('test over');
+    } finally {
+      await stack.close();
+    }
+  });
 });
 
 describe("a tenant's spend quota (real instances on a priced market)", () => {
