@@ -158,6 +158,11 @@ describe('in a real browser: the Temporal Web UI and the HTML report of a real j
             args: [spec],
           });
         const running = await start(uniqueId('ui-running'));
+        // Admitted first (the two jobs' requests could otherwise reach the fleet in either order).
+        await waitFor(async () => {
+          const phase = (await running.query(progressQuery).catch(() => undefined))?.phase;
+          return phase === 'allocate' || phase === 'run';
+        }, 'the first job admitted');
         const queuedId = uniqueId('ui-queued');
         const queued = await start(queuedId);
         try {
