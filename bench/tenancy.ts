@@ -136,14 +136,7 @@ function workflowDag(file: string): Pick<TenancySimJob, 'durations' | 'deps'> & 
   };
 }
 
-const SIM_FLEET: TenancyConfig = {
-  tenants: [
-    { name: 'alpha', priority: 5, weight: 1, quotas: {}, onQuota: 'queue' },
-    { name: 'beta', priority: 5, weight: 1, quotas: {}, onQuota: 'queue' },
-    { name: 'gamma', priority: 5, weight: 2, quotas: {}, onQuota: 'queue' },
-  ],
-  fleet: { maxInstances: 16 },
-};
+const SIM_FLEET: TenancyConfig = { tenants: TENANTS.tenants, fleet: { maxInstances: 16 } };
 /** EC2-like: a minute to boot, a checkpoint a minute, half a minute to drain on a yield. */
 const SIM_TIMING = { bootSeconds: 60, pricePerHour: 0.1, checkpointSeconds: 60, drainSeconds: 30 };
 

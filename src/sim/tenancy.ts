@@ -12,7 +12,7 @@
  */
 import { Heap } from 'heap-js';
 import { FleetLedger, type FleetMessage } from '../tenancy/ledger';
-import type { TenancyConfig, Tenant } from '../tenancy/types';
+import { DEFAULT_TENANT, type TenancyConfig, type Tenant } from '../tenancy/types';
 
 export interface TenancySimJob {
   id: string;
@@ -227,13 +227,7 @@ export function simulateTenancy(options: TenancySimOptions): TenancySimResult {
         pending: 0,
       };
       runs.set(job.id, fresh);
-      const tenant = tenants.get(job.tenant) ?? {
-        name: job.tenant,
-        priority: 3,
-        weight: 1,
-        quotas: {},
-        onQuota: 'queue',
-      };
+      const tenant = tenants.get(job.tenant) ?? { ...DEFAULT_TENANT, name: job.tenant };
       handle(
         ledger.admit(
           {

@@ -22,7 +22,7 @@
  * a workflow change (version it with `patched`, and keep the replay fixtures).
  */
 import { minOf } from '../util/array';
-import type { FleetLimits, Tenant } from './types';
+import { DEFAULT_TENANT, type FleetLimits, type Tenant } from './types';
 
 export interface Lease {
   pricePerHour: number;
@@ -519,15 +519,7 @@ export class FleetLedger {
   // ---- accounting ------------------------------------------------------------------------------
 
   private tenantOf(job: LedgerJob): Tenant {
-    return (
-      this.state.tenants[job.tenant] ?? {
-        name: job.tenant,
-        priority: 3,
-        weight: 1,
-        quotas: {},
-        onQuota: 'queue',
-      }
-    );
+    return this.state.tenants[job.tenant] ?? { ...DEFAULT_TENANT, name: job.tenant };
   }
 
   private weightOf(tenant: string): number {
