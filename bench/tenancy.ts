@@ -12,7 +12,7 @@ import path from 'node:path';
 import { openCheckpointStore } from '../src/checkpoint';
 import { analyseDag } from '../src/dag/analyse';
 import { parseWfFormat } from '../src/dag/wfformat';
-import { simulateTenancy, type TenancySimJob } from '../src/sim/tenancy';
+import { simulateTenancy, type SimFleetKind, type TenancySimJob } from '../src/sim/tenancy';
 import type { JobResult } from '../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../src/names';
 import { expectedWorkloadSum, workloadJobSpec } from '../src/steps';
@@ -51,24 +51,50 @@ export interface TenancyFigures {
   violations: string[];
 }
 
+/** One simulated fleet over every run, beside its own-instances twin with as many slots. */
+export interface FleetComparison {
+  costUsd: number;
+  costRatio: number;
+  meanMakespanSeconds: number;
+  makespanRatio: number;
+  launches: number;
+  jainFairness: number;
+  highPrioritySlowdown: number;
+  meanHighPrioritySlowdown: number;
+  quotaViolations: number;
+}
+
 export interface TenancyBenchResult {
   /** Of the simulator and the real run together. */
   quotaViolations: number;
   /** The real run's (the simulator's with --simulator-only). */
   jainFairness: number;
   highPrioritySlowdown: number;
-  /** Not measured: jobs do not share instances yet (docs/tenants.md, "Not yet"). */
-  sharedFleetCostRatio: null;
+  /**
+   * The simulator's: the same jobs on a shared, packed fleet ÷ each on its own instances
+   * (`SHARED_FLEET` against `own` with as many slots). The real run does not share instances yet.
+   */
+  sharedFleetCostRatio: number;
   sharedFleetCostRatioNote: string;
+  /** The simulator over each fleet: own and shared, with one and several slots per instance. */
+  fleets: Array<SimFleet & FleetComparison>;
   realJobs: number;
   correct: boolean;
-  simulator: TenancyFigures & {
-    meanHighPrioritySlowdown: number;
-    worstFamily: string;
-    yields: number;
-    lostWorkSeconds: number;
-    workflows: string[];
-  };
+  simulator: TenancyFigures &
+    SimFleet & {
+      meanHighPrioritySlowdown: number;
+      /** The baseline: the same job at the backlog's priority 5 (worst and mean over the families). */
+      worstSlowdownWithoutPriority: number;
+      meanSlowdownWithoutPriority: number;
+      worstFamily: string;
+      yields: number;
+      lostWorkSeconds: number;
+      /** Instance spend over every run, USD. */
+      costUsd: number;
+      launches: number;
+      meanMakespanSeconds: number;
+      workflows: string[];
+    };
   real?: TenancyFigures & { samples: number; backloggedSamples: number };
 }
 
@@ -102,15 +128,23 @@ export async function runTenancyBench(options: TenancyBenchOptions): Promise<Ten
   const { log } = options;
   log('the simulator: WfCommons workflows as jobs of three tenants…');
   const simulator = simulateBench(options.workflowsDir);
+  log('the simulator: the same jobs on own and shared fleets…');
+  const fleets = compareFleets(options.workflowsDir);
+  const shared = fleets.find((f) => sameFleet(f, SHARED_FLEET))!;
   const real = options.simulatorOnly ? undefined : await realRun(options);
   const top = real ?? simulator;
   return {
-    quotaViolations: simulator.quotaViolations + (real?.quotaViolations ?? 0),
+    quotaViolations:
+      simulator.quotaViolations +
+      fleets.reduce((n, f) => n + f.quotaViolations, 0) +
+      (real?.quotaViolations ?? 0),
     jainFairness: top.jainFairness,
     highPrioritySlowdown: top.highPrioritySlowdown,
-    sharedFleetCostRatio: null,
+    sharedFleetCostRatio: shared.costRatio,
     sharedFleetCostRatioNote:
-      'not measured: each job still launches its own instances under the fleet’s leases; packing jobs onto shared instances is not built (docs/tenants.md)',
+      `the simulator's (${shared.slotsPerInstance} slots per instance, ${shared.warmSeconds} s warm): ` +
+      'real jobs do not share instances yet, each launches its own under the fleet’s leases (docs/tenants.md)',
+    fleets,
     realJobs: real?.jobs ?? 0,
     correct: real?.correct ?? true,
     simulator,
@@ -140,21 +174,65 @@ const SIM_FLEET: TenancyConfig = { tenants: TENANTS.tenants, fleet: { maxInstanc
 /** EC2-like: a minute to boot, a checkpoint a minute, half a minute to drain on a yield. */
 const SIM_TIMING = { bootSeconds: 60, pricePerHour: 0.1, checkpointSeconds: 60, drainSeconds: 30 };
 
+/** How the simulated fleet is shared: each job its own instances, or one packed pool. */
+export interface SimFleet {
+  fleet: SimFleetKind;
+  slotsPerInstance: number;
+  warmSeconds: number;
+}
+
+export const OWN_FLEET: SimFleet = { fleet: 'own', slotsPerInstance: 1, warmSeconds: 0 };
+
+type SimulatorFigures = TenancyBenchResult['simulator'];
+
+/** The shared fleet `sharedFleetCostRatio` is of: 4-slot instances (a sub-task a core), a minute warm. */
+export const SHARED_FLEET: SimFleet = { fleet: 'shared', slotsPerInstance: 4, warmSeconds: 60 };
+
+const sameFleet = (a: SimFleet, b: SimFleet) =>
+  a.fleet === b.fleet && a.slotsPerInstance === b.slotsPerInstance && a.warmSeconds === b.warmSeconds;
+
+/** Own and shared fleets (no warm time, and a minute) with 1 and 4 slots per instance, over the same jobs. */
+export function compareFleets(workflowsDir: string): Array<SimFleet & FleetComparison> {
+  return [1, 4].flatMap((slotsPerInstance) => {
+    const own = simulateBench(workflowsDir, { ...OWN_FLEET, slotsPerInstance });
+    return [
+      own,
+      ...[0, 60].map((warmSeconds) =>
+        simulateBench(workflowsDir, { fleet: 'shared', slotsPerInstance, warmSeconds }),
+      ),
+    ].map((f) => ({
+      fleet: f.fleet,
+      slotsPerInstance: f.slotsPerInstance,
+      warmSeconds: f.warmSeconds,
+      costUsd: f.costUsd,
+      costRatio: f.costUsd / own.costUsd,
+      meanMakespanSeconds: f.meanMakespanSeconds,
+      makespanRatio: f.meanMakespanSeconds / own.meanMakespanSeconds,
+      launches: f.launches,
+      jainFairness: f.jainFairness,
+      highPrioritySlowdown: f.highPrioritySlowdown,
+      meanHighPrioritySlowdown: f.meanHighPrioritySlowdown,
+      quotaViolations: f.quotaViolations,
+    }));
+  });
+}
+
 /**
- * Each tenant submits one job per workflow family (up to 4 instances each, one a minute) onto a
- * fleet of 16 instances; a priority-1 job of beta comes 5 minutes in.
+ * Each tenant submits one job per workflow family (up to 4 instances' worth each, one a minute)
+ * onto a fleet of 16 instances; a priority-1 job of beta comes 5 minutes in.
  */
-export function simulateBench(workflowsDir: string): TenancyBenchResult['simulator'] {
+export function simulateBench(workflowsDir: string, fleet: SimFleet = OWN_FLEET): SimulatorFigures {
   const files = readdirSync(workflowsDir)
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => path.join(workflowsDir, f));
   if (files.length === 0)
     throw Object.assign(new Error(`--workflows: no .json in ${workflowsDir}`), { exitCode: 2 });
-  // A job reserves no more instances than its DAG can keep busy (as a real job's plan does).
+  // A job reserves no more than its DAG can keep busy (as a real job's plan does).
+  const slots = fleet.slotsPerInstance;
   const dags = files.map(workflowDag).map(({ maxParallelism, ...dag }) => ({
     ...dag,
-    instances: Math.min(4, maxParallelism),
+    instances: Math.ceil(Math.min(4 * slots, maxParallelism) / slots),
   }));
   const jobs: TenancySimJob[] = [];
   // Every tenant runs the same families in the same order: they differ only in weight.
@@ -168,20 +246,20 @@ export function simulateBench(workflowsDir: string): TenancyBenchResult['simulat
         ...dags[i]!,
       });
   });
+  const options = { ...SIM_TIMING, ...fleet, config: SIM_FLEET };
   // The priority-1 job is each family in turn: its worst slowdown is reported.
   const runs = dags.map((dag, i) => {
     const urgent: TenancySimJob = { id: 'urgent', tenant: 'beta', priority: 1, arrivalSeconds: 300, ...dag };
-    const alone = simulateTenancy({
-      ...SIM_TIMING,
-      config: SIM_FLEET,
-      jobs: [{ ...urgent, arrivalSeconds: 0 }],
-    });
-    const busy = simulateTenancy({ ...SIM_TIMING, config: SIM_FLEET, jobs: [...jobs, urgent] });
+    const alone = simulateTenancy({ ...options, jobs: [{ ...urgent, arrivalSeconds: 0 }] });
+    const busy = simulateTenancy({ ...options, jobs: [...jobs, urgent] });
+    // The baseline: the same job at the backlog's priority (admitted in its turn, takes nothing).
+    const unprioritised = simulateTenancy({ ...options, jobs: [...jobs, { ...urgent, priority: 5 }] });
     return {
       family: path.basename(files[i]!),
       alone,
       busy,
       slowdown: busy.makespanSeconds.urgent! / alone.makespanSeconds.urgent!,
+      baselineSlowdown: unprioritised.makespanSeconds.urgent! / alone.makespanSeconds.urgent!,
     };
   });
   const worst = runs.reduce((a, b) => (b.slowdown > a.slowdown ? b : a));
@@ -196,11 +274,15 @@ export function simulateBench(workflowsDir: string): TenancyBenchResult['simulat
     return { tenant: t.name, weight: t.weight, meanInstances, sharePerWeight: meanInstances / t.weight };
   });
   const violations = runs.flatMap((r) => r.busy.quotaViolations);
+  const makespans = runs.flatMap((r) => Object.values(r.busy.makespanSeconds));
   return {
+    ...fleet,
     quotaViolations: violations.length,
     jainFairness: jainIndex(tenants.map((t) => t.sharePerWeight)),
     highPrioritySlowdown: worst.slowdown,
     meanHighPrioritySlowdown: runs.reduce((n, r) => n + r.slowdown, 0) / runs.length,
+    meanSlowdownWithoutPriority: runs.reduce((n, r) => n + r.baselineSlowdown, 0) / runs.length,
+    worstSlowdownWithoutPriority: runs.reduce((n, r) => Math.max(n, r.baselineSlowdown), 0),
     worstFamily: worst.family,
     jobs: runs.length * (jobs.length + 1),
     tenants,
@@ -209,6 +291,9 @@ export function simulateBench(workflowsDir: string): TenancyBenchResult['simulat
     violations: violations.slice(0, 20),
     yields: runs.reduce((n, r) => n + r.busy.yields, 0),
     lostWorkSeconds: runs.reduce((n, r) => n + r.busy.lostWorkSeconds, 0),
+    costUsd: runs.reduce((n, r) => n + r.busy.costUsd, 0),
+    launches: runs.reduce((n, r) => n + r.busy.launches, 0),
+    meanMakespanSeconds: makespans.reduce((a, b) => a + b, 0) / makespans.length,
     workflows: files.map((f) => path.basename(f)),
   };
 }
@@ -331,8 +416,51 @@ async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise
   }
 }
 
+/** Rows as a plain table: the first column left-aligned, the others right-aligned. */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => rows.reduce((w, row) => Math.max(w, row[c]!.length), 0));
+  return rows
+    .map((row) =>
+      row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
+    )
+    .join('\n');
+}
+
+function fleetsLines(fleets: TenancyBenchResult['fleets']): string {
+  return `${table([
+    [
+      'fleet',
+      'slots',
+      'warm s',
+      'cost $',
+      '÷ own',
+      'mean makespan s',
+      '÷ own',
+      'launches',
+      'Jain',
+      'p1 slowdown worst',
+      'mean',
+      'violations',
+    ],
+    ...fleets.map((f) => [
+      f.fleet,
+      String(f.slotsPerInstance),
+      String(f.warmSeconds),
+      f.costUsd.toFixed(2),
+      f.costRatio.toFixed(3),
+      f.meanMakespanSeconds.toFixed(0),
+      f.makespanRatio.toFixed(3),
+      String(f.launches),
+      f.jainFairness.toFixed(3),
+      f.highPrioritySlowdown.toFixed(3),
+      f.meanHighPrioritySlowdown.toFixed(3),
+      String(f.quotaViolations),
+    ]),
+  ])}\n`;
+}
+
 function figuresLines(name: string, f: TenancyFigures): string {
-  const rows = [
+  const lines = table([
     ['tenant', 'weight', 'mean instances while all wait', 'share ÷ weight'],
     ...f.tenants.map((t) => [
       t.tenant,
@@ -340,13 +468,9 @@ function figuresLines(name: string, f: TenancyFigures): string {
       t.meanInstances.toFixed(2),
       t.sharePerWeight.toFixed(2),
     ]),
-  ];
-  const widths = rows[0]!.map((_, c) => rows.reduce((w, row) => Math.max(w, row[c]!.length), 0));
-  const lines = rows.map((row) =>
-    row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
-  );
+  ]);
   return (
-    `${name}: ${f.jobs} jobs\n${lines.join('\n')}\n` +
+    `${name}: ${f.jobs} jobs\n${lines}\n` +
     `  quotaViolations ${f.quotaViolations}; jainFairness ${f.jainFairness.toFixed(3)}; ` +
     `highPrioritySlowdown ${f.highPrioritySlowdown.toFixed(3)} ` +
     `(${f.urgentUnderBacklogSeconds.toFixed(1)} s under the backlog ÷ ${f.urgentAloneSeconds.toFixed(1)} s alone)\n`
@@ -359,14 +483,17 @@ export function formatTenancyBench(r: TenancyBenchResult): string {
       'simulator (the fleet ledger over WfCommons DAGs, EC2-like timing; jobs over all runs)',
       r.simulator,
     ) +
-    `  the priority-1 job as each of ${r.simulator.workflows.length} families: worst slowdown on ${r.simulator.worstFamily}, mean ${r.simulator.meanHighPrioritySlowdown.toFixed(3)}; ` +
+    `  the priority-1 job as each of ${r.simulator.workflows.length} families: worst slowdown on ${r.simulator.worstFamily}, mean ${r.simulator.meanHighPrioritySlowdown.toFixed(3)} ` +
+    `(without its priority: worst ${r.simulator.worstSlowdownWithoutPriority.toFixed(2)}, mean ${r.simulator.meanSlowdownWithoutPriority.toFixed(2)}); ` +
     `yields ${r.simulator.yields}, work lost to them ${r.simulator.lostWorkSeconds.toFixed(0)} s\n` +
+    'the simulator, the same jobs on each fleet (÷ own: against own instances with as many slots):\n' +
+    fleetsLines(r.fleets) +
     (r.real
       ? figuresLines(`real run (local instances, ${r.real.samples} samples)`, r.real)
       : 'real run: skipped\n') +
     `quotaViolations ${r.quotaViolations}; jainFairness ${r.jainFairness.toFixed(3)}; highPrioritySlowdown ${r.highPrioritySlowdown.toFixed(3)}; ` +
     `realJobs ${r.realJobs}; results ${r.correct ? 'exact' : 'WRONG'}\n` +
-    `sharedFleetCostRatio: ${r.sharedFleetCostRatioNote}\n`
+    `sharedFleetCostRatio ${r.sharedFleetCostRatio.toFixed(3)}: ${r.sharedFleetCostRatioNote}\n`
   );
 }
 

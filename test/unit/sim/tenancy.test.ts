@@ -49,6 +49,16 @@ describe('the tenancy simulator (the fleet ledger over time)', () => {
     expect(r.costUsd).toBeCloseTo((12 * (401 + 30)) / 1000, 6);
   });
 
+  it('converges to the weights as the backlog deepens (the first jobs are admitted by arrival)', () => {
+    const deep = ['alpha', 'beta', 'gamma'].flatMap((tenant) =>
+      Array.from({ length: 16 }, (_, i) => job(`${tenant}-${i}`, tenant, { arrivalSeconds: i })),
+    );
+    const r = simulateTenancy({ ...SIM, config: CONFIG, jobs: deep });
+    const { alpha, beta, gamma } = r.meanInstancesWhileBacklogged;
+    expect(gamma! / beta!).toBeGreaterThan(1.8);
+    expect(alpha! / beta!).toBeLessThan(1.15);
+  });
+
   it('a priority-1 job behind the backlog takes instances at a checkpoint: little slower than alone', () => {
     const urgent = job('urgent', 'beta', { priority: 1, instances: 2, arrivalSeconds: 50 });
     const alone = simulateTenancy({ ...SIM, config: CONFIG, jobs: [{ ...urgent, arrivalSeconds: 0 }] });
@@ -70,5 +80,74 @@ describe('the tenancy simulator (the fleet ledger over time)', () => {
     const r = simulateTenancy({ ...SIM, config, jobs: backlog });
     expect(r.quotaViolations).toEqual([]);
     expect(r.meanInstancesWhileBacklogged.gamma).toBeLessThanOrEqual(1);
+  });
+
+  describe('on a shared fleet (one packed pool)', () => {
+    const shared = { ...SIM, fleet: 'shared' as const, slotsPerInstance: 4 };
+
+    it('runs every job within the quotas, shared among tenants as own instances are', () => {
+      const r = simulateTenancy({
+        ...shared,
+        slotsPerInstance: 1,
+        warmSeconds: 60,
+        config: CONFIG,
+        jobs: backlog,
+      });
+      const own = simulateTenancy({ ...SIM, config: CONFIG, jobs: backlog });
+      expect(Object.keys(r.makespanSeconds).sort()).toEqual(backlog.map((j) => j.id).sort());
+      expect(r.quotaViolations).toEqual([]);
+      expect(r.backloggedSeconds).toBeGreaterThan(0);
+      // The same ledger admits them: each tenant holds what it holds on its own instances.
+      for (const t of ['alpha', 'beta', 'gamma'])
+        expect(r.meanInstancesWhileBacklogged[t]).toBeCloseTo(own.meanInstancesWhileBacklogged[t]!, 1);
+      // Every dollar is a slot's or an idle instance's.
+      const attributed = Object.values(r.costByTenantUsd).reduce((a, b) => a + b, 0);
+      expect(attributed).toBeCloseTo(r.costUsd, 9);
+    });
+
+    it("packs a job's idle slots with another's work: cheaper than each on its own instance", () => {
+      // Each job: one long chain of 4 sub-tasks on a 4-slot instance (3 slots idle on its own).
+      const chain = (id: string, tenant: string, arrivalSeconds: number) => ({
+        id,
+        tenant,
+        priority: 5,
+        arrivalSeconds,
+        instances: 1,
+        durations: [100, 100, 100, 100],
+        deps: [[], [0], [1], [2]],
+      });
+      const jobs = [chain('a', 'alpha', 0), chain('b', 'beta', 0), chain('c', 'gamma', 0)];
+      const own = simulateTenancy({ ...SIM, slotsPerInstance: 4, config: CONFIG, jobs });
+      const pooled = simulateTenancy({ ...shared, config: CONFIG, jobs });
+      expect(own.launches).toBe(3);
+      expect(pooled.launches).toBe(1);
+      expect(pooled.costUsd).toBeCloseTo(own.costUsd / 3, 6);
+      expect(pooled.makespanSeconds).toEqual(own.makespanSeconds);
+    });
+
+    it('a job that comes while an instance is warm starts without a boot', () => {
+      const first = job('first', 'alpha', { chunks: 1 });
+      const second = job('second', 'beta', { chunks: 1, arrivalSeconds: 150 });
+      const warm = simulateTenancy({ ...shared, warmSeconds: 60, config: CONFIG, jobs: [first, second] });
+      const cold = simulateTenancy({ ...shared, warmSeconds: 0, config: CONFIG, jobs: [first, second] });
+      // first: boot 30 s, then 100 s and 1 s of work, done at 131 s; second comes at 150 s.
+      expect(warm.launches).toBe(1);
+      expect(warm.makespanSeconds.second).toBe(101);
+      expect(cold.launches).toBe(2);
+      expect(cold.makespanSeconds.second).toBe(131);
+    });
+
+    it('a priority-1 job takes free slots at once and yields running ones at a checkpoint', () => {
+      const urgent = job('urgent', 'beta', { priority: 1, instances: 2, arrivalSeconds: 50 });
+      const alone = simulateTenancy({ ...shared, config: CONFIG, jobs: [{ ...urgent, arrivalSeconds: 0 }] });
+      const busy = simulateTenancy({ ...shared, config: CONFIG, jobs: [...backlog, urgent] });
+      expect(busy.quotaViolations).toEqual([]);
+      expect(busy.yields).toBeGreaterThan(0);
+      expect(busy.lostWorkSeconds).toBeLessThan(busy.yields * SIM.checkpointSeconds);
+      // No boot to wait for: the pool's instances are up, only a drain stands in its way.
+      expect(busy.makespanSeconds.urgent!).toBeLessThanOrEqual(
+        alone.makespanSeconds.urgent! - SIM.bootSeconds + SIM.drainSeconds,
+      );
+    });
   });
 });
