@@ -95,7 +95,7 @@ export interface TenancyBenchResult {
       meanMakespanSeconds: number;
       workflows: string[];
     };
-  real?: TenancyFigures & { samples: number; backloggedSamples: number };
+  real?: Omit<RealFigures, 'correct'>;
 }
 
 const FLEET_MAX_INSTANCES = 4;
@@ -317,7 +317,13 @@ async function realRun(options: TenancyBenchOptions): Promise<RealFigures> {
   }
 }
 
-type RealFigures = TenancyFigures & { samples: number; backloggedSamples: number; correct: boolean };
+type RealFigures = TenancyFigures & {
+  /** The baseline: the same job at priority 5, submitted with the priority-1 one. */
+  slowdownWithoutPriority: number;
+  samples: number;
+  backloggedSamples: number;
+  correct: boolean;
+};
 
 async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise<RealFigures> {
   const { log } = options;
@@ -344,6 +350,7 @@ async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise
   const tenantOf = new Map<string, string>();
   const fleet = stack.client.workflow.getHandle(fleetWorkflowId(DEFAULT_FLEET_NAME));
   const violations: string[] = [];
+  const backlogIds = new Set<string>();
   const leasedSum = new Map<string, number>();
   let backlogged = 0;
   let samples = 0;
@@ -361,7 +368,7 @@ async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise
           violations.push(`${leased} leases on a fleet of ${FLEET_MAX_INSTANCES}`);
         const names = TENANTS.tenants.map((t) => t.name);
         // Fairness is among the backlog's priority-5 jobs, while every tenant has some waiting.
-        const backlogJobs = usage.jobs.filter((j) => j.priority === 5);
+        const backlogJobs = usage.jobs.filter((j) => backlogIds.has(j.jobId));
         const waiting = (name: string) => backlogJobs.some((j) => j.tenant === name && j.status === 'queued');
         if (names.every(waiting)) {
           backlogged++;
@@ -380,18 +387,26 @@ async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise
       for (const t of TENANTS.tenants) {
         const id = `tenancy-${t.name}-${i}-${stamp}`;
         tenantOf.set(id, t.name);
+        backlogIds.add(id);
         backlog.push(start(id, jobSpec(t.name, options.backlogUnits, 1)));
       }
     while (backlogged < 20) await new Promise((r) => setTimeout(r, 100)); // every tenant has jobs waiting
-    log('the priority-1 job behind it…');
+    log('the priority-1 job behind it, and the same job at priority 5 (the baseline)…');
     const urgentId = `tenancy-urgent-${stamp}`;
+    const baselineId = `tenancy-urgent-p5-${stamp}`;
     tenantOf.set(urgentId, 'beta');
-    const underBacklog = await start(urgentId, urgentSpec);
-    log(`  ${underBacklog.seconds.toFixed(1)} s`);
+    tenantOf.set(baselineId, 'beta');
+    const prioritised = start(urgentId, urgentSpec);
+    const unprioritised = start(baselineId, jobSpec('beta', options.urgentUnits, 2, 5));
+    const underBacklog = await prioritised;
+    log(`  priority 1: ${underBacklog.seconds.toFixed(1)} s`);
+    const baseline = await unprioritised;
+    log(`  priority 5: ${baseline.seconds.toFixed(1)} s`);
     const done = await Promise.all(backlog);
     const correct =
       alone.result.result === expectUrgent &&
       underBacklog.result.result === expectUrgent &&
+      baseline.result.result === expectUrgent &&
       done.every((d) => d.result.result === expectBacklog);
     const tenants = TENANTS.tenants.map((t) => {
       const meanInstances = (leasedSum.get(t.name) ?? 0) / Math.max(1, backlogged);
@@ -401,7 +416,8 @@ async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise
       quotaViolations: violations.length,
       jainFairness: jainIndex(tenants.map((t) => t.sharePerWeight)),
       highPrioritySlowdown: underBacklog.seconds / alone.seconds,
-      jobs: 2 + backlog.length,
+      slowdownWithoutPriority: baseline.seconds / alone.seconds,
+      jobs: 3 + backlog.length,
       tenants,
       urgentAloneSeconds: alone.seconds,
       urgentUnderBacklogSeconds: underBacklog.seconds,
@@ -489,7 +505,8 @@ export function formatTenancyBench(r: TenancyBenchResult): string {
     'the simulator, the same jobs on each fleet (÷ own: against own instances with as many slots):\n' +
     fleetsLines(r.fleets) +
     (r.real
-      ? figuresLines(`real run (local instances, ${r.real.samples} samples)`, r.real)
+      ? figuresLines(`real run (local instances, ${r.real.samples} samples)`, r.real) +
+        `  the same job at priority 5 (the baseline): slowdown ${r.real.slowdownWithoutPriority.toFixed(2)}\n`
       : 'real run: skipped\n') +
     `quotaViolations ${r.quotaViolations}; jainFairness ${r.jainFairness.toFixed(3)}; highPrioritySlowdown ${r.highPrioritySlowdown.toFixed(3)}; ` +
     `realJobs ${r.realJobs}; results ${r.correct ? 'exact' : 'WRONG'}\n` +

@@ -140,6 +140,11 @@ export function registerReport(program: Command): void {
         console.log(
           `  run phase ${formatSeconds(t.actualMakespanSeconds)} (planned ${formatSeconds(t.plannedMakespanSeconds)}); cost ${formatUsd(t.actualCostUsd)} (planned ${formatUsd(t.plannedCostUsd)})`,
         );
+        const tenancy = model.tenancy;
+        if (tenancy)
+          console.log(
+            `  tenant ${tenancy.tenant} (priority ${tenancy.priority}, weight ${tenancy.weight}): ${formatUsd(t.reportedCostUsd ?? t.actualCostUsd)} attributed to it`,
+          );
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) {
           console.error(`spotdag: no job ${workflowId}`);

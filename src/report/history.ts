@@ -4,6 +4,7 @@
  * the history and supplies the payload decoder (the client's payload converter).
  */
 import type { History, Payload } from '@temporalio/common/lib/proto-utils';
+import type { JobTenancy } from '../tenancy/types';
 import type { DocumentRef } from '../checkpoint/types';
 import type {
   DecomposedJob,
@@ -47,6 +48,8 @@ export interface ReportInput {
   result?: JobResult;
   /** The failure message of a failed job. */
   failure?: string;
+  /** The tenant, priority and fleet of a job on a shared fleet (docs/tenants.md). */
+  tenancy?: JobTenancy;
   /** Where the decomposed job and the schedule are when they were planned by reference. */
   jobDocument?: DocumentRef;
   scheduleDocument?: DocumentRef;
@@ -129,9 +132,12 @@ function readRun(
       const attrs = event.activityTaskCompletedEventAttributes;
       const name = activityNames.get(String(attrs.scheduledEventId));
       if (name === 'decomposeJob' && !input.job && !input.jobDocument) {
-        const plan = planned<DecomposedJob>(decodeFirst(attrs.result), 'subTasks', 'job');
+        const result = decodeFirst(attrs.result);
+        const plan = planned<DecomposedJob>(result, 'subTasks', 'job');
         input.job = plan.full;
         input.jobDocument = plan.stored;
+        const tenancy = (result as { tenancy?: JobTenancy } | undefined)?.tenancy;
+        if (tenancy) input.tenancy = tenancy;
       } else if (name === 'forecastMarket' && !input.market)
         input.market = decodeFirst(attrs.result) as MarketView;
       else if (name === 'allocateSubTasks' && !input.schedule && !input.scheduleDocument) {

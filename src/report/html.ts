@@ -105,6 +105,15 @@ function totalsTable(model: ReportModel): string {
       formatUsd(t.allocatorCostUsd),
       formatUsd(t.reportedCostUsd),
     ],
+    ...(model.tenancy
+      ? [
+          [
+            `cost attributed to tenant ${model.tenancy.tenant} (priority ${model.tenancy.priority}, weight ${model.tenancy.weight}, fleet ${model.tenancy.fleet})`,
+            '—',
+            formatUsd(t.reportedCostUsd ?? t.actualCostUsd),
+          ] as [string, string, string],
+        ]
+      : []),
     ['job (all phases)', '—', formatSeconds(t.jobElapsedSeconds)],
     [
       'data: between instances / inputs read (fetched at start)',

@@ -95,9 +95,19 @@ export type TransferRow = { subTaskId: string; instanceId: string } & Omit<
   'checkpoints' | 'checkpointBytes'
 >;
 
+/** Who a tenant's job's cost is attributed to (docs/tenants.md). */
+export interface ReportTenancy {
+  tenant: string;
+  priority: number;
+  weight: number;
+  fleet: string;
+}
+
 export interface ReportModel {
   workflowId: string;
   name?: string;
+  /** A tenant's job: its cost is attributed to the tenant. */
+  tenancy?: ReportTenancy;
   status: JobStatus;
   failure?: string;
   startedAtMs?: number;
@@ -361,6 +371,16 @@ export function buildReportModel(input: ReportInput): ReportModel {
   return {
     workflowId: input.workflowId,
     name: job?.name ?? input.result?.name,
+    ...(input.tenancy
+      ? {
+          tenancy: {
+            tenant: input.tenancy.tenant.name,
+            priority: input.tenancy.priority,
+            weight: input.tenancy.tenant.weight,
+            fleet: input.tenancy.fleet,
+          },
+        }
+      : {}),
     status: input.status,
     failure: input.failure,
     startedAtMs: input.startedAtMs,

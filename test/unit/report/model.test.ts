@@ -7,6 +7,7 @@ import {
   buildReportModel,
   cumulativeCost,
   priceAt,
+  renderReportHtml,
   reportInputFromHistory,
   type ReportInput,
 } from '../../../src/report';
@@ -313,5 +314,27 @@ describe('a job that is still running', () => {
     expect(model.cost).toEqual({ planned: [], actual: [] });
     expect(model.totals.subTasks).toBe(0);
     expect(model.originMs).toBe(0);
+  });
+});
+
+describe("a tenant's job", () => {
+  // A real history of a priority-1 job of tenant beta on the fleet (test/integration/tenancy.test.ts).
+  const fixture = path.resolve(__dirname, '../../fixtures/histories/spotdagJob-tenant-urgent.json');
+  const history = historyFromJSON(JSON.parse(readFileSync(fixture, 'utf8')));
+  const input = reportInputFromHistory('tenancy-urgent-mx38vibr-gbkj', history, (p) =>
+    defaultPayloadConverter.fromPayload(p),
+  );
+
+  it('is reported with its tenant, priority and weight: its cost is attributed to the tenant', () => {
+    expect(input.tenancy?.tenant.name).toBe('beta');
+    const model = buildReportModel(input);
+    expect(model.tenancy).toEqual({ tenant: 'beta', priority: 1, weight: 1, fleet: 'default' });
+    expect(renderReportHtml(model, { chartJs: '' })).toContain(
+      'cost attributed to tenant beta (priority 1, weight 1',
+    );
+  });
+
+  it('a job without a tenant has none', () => {
+    expect(buildReportModel(recordedInput()).tenancy).toBeUndefined();
   });
 });
