@@ -43,7 +43,14 @@ export const ALL_POLICIES = [
   'spotdag-topo-order',
   'spotdag-no-forecast',
 ] as const;
-export type PolicyName = (typeof ALL_POLICIES)[number] | 'lower-bound';
+/** A built-in policy, the bound, or a caller's (`extraPolicies`). */
+export type PolicyName = (typeof ALL_POLICIES)[number] | 'lower-bound' | (string & {});
+
+/** A policy a caller adds to the run (`bench order`'s PageRank mixes): same scenarios, same table. */
+export interface ExtraPolicy {
+  name: string;
+  make: (env: PolicyEnv, scenario: Scenario) => SimPolicy;
+}
 
 export interface ScheduleBenchmarkOptions {
   workflows: string[];
@@ -59,6 +66,7 @@ export interface ScheduleBenchmarkOptions {
   historyDays?: number;
   maxInstances?: number;
   policies?: string[];
+  extraPolicies?: ExtraPolicy[];
   json?: string;
   progress?: boolean;
   print?: boolean;
@@ -111,7 +119,7 @@ export interface PolicySummary {
 
 export interface ScheduleBenchmarkResult {
   options: Required<
-    Omit<ScheduleBenchmarkOptions, 'json' | 'progress' | 'print' | 'policies' | 'advisor'>
+    Omit<ScheduleBenchmarkOptions, 'json' | 'progress' | 'print' | 'policies' | 'advisor' | 'extraPolicies'>
   > & {
     policies: string[];
   };
@@ -285,7 +293,8 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
   const traces = loadTraces(options.traces);
   const starts = windowStarts(market, windows, historyDays);
 
-  const total = starts.length * seeds * workflows.length * policies.length;
+  const extras = options.extraPolicies ?? [];
+  const total = starts.length * seeds * workflows.length * (policies.length + extras.length);
   const bar = options.progress !== false ? progressBar(total) : undefined;
   bar?.start(total, 0, { workflow: '', window: 0, seed: 0, policy: '' });
 
@@ -314,13 +323,18 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
         const preferences = preferencesSchema.parse({ objective: 'minimize-cost', deadline });
         const env: PolicyEnv = { ...baseEnv, preferences };
         const results = new Map<string, ScheduleRun>();
-        for (const name of policies) {
+        const made = (name: string) => {
+          const extra = extras.find((e) => e.name === name);
+          if (extra) return [extra.make(env, scenario)];
+          return makePolicies(name as (typeof ALL_POLICIES)[number], env, scenario, checkpointForecast);
+        };
+        for (const name of [...policies, ...extras.map((e) => e.name)]) {
           bar?.increment(0, { workflow: wf.name.slice(0, 28), window, seed, policy: name });
           const started = performance.now();
           let run: ScheduleRun;
           try {
             const r = bestOf(
-              makePolicies(name, env, scenario, checkpointForecast).map((policy) =>
+              made(name).map((policy) =>
                 simulate({
                   d: wf.d,
                   market: scenario.market,
@@ -432,7 +446,7 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
     if (!m) byScenario.set(key, (m = new Map()));
     m.set(r.policy, r);
   }
-  const names: PolicyName[] = [...policies, 'lower-bound'];
+  const names: PolicyName[] = [...policies, ...extras.map((e) => e.name), 'lower-bound'];
   const summary: PolicySummary[] = names.map((policy) => {
     const mine = runs.filter((r) => r.policy === policy);
     const ok = mine.filter((r) => !r.error);

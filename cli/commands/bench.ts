@@ -4,6 +4,7 @@ import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
 import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
 import { runScheduleBenchmark } from '../../bench/schedule';
+import { formatOrderBench, runOrderBenchmark, writeOrderJson } from '../../bench/order';
 import { formatTenancyBench, runTenancyBench, writeTenancyJson } from '../../bench/tenancy';
 import { formatTwinBenchmark, runTwinBenchmark, TWIN_SCENARIOS } from '../../bench/twin';
 import { startCliLogs, VERBOSE_HELP, type LogFlags } from '../logs';
@@ -33,6 +34,18 @@ interface ScheduleCli {
   progress: boolean;
 }
 
+interface OrderCli {
+  workflows: string[];
+  traces: string;
+  prices: string;
+  candidates: number;
+  seed: number;
+  seeds: number;
+  windows: number;
+  json?: string;
+  progress: boolean;
+}
+
 interface SingleCli {
   trace?: string;
   traces?: string[];
@@ -48,7 +61,7 @@ interface SingleCli {
   progress: boolean;
 }
 
-/** `spotdag bench schedule | single | allocate | dag | forecast | recovery | chaos | transfers | engine`. */
+/** `spotdag bench schedule | order | single | allocate | dag | forecast | recovery | chaos | transfers | engine`. */
 export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
@@ -87,6 +100,38 @@ export function registerBench(program: Command): void {
         json: opts.json,
         progress: opts.progress,
       });
+    });
+  bench
+    .command('order')
+    .description(
+      'learn the PageRank order’s mix leaving one workflow family out at a time, against HEFT and topological order',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  spotdag bench order --workflows ../shared/data/workflows --traces ../shared/data/spot-traces --prices ../shared/data/spot-prices/spotlake-2024-01-01-to-24.csv --json order.json',
+    )
+    .requiredOption('--workflows <paths...>', 'WfFormat files or directories (one family per file)')
+    .requiredOption('--traces <dir>', 'SkyPilot spot traces (every .json under the directory)')
+    .requiredOption('--prices <file>', 'spot prices: SpotLake .csv, history .tsv or AWS .json')
+    .option('--candidates <n>', 'candidate mixes, the hand-set one included', positiveInt, 16)
+    .option('--seed <n>', 'seed of the random candidates', positiveInt, 1)
+    .option('--seeds <n>', 'trace-to-pool mappings per window', positiveInt, 1)
+    .option('--windows <n>', 'job start times spread over the price data', positiveInt, 3)
+    .option('--json <file>', 'write the candidates, folds and summary as JSON')
+    .option('--no-progress', 'no progress bar on stderr')
+    .action((opts: OrderCli) => {
+      const result = runOrderBenchmark({
+        workflows: opts.workflows,
+        traces: opts.traces,
+        prices: opts.prices,
+        candidates: opts.candidates,
+        seed: opts.seed,
+        seeds: opts.seeds,
+        windows: opts.windows,
+        progress: opts.progress,
+      });
+      process.stdout.write(formatOrderBench(result));
+      if (opts.json) writeOrderJson(opts.json, result);
     });
   bench
     .command('single')

@@ -6,7 +6,7 @@
 import type { TaskDag } from '../dag';
 import { BudgetExceededError } from './errors';
 import { preferencesSchema, type Preferences, type PreferencesInput } from './preferences';
-import { dagArrays, priorities, type DagArrays } from './rank';
+import { dagArrays, priorities, type DagArrays, type RankMix } from './rank';
 import { listSchedule, preselectOptions, type NewInstanceOption, type Scoring } from './scheduler';
 import {
   resolveFleet,
@@ -20,6 +20,8 @@ import {
 export interface AllocateOptions {
   /** Order of ready sub-tasks (default 'pagerank'; 'heft' and 'topological' are ablations). */
   order?: RankOrder;
+  /** The PageRank order's mix (default DEFAULT_RANK_MIX). */
+  rankMix?: Partial<RankMix>;
   /** Placement score (default 'spotdag'; baselines use 'eft' or 'cost'). */
   scoring?: Scoring;
   /** Restrict new instances to these (pool, market) options (baselines). */
@@ -61,6 +63,7 @@ export function rankSubTasks(
   preferencesInput: PreferencesInput | Preferences = {},
   order: RankOrder = 'pagerank',
   now = 0,
+  mix?: Partial<RankMix>,
 ): Float64Array {
   const d = asArrays(dag);
   const fleet = resolveFleet(fleetInput);
@@ -88,6 +91,7 @@ export function rankSubTasks(
     seconds: d.duration,
     risk,
     bytesPerSecond: fleet.bandwidth.region,
+    ...(mix ? { mix } : {}),
   });
 }
 
@@ -136,7 +140,8 @@ export function reallocate(
   const preferences = parsePreferences(preferencesInput);
   const order = options.order ?? 'pagerank';
   const now = state.nowSeconds;
-  const priority = options.priority ?? rankSubTasks(d, forecast, fleet, preferences, order, now);
+  const priority =
+    options.priority ?? rankSubTasks(d, forecast, fleet, preferences, order, now, options.rankMix);
   const index = (id: string) => {
     const v = d.indexOf.get(id);
     if (v === undefined) throw new Error(`unknown sub-task ${id}`);

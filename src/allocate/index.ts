@@ -27,11 +27,13 @@ export {
 } from './plan';
 export {
   dagArrays,
+  DEFAULT_RANK_MIX,
   modifiedPageRank,
   priorities,
   upwardRank,
   type DagArrays,
   type PageRankInputs,
+  type RankMix,
 } from './rank';
 export {
   bandwidth,

@@ -125,18 +125,37 @@ export interface PageRankInputs {
   risk: ArrayLike<number>;
   /** Bytes/s assumed for transfers when converting bytes to seconds. */
   bytesPerSecond: number;
+  /** The edge-weight mix, teleport and damping (default DEFAULT_RANK_MIX). */
+  mix?: Partial<RankMix>;
   damping?: number;
   iterations?: number;
   tolerance?: number;
 }
 
 /**
+ * The modified PageRank's free parameters. An edge's weight mixes its prerequisite's cost (with
+ * risk), time and transfer by `cost`, `seconds` and `transfer`; the teleport vector is
+ * `teleport` × (heavy work's share) + (1 − `teleport`) × uniform; `damping` is PageRank's d.
+ */
+export interface RankMix {
+  cost: number;
+  seconds: number;
+  transfer: number;
+  teleport: number;
+  damping: number;
+}
+
+/** The hand-set mix: every term weighs the same, the teleport follows heavy work, d = 0.85. */
+export const DEFAULT_RANK_MIX: RankMix = { cost: 1, seconds: 1, transfer: 1, teleport: 1, damping: 0.85 };
+
+/**
  * The modified PageRank: power iteration on the reversed DAG, so rank flows from a sub-task to its
  * prerequisites. A sub-task v passes the share d of its rank to its prerequisites u in proportion
  * to the edge weight
- *     w(v→u) = cost_u·(1 + risk_u) / mean cost + seconds_u / mean seconds + transfer_uv / mean seconds,
- * i.e. more to prerequisites that are expensive, long, risky, or send much data. The teleport
- * vector t_v ∝ cost_v·(1 + risk_v) favours heavy and risky work; nodes without prerequisites
+ *     w(v→u) = a·cost_u·(1 + risk_u) / mean cost + b·seconds_u / mean seconds + c·transfer_uv / mean seconds,
+ * i.e. more to prerequisites that are expensive, long, risky, or send much data (a, b, c: the
+ * mix, 1 each by default). The teleport vector t_v ∝ cost_v·(1 + risk_v) favours heavy and risky
+ * work (blended with uniform by the mix's `teleport`); nodes without prerequisites
  * (dangling in the reversed graph) return their mass through the teleport vector. A high rank
  * means "much expensive or risky work waits on this". Returns ranks summing to 1.
  */
@@ -144,7 +163,8 @@ export function modifiedPageRank(d: DagArrays, inputs: PageRankInputs): Float64A
   const n = d.ids.length;
   const out = new Float64Array(n);
   if (n === 0) return out;
-  const damping = inputs.damping ?? 0.85;
+  const mix = { ...DEFAULT_RANK_MIX, ...inputs.mix };
+  const damping = inputs.damping ?? mix.damping;
   let meanCost = 0;
   let meanSeconds = 0;
   for (let v = 0; v < n; v++) {
@@ -159,7 +179,7 @@ export function modifiedPageRank(d: DagArrays, inputs: PageRankInputs): Float64A
     heavy[v] = (inputs.cost[v]! * (1 + inputs.risk[v]!)) / meanCost + 1e-9;
     teleportSum += heavy[v]!;
   }
-  const teleport = heavy.map((h) => h / teleportSum);
+  const teleport = heavy.map((h) => mix.teleport * (h / teleportSum) + (1 - mix.teleport) / n);
   // Normalised edge weights, stored along the predecessor lists.
   const weight = new Float64Array(d.pred.length);
   for (let v = 0; v < n; v++) {
@@ -167,11 +187,16 @@ export function modifiedPageRank(d: DagArrays, inputs: PageRankInputs): Float64A
     for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) {
       const u = d.pred[i]!;
       const w =
-        heavy[u]! + inputs.seconds[u]! / meanSeconds + d.predBytes[i]! / inputs.bytesPerSecond / meanSeconds;
+        mix.cost * heavy[u]! +
+        (mix.seconds * inputs.seconds[u]!) / meanSeconds +
+        (mix.transfer * d.predBytes[i]!) / inputs.bytesPerSecond / meanSeconds;
       weight[i] = w;
       sum += w;
     }
-    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++) weight[i] = weight[i]! / sum;
+    const count = d.predStart[v + 1]! - d.predStart[v]!;
+    // A mix that weighs nothing on these edges splits the rank evenly.
+    for (let i = d.predStart[v]!; i < d.predStart[v + 1]!; i++)
+      weight[i] = sum > 0 ? weight[i]! / sum : 1 / count;
   }
   let rank = Float64Array.from(teleport);
   let next = new Float64Array(n);

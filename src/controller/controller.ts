@@ -20,7 +20,7 @@
  */
 import { rankSubTasks, reallocate } from '../allocate/allocate';
 import type { Preferences } from '../allocate/preferences';
-import { dagArrays, type DagArrays } from '../allocate/rank';
+import { dagArrays, type DagArrays, type RankMix } from '../allocate/rank';
 import { checkpointInterval } from '../allocate/scheduler';
 import type { AllocationForecast, RankOrder, RuntimeState, SpotdagSchedule } from '../allocate/types';
 import { splitSubTask, type TaskDag } from '../dag';
@@ -50,6 +50,8 @@ export interface ControllerFleet extends GuardFleet {
 export interface ControllerOptions {
   /** Ready sub-tasks' order in the list scheduler (default PageRank). */
   order?: RankOrder;
+  /** The PageRank order's edge-weight mix, teleport and damping (default DEFAULT_RANK_MIX). */
+  rankMix?: Partial<RankMix>;
   /** Cut long work at runtime (default true). */
   resplit?: boolean;
   /**
@@ -166,7 +168,15 @@ export class Controller {
   ): { guard: GuardReading; current: ControllerState; schedule: SpotdagSchedule } {
     const now = state.nowSeconds;
     const { forecast, fleet, preferences } = this.setup;
-    const priority = rankSubTasks(d, forecast, fleet, preferences, this.order, now);
+    const priority = rankSubTasks(
+      d,
+      forecast,
+      fleet,
+      preferences,
+      this.order,
+      now,
+      this.setup.options?.rankMix,
+    );
     const guard = this.guard(d, state, priority, memory, notes);
     const toSpot = this.backToSpot(d, state, guard);
     guard.stopRunning = [...guard.stopRunning, ...toSpot];

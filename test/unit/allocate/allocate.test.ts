@@ -2,6 +2,7 @@ import {
   allocate,
   BudgetExceededError,
   dagArrays,
+  DEFAULT_RANK_MIX,
   formatScheduleTable,
   modifiedPageRank,
   NoCapacityError,
@@ -134,6 +135,30 @@ describe('ranking', () => {
     expect(a).toBeGreaterThan(b!);
     expect(b).toBeGreaterThan(c!);
     expect(r.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 9);
+  });
+
+  it('PageRank mix: the hand-set one is the default, and each term of the mix steers the rank', () => {
+    const d = dagArrays(diamond());
+    const cost = Float64Array.from(d.duration);
+    // b is risky and cheap to run, c is long: which prerequisite d favours depends on the mix.
+    const risk = Float64Array.from(d.ids.map((id) => (id === 'b' ? 0.9 : 0)));
+    const seconds = Float64Array.from(
+      d.ids.map((id) => (id === 'c' ? 8 * d.duration[d.indexOf.get(id)!]! : d.duration[d.indexOf.get(id)!]!)),
+    );
+    const inputs = { cost, seconds, risk, bytesPerSecond: 1e9 };
+    expect(modifiedPageRank(d, { ...inputs, mix: DEFAULT_RANK_MIX })).toEqual(modifiedPageRank(d, inputs));
+    const rankOf = (r: Float64Array, id: string) => r[d.indexOf.get(id)!]!;
+    const byCost = modifiedPageRank(d, { ...inputs, mix: { cost: 1, seconds: 0, transfer: 0 } });
+    const bySeconds = modifiedPageRank(d, {
+      ...inputs,
+      mix: { cost: 0, seconds: 1, transfer: 0, teleport: 0 },
+    });
+    expect(rankOf(byCost, 'b')).toBeGreaterThan(rankOf(byCost, 'c'));
+    expect(rankOf(bySeconds, 'c')).toBeGreaterThan(rankOf(bySeconds, 'b'));
+    // A mix that weighs nothing splits evenly; ranks still sum to 1.
+    const none = modifiedPageRank(d, { ...inputs, mix: { cost: 0, seconds: 0, transfer: 0, teleport: 0 } });
+    expect(none.every(Number.isFinite)).toBe(true);
+    expect(none.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 9);
   });
 
   it('PageRank: the heavier and riskier branch of a diamond gets the higher rank', () => {
