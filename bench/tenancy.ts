@@ -129,7 +129,7 @@ export async function runTenancyBench(options: TenancyBenchOptions): Promise<Ten
   log('the simulator: WfCommons workflows as jobs of three tenants…');
   const simulator = simulateBench(options.workflowsDir);
   log('the simulator: the same jobs on own and shared fleets…');
-  const fleets = compareFleets(options.workflowsDir);
+  const fleets = compareFleets(options.workflowsDir, simulator);
   const shared = fleets.find((f) => sameFleet(f, SHARED_FLEET))!;
   const real = options.simulatorOnly ? undefined : await realRun(options);
   const top = real ?? simulator;
@@ -191,10 +191,19 @@ export const SHARED_FLEET: SimFleet = { fleet: 'shared', slotsPerInstance: 4, wa
 const sameFleet = (a: SimFleet, b: SimFleet) =>
   a.fleet === b.fleet && a.slotsPerInstance === b.slotsPerInstance && a.warmSeconds === b.warmSeconds;
 
-/** Own and shared fleets (no warm time, and a minute) with 1 and 4 slots per instance, over the same jobs. */
-export function compareFleets(workflowsDir: string): Array<SimFleet & FleetComparison> {
+/**
+ * Own and shared fleets (no warm time, and a minute) with 1 and 4 slots per instance, over the same
+ * jobs. `ownOneSlot`: the own fleet with one slot, when it was simulated already.
+ */
+export function compareFleets(
+  workflowsDir: string,
+  ownOneSlot?: SimulatorFigures,
+): Array<SimFleet & FleetComparison> {
   return [1, 4].flatMap((slotsPerInstance) => {
-    const own = simulateBench(workflowsDir, { ...OWN_FLEET, slotsPerInstance });
+    const own =
+      slotsPerInstance === 1 && ownOneSlot
+        ? ownOneSlot
+        : simulateBench(workflowsDir, { ...OWN_FLEET, slotsPerInstance });
     return [
       own,
       ...[0, 60].map((warmSeconds) =>

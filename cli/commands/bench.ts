@@ -4,7 +4,12 @@ import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
 import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
 import { runScheduleBenchmark } from '../../bench/schedule';
-import { formatOrderBench, runOrderBenchmark, writeOrderJson } from '../../bench/order';
+import {
+  formatOrderBench,
+  runOrderBenchmark,
+  writeOrderJson,
+  type OrderBenchOptions,
+} from '../../bench/order';
 import { formatTenancyBench, runTenancyBench, writeTenancyJson } from '../../bench/tenancy';
 import { formatTwinBenchmark, runTwinBenchmark, TWIN_SCENARIOS } from '../../bench/twin';
 import { startCliLogs, VERBOSE_HELP, type LogFlags } from '../logs';
@@ -34,17 +39,7 @@ interface ScheduleCli {
   progress: boolean;
 }
 
-interface OrderCli {
-  workflows: string[];
-  traces: string;
-  prices: string;
-  candidates: number;
-  seed: number;
-  seeds: number;
-  windows: number;
-  json?: string;
-  progress: boolean;
-}
+type OrderCli = OrderBenchOptions & { json?: string };
 
 interface SingleCli {
   trace?: string;
@@ -119,19 +114,10 @@ export function registerBench(program: Command): void {
     .option('--windows <n>', 'job start times spread over the price data', positiveInt, 3)
     .option('--json <file>', 'write the candidates, folds and summary as JSON')
     .option('--no-progress', 'no progress bar on stderr')
-    .action((opts: OrderCli) => {
-      const result = runOrderBenchmark({
-        workflows: opts.workflows,
-        traces: opts.traces,
-        prices: opts.prices,
-        candidates: opts.candidates,
-        seed: opts.seed,
-        seeds: opts.seeds,
-        windows: opts.windows,
-        progress: opts.progress,
-      });
+    .action(({ json, ...options }: OrderCli) => {
+      const result = runOrderBenchmark(options);
       process.stdout.write(formatOrderBench(result));
-      if (opts.json) writeOrderJson(opts.json, result);
+      if (json) writeOrderJson(json, result);
     });
   bench
     .command('single')
