@@ -4,6 +4,8 @@ import { horizonSeconds } from '../src/allocate/preferences';
 import { Controller, type ControllerState, type Decision } from '../src/controller';
 import { applyObservations } from '../src/controller/learning';
 import { alreadyApplied, readLearnedModel, updateLearnedModel } from '../src/controller/model-store';
+import { episodeOf, recordEpisode, type EpisodeRequest } from '../src/learn/episodes';
+import { jobPolicy } from '../src/learn/job-policy';
 import { InterruptionModel } from '../src/forecast/interruption';
 import { regionOfZone, type Pool } from '../src/market';
 import {
@@ -146,6 +148,8 @@ export function createDecideActivity(deps: DecideActivityDeps) {
         calls: 0,
       };
 
+      const policy = await jobPolicy(store, job.preferences, memory);
+
       const baseDag = currentDag(planned, request.resplits);
       const ids = baseDag.nodes();
       const indexOf = new Map(ids.map((id, i) => [id, i]));
@@ -176,7 +180,12 @@ export function createDecideActivity(deps: DecideActivityDeps) {
             expectedFinish: request.nowSeconds + 1,
           });
         }
-        const controller = new Controller({ forecast, fleet, preferences: job.preferences });
+        const controller = new Controller({
+          forecast,
+          fleet,
+          preferences: job.preferences,
+          options: policy.options,
+        });
         return { dag, forecast, state, decision: controller.decide(dag, state, event, memory, previous) };
       };
       let made = attempt();
@@ -199,9 +208,23 @@ export function createDecideActivity(deps: DecideActivityDeps) {
           Date.now(),
         );
       }
+      made.decision.memory.policyVersion = policy.version;
+      if (policy.note) made.decision.notes.unshift(policy.note);
       const scheduleDoc = await saveDocument(deps.store, jobId, made.decision.schedule);
       const response = decideResponseOf(made.decision, made.dag, stageIndexOf(job), scheduleDoc);
       return request.event.kind === 'start' ? { ...response, market: view } : response;
+    },
+
+    /**
+     * Keeps a finished job's episode for `spotdag learn update` (src/learn/episodes.ts): once per
+     * job, nothing without a checkpoint store. Returns whether it was recorded now.
+     */
+    async recordEpisode(request: EpisodeRequest): Promise<boolean> {
+      if (!deps.store) return false;
+      const { job } = await dags.get(deps.store, request.jobId, request.job);
+      const market = marketFor(deps, job.fleet);
+      const episode = episodeOf(request, job.preferences.deadline, market?.id ?? 'local');
+      return recordEpisode(deps.store, episode);
     },
   };
 }

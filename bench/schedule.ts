@@ -30,6 +30,7 @@ import {
 } from '../src/sim/policies';
 import { buildScenario, type Scenario } from '../src/sim/scenario';
 import { simulate, type SimPolicy, type SimResult } from '../src/sim/simulator';
+import { pushAll } from '../src/util/array';
 
 export const ALL_POLICIES = [
   'spotdag',
@@ -54,7 +55,8 @@ export interface ExtraPolicy {
 
 export interface ScheduleBenchmarkOptions {
   workflows: string[];
-  traces: string;
+  /** Trace files or directories (every .json under them), pooled. */
+  traces: string | string[];
   prices: string;
   /** Spot Advisor JSON: instance shapes beyond the built-in table (c5/m5/r5/t3/p2/p3). */
   advisor?: string;
@@ -70,6 +72,10 @@ export interface ScheduleBenchmarkOptions {
   json?: string;
   progress?: boolean;
   print?: boolean;
+  /** Workflows already in memory (real jobs' DAGs, `learn update`), as they are: no runtime scale. */
+  dags?: Array<{ name: string; d: DagArrays }>;
+  /** Sees every run as it ends (a caller's own progress). */
+  onRun?: (run: ScheduleRun) => void;
 }
 
 export interface ScheduleRun {
@@ -119,7 +125,10 @@ export interface PolicySummary {
 
 export interface ScheduleBenchmarkResult {
   options: Required<
-    Omit<ScheduleBenchmarkOptions, 'json' | 'progress' | 'print' | 'policies' | 'advisor' | 'extraPolicies'>
+    Omit<
+      ScheduleBenchmarkOptions,
+      'json' | 'progress' | 'print' | 'policies' | 'advisor' | 'extraPolicies' | 'onRun' | 'dags'
+    >
   > & {
     policies: string[];
   };
@@ -141,8 +150,11 @@ export function expandFiles(paths: string[]): string[] {
   return [...new Set(out)].sort();
 }
 
-function loadTraces(p: string): AvailabilityTrace[] {
-  return statSync(p).isDirectory() ? loadSkyPilotTraces(p) : [loadSkyPilotTrace(p)];
+function loadTraces(paths: string | string[]): AvailabilityTrace[] {
+  const out: AvailabilityTrace[] = [];
+  for (const p of typeof paths === 'string' ? [paths] : paths)
+    pushAll(out, statSync(p).isDirectory() ? loadSkyPilotTraces(p) : [loadSkyPilotTrace(p)]);
+  return out;
 }
 
 /**
@@ -168,21 +180,20 @@ export function windowStarts(market: MarketSetup, windows: number, historyDays: 
   );
 }
 
-interface Progress {
-  start(total: number, value: number, payload: Record<string, unknown>): void;
-  increment(by: number, payload?: Record<string, unknown>): void;
+export interface Progress {
+  start(total: number, value: number, payload: { detail: string }): void;
+  increment(by: number, payload?: { detail: string }): void;
   stop(): void;
 }
 
 /**
- * cli-progress on a terminal. The benchmark runs synchronously, so cli-progress's timers never fire
- * when stderr is not a terminal: there, a plain line every 10 s instead.
+ * cli-progress on a terminal. The benchmarks run synchronously, so cli-progress's timers never
+ * fire when stderr is not a terminal: there, a plain line every 10 s instead.
  */
-function progressBar(total: number): Progress {
+export function progressBar(label: string, unit: string, total: number): Progress {
   if (process.stderr.isTTY) {
     return new SingleBar({
-      format:
-        'bench schedule [{bar}] {value}/{total} runs | {eta_formatted} left | {workflow} w{window} s{seed} {policy}',
+      format: `${label} [{bar}] {value}/{total} ${unit} | {eta_formatted} left | {detail}`,
       stream: process.stderr,
       hideCursor: true,
     });
@@ -190,19 +201,18 @@ function progressBar(total: number): Progress {
   let value = 0;
   let last = 0;
   const t0 = performance.now();
-  let payload: Record<string, unknown> = {};
+  let detail = '';
   return {
     start: () => undefined,
     increment(by, p) {
       value += by;
-      if (p) payload = p;
+      if (p) detail = p.detail;
       const now = performance.now();
       if (now - last >= 10_000 || value === total) {
         last = now;
         const eta = value > 0 ? ((now - t0) / value) * (total - value) : 0;
         process.stderr.write(
-          `bench schedule ${value}/${total} runs, ${((now - t0) / 1000).toFixed(0)} s, ~${(eta / 1000).toFixed(0)} s left ` +
-            `(${String(payload.workflow ?? '')} w${String(payload.window ?? '')} s${String(payload.seed ?? '')} ${String(payload.policy ?? '')})\n`,
+          `${label} ${value}/${total} ${unit}, ${((now - t0) / 1000).toFixed(0)} s, ~${(eta / 1000).toFixed(0)} s left (${detail})\n`,
         );
       }
     },
@@ -268,6 +278,47 @@ function makePolicy(
   }
 }
 
+/** Per policy, over `runs` (of any scenarios, each policy's ratios paired within its scenario). */
+export function summariseRuns(runs: ScheduleRun[], names: PolicyName[]): PolicySummary[] {
+  const byScenario = new Map<string, Map<string, ScheduleRun>>();
+  for (const r of runs) {
+    const key = `${r.workflow}|${r.window}|${r.seed}`;
+    let m = byScenario.get(key);
+    if (!m) byScenario.set(key, (m = new Map()));
+    m.set(r.policy, r);
+  }
+  return names.map((policy) => {
+    const mine = runs.filter((r) => r.policy === policy);
+    const ok = mine.filter((r) => !r.error);
+    const ratio = (other: string) => {
+      const xs: number[] = [];
+      for (const r of ok) {
+        const o = byScenario.get(`${r.workflow}|${r.window}|${r.seed}`)?.get(other);
+        if (o && !o.error && o.costUsd > 0) xs.push(r.costUsd / o.costUsd);
+      }
+      return xs.length ? mean(xs) : null;
+    };
+    const makespans = ok.map((r) => r.makespanVsHeft).filter((x): x is number => x !== null);
+    const met = ok.map((r) => r.deadlineMet).filter((x): x is boolean => x !== null);
+    return {
+      policy,
+      runs: mine.length,
+      meanCost: mean(ok.map((r) => r.costUsd)),
+      costVsOnDemand: mean(ok.map((r) => r.costVsOnDemand).filter((x) => Number.isFinite(x))),
+      makespanVsHeft: makespans.length ? mean(makespans) : null,
+      deadlineMetPct: met.length
+        ? (100 * met.filter(Boolean).length) / (met.length + mine.length - ok.length)
+        : null,
+      lostWorkHours: mean(ok.map((r) => r.lostWorkHours)),
+      interruptions: mean(ok.map((r) => r.interruptions)),
+      costVsUniformProgress: ratio('uniform-progress'),
+      costVsOracleHeuristic: ratio('oracle-informed-heuristic'),
+      costVsLowerBound: ratio('lower-bound'),
+      errors: mine.length - ok.length,
+    };
+  });
+}
+
 export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): ScheduleBenchmarkResult {
   const t0 = performance.now();
   const runtimeScale = options.runtimeScale ?? 30;
@@ -284,19 +335,20 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
   const fleet: ResolvedFleet = resolveFleet({ maxInstances });
 
   const files = expandFiles(options.workflows);
-  if (files.length === 0) throw new Error('no workflow files');
   const workflows: Array<{ name: string; d: DagArrays }> = files.map((f) => ({
     name: path.basename(f, '.json'),
     d: dagArrays(loadWorkflowFile(f, { runtimeScale })),
   }));
+  pushAll(workflows, options.dags ?? []);
+  if (workflows.length === 0) throw new Error('no workflow files');
   const market = loadMarket(options.prices, { advisor: options.advisor });
   const traces = loadTraces(options.traces);
   const starts = windowStarts(market, windows, historyDays);
 
   const extras = options.extraPolicies ?? [];
   const total = starts.length * seeds * workflows.length * (policies.length + extras.length);
-  const bar = options.progress !== false ? progressBar(total) : undefined;
-  bar?.start(total, 0, { workflow: '', window: 0, seed: 0, policy: '' });
+  const bar = options.progress !== false ? progressBar('bench schedule', 'runs', total) : undefined;
+  bar?.start(total, 0, { detail: '' });
 
   const runs: ScheduleRun[] = [];
   starts.forEach((startMs, window) => {
@@ -329,7 +381,7 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
           return makePolicies(name as (typeof ALL_POLICIES)[number], env, scenario, checkpointForecast);
         };
         for (const name of [...policies, ...extras.map((e) => e.name)]) {
-          bar?.increment(0, { workflow: wf.name.slice(0, 28), window, seed, policy: name });
+          bar?.increment(0, { detail: `${wf.name.slice(0, 28)} w${window} s${seed} ${name}` });
           const started = performance.now();
           let run: ScheduleRun;
           try {
@@ -395,6 +447,7 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
           }
           results.set(name, run);
           runs.push(run);
+          options.onRun?.(run);
           bar?.increment(1);
         }
         const lb: ScheduleRun = {
@@ -439,44 +492,8 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
   });
   bar?.stop();
 
-  const byScenario = new Map<string, Map<string, ScheduleRun>>();
-  for (const r of runs) {
-    const key = `${r.workflow}|${r.window}|${r.seed}`;
-    let m = byScenario.get(key);
-    if (!m) byScenario.set(key, (m = new Map()));
-    m.set(r.policy, r);
-  }
   const names: PolicyName[] = [...policies, ...extras.map((e) => e.name), 'lower-bound'];
-  const summary: PolicySummary[] = names.map((policy) => {
-    const mine = runs.filter((r) => r.policy === policy);
-    const ok = mine.filter((r) => !r.error);
-    const ratio = (other: string) => {
-      const xs: number[] = [];
-      for (const r of ok) {
-        const o = byScenario.get(`${r.workflow}|${r.window}|${r.seed}`)?.get(other);
-        if (o && !o.error && o.costUsd > 0) xs.push(r.costUsd / o.costUsd);
-      }
-      return xs.length ? mean(xs) : null;
-    };
-    const makespans = ok.map((r) => r.makespanVsHeft).filter((x): x is number => x !== null);
-    const met = ok.map((r) => r.deadlineMet).filter((x): x is boolean => x !== null);
-    return {
-      policy,
-      runs: mine.length,
-      meanCost: mean(ok.map((r) => r.costUsd)),
-      costVsOnDemand: mean(ok.map((r) => r.costVsOnDemand).filter((x) => Number.isFinite(x))),
-      makespanVsHeft: makespans.length ? mean(makespans) : null,
-      deadlineMetPct: met.length
-        ? (100 * met.filter(Boolean).length) / (met.length + mine.length - ok.length)
-        : null,
-      lostWorkHours: mean(ok.map((r) => r.lostWorkHours)),
-      interruptions: mean(ok.map((r) => r.interruptions)),
-      costVsUniformProgress: ratio('uniform-progress'),
-      costVsOracleHeuristic: ratio('oracle-informed-heuristic'),
-      costVsLowerBound: ratio('lower-bound'),
-      errors: mine.length - ok.length,
-    };
-  });
+  const summary = summariseRuns(runs, names);
   const result: ScheduleBenchmarkResult = {
     options: {
       workflows: files,

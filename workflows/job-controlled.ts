@@ -15,6 +15,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -108,6 +109,14 @@ function prefetching(taskQueue: string) {
     retry: { maximumAttempts: 1 },
   });
 }
+
+/** Jobs that finished before episodes were recorded replay without the activity. */
+const EPISODE_PATCH = 'spotdag-record-episode';
+/** An episode is for learning: a job does not fail or wait long for want of one. */
+const recording = proxyActivities<DecideActivity>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 3 },
+});
 
 const provisioning = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10 minutes',
@@ -220,8 +229,10 @@ export async function controlledJob(
   }
   const billed = await provisioning.billJob(jobId);
   if (billed !== undefined) progress.costSoFarUsd = billed;
+  const result = run.result(billed);
+  if (patched(EPISODE_PATCH)) await run.recordEpisode(result);
   telemetry.setPhase('done');
-  return run.result(billed);
+  return result;
 }
 
 /** One run of the controlled job (between continue-as-new). Named steps, shared state. */
@@ -1034,6 +1045,38 @@ class ControlledRun {
       placedOn: Object.fromEntries(Object.entries(this.state.placedOn).filter(([k]) => open(Number(k)))),
       ...(this.failed.length > 0 ? { failed: this.failed, skipped: this.skipped } : {}),
     };
+  }
+
+  /** The job's episode for `spotdag learn update`; a failure to record it only logs. */
+  async recordEpisode(result: JobResult): Promise<void> {
+    const s = this.state.summary;
+    try {
+      await recording.recordEpisode({
+        jobId: this.jobId,
+        startedAtMs: this.state.startedAtMs,
+        finishedAtMs: Date.now(),
+        policyVersion: this.state.memory?.policyVersion ?? 0,
+        job: this.plan.job,
+        subTasks: this.plan.ids.length,
+        decisions: {
+          count: s.decisions,
+          resplits: s.resplits,
+          safetyNet: s.safetyNet,
+          spotInstances: s.spotInstances,
+          onDemandInstances: s.onDemandInstances,
+          refusedLaunches: s.refusedLaunches,
+        },
+        outcome: {
+          costUsd: result.costUsd,
+          elapsedSeconds: result.elapsedSeconds,
+          interruptions: result.interruptions,
+          workLostSeconds: result.workLostSeconds,
+          failedSubTasks: result.failedSubTasks?.length ?? 0,
+        },
+      });
+    } catch (err) {
+      log.warn('could not record the job’s episode for learning', { error: String(err) });
+    }
   }
 
   result(billedUsd: number | undefined): JobResult {

@@ -5,6 +5,7 @@ import { registerDemo } from './demo';
 import { registerEc2 } from './ec2';
 import { registerFleet } from './fleet';
 import { registerForecast } from './forecast';
+import { registerLearn } from './learn';
 import { registerPlan } from './plan';
 import { registerReport } from './report';
 import { registerRun } from './run';
@@ -30,5 +31,6 @@ export const commandRegistrations: Array<(program: Command) => void> = [
   registerEc2,
   registerCleanup,
   registerBench,
+  registerLearn,
   registerStandIn,
 ];

@@ -22,6 +22,11 @@ export const preferencesSchema = z
       .positive()
       .max(24 * 14)
       .optional(),
+    /**
+     * The runtime controller's policy: the learned model current when the job starts (`spotdag
+     * learn`), or the hand-set heuristic. Default: learned once a version is current.
+     */
+    policy: z.enum(['learned', 'heuristic']).optional(),
   })
   .strict();
 

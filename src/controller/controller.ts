@@ -29,6 +29,7 @@ import { readGuard, type GuardFleet } from './deadline-guard';
 import { cutsOfPending, cutsOfRunning, type GranularityInput } from './granularity';
 import { learnFrom, penalise } from './learning';
 import { observePace, paceFactor } from './pace';
+import { resolveTuning, type ControllerTuning } from './tuning';
 import type {
   ControllerEvent,
   ControllerMemory,
@@ -69,6 +70,8 @@ export interface ControllerOptions {
    * re-plan alone then keeps the deadline.
    */
   safetyNet?: boolean;
+  /** Thresholds a learned policy tunes (src/controller/tuning.ts; default the hand-set ones). */
+  tuning?: Partial<ControllerTuning>;
 }
 
 export interface ControllerSetup {
@@ -89,9 +92,11 @@ export function tickSeconds(preferences: Preferences, fleet: ControllerFleet): n
 
 export class Controller {
   private readonly order: RankOrder;
+  private readonly tuning: ControllerTuning;
 
   constructor(private readonly setup: ControllerSetup) {
     this.order = setup.options?.order ?? 'pagerank';
+    this.tuning = resolveTuning(setup.options?.tuning);
   }
 
   get forecast(): AllocationForecast {
@@ -111,7 +116,8 @@ export class Controller {
     const notes: string[] = [];
     this.learn(event, now);
     observePace(mem, state);
-    const penalised = penalise(mem, event, now, this.setup.fleet.penaltySeconds, this.tick);
+    const penaltySeconds = this.tuning.penaltySeconds ?? this.setup.fleet.penaltySeconds;
+    const penalised = penalise(mem, event, now, penaltySeconds, this.tick);
     let d = dagArrays(dag);
     // Cuts of running work (risk rose, idle slots) come first: the plan then places their pieces.
     const resplits = this.resplit(dag, d, state, mem, previous, notes, cutsOfRunning);
@@ -235,6 +241,11 @@ export class Controller {
     return chosen;
   }
 
+  /** What moving work costs in time: a boot and a restart. */
+  private get restartSeconds(): number {
+    return this.setup.fleet.bootSeconds + this.setup.fleet.restartSeconds;
+  }
+
   private get tick(): number {
     return tickSeconds(this.setup.preferences, this.setup.fleet);
   }
@@ -257,6 +268,8 @@ export class Controller {
       tickSeconds: this.tick,
       checkpointInterval: (id) => this.checkpointIntervalOf(state, d, id),
       pace: paceFactor(memory),
+      marginScale: this.tuning.guardMarginScale,
+      releaseMargins: this.tuning.releaseMargins,
     });
     if (this.setup.options?.safetyNet === false)
       Object.assign(reading, { onDemandMode: false, onDemandSubTasks: [], stopRunning: [] });
@@ -276,14 +289,15 @@ export class Controller {
 
   /**
    * Back to spot, as Uniform Progress returns (Can't Be Late, NSDI'24): with the safety net
-   * released, a job ahead of its pace by two restarts' worth of work stops running on-demand work
-   * that would lose next to nothing (its driver says how much is unsaved) when a spot pool has
-   * capacity now at a lower price; the plan then puts it on spot.
+   * released, a job ahead of its pace by `backToSpotRestarts` restarts' worth of work (two by
+   * default) stops running on-demand work that would lose next to nothing (its driver says how
+   * much is unsaved) when a spot pool has capacity now at a lower price; the plan then puts it on
+   * spot.
    */
   private backToSpot(d: DagArrays, state: ControllerState, guard: GuardReading): string[] {
-    const { forecast, fleet, preferences } = this.setup;
+    const { forecast, preferences } = this.setup;
     if (guard.onDemandMode || preferences.deadline === undefined) return [];
-    const restart = fleet.bootSeconds + fleet.restartSeconds;
+    const restart = this.restartSeconds;
     const instances = new Map(state.instances.map((i) => [i.id, i]));
     const candidates = state.running.filter(
       (r) =>
@@ -292,7 +306,7 @@ export class Controller {
         r.unsavedSeconds <= restart,
     );
     if (candidates.length === 0) return [];
-    if (!this.aheadOfPace(d, state, 2 * restart)) return [];
+    if (!this.aheadOfPace(d, state, this.tuning.backToSpotRestarts * restart)) return [];
     const now = state.nowSeconds;
     const spotNow = forecast.pools.some(
       (p, i) =>
@@ -350,7 +364,11 @@ export class Controller {
       guarded: this.setup.options?.guardedPlacements ?? false,
       // The safety net's margin is the reserve: no second one inside the plan.
       deadlineReserve: 0,
-      waitForSpot: { maxSeconds: this.aheadOfPace(d, state) ? this.waitLimit(state.nowSeconds) : 0 },
+      waitForSpot: {
+        maxSeconds: this.aheadOfPace(d, state, this.tuning.waitAheadRestarts * this.restartSeconds)
+          ? this.waitLimit(state.nowSeconds)
+          : 0,
+      },
     });
   }
 

@@ -38,6 +38,10 @@ export interface GuardInput {
   checkpointInterval: (subTaskId: string) => number;
   /** Wall seconds per declared second the remaining work is expected to take (paceFactor; default 1). */
   pace?: number;
+  /** The margin × this (≥ 1; src/controller/tuning.ts). Default 1. */
+  marginScale?: number;
+  /** Released once the slack is this many margins (≥ 1.5). Default 3. */
+  releaseMargins?: number;
 }
 
 /** The cheapest on-demand pool per instance shape. */
@@ -130,10 +134,11 @@ export function readGuard(input: GuardInput): GuardReading {
   // really runs (instances taking their queues, transfers) differs from it by about 1 % of the
   // time it covers (docs/allocation.md), so a share of that time is kept too.
   const marginSeconds =
-    input.tickSeconds +
-    fleet.noticeSeconds +
-    fleet.checkpointSeconds +
-    ESTIMATE_ERROR * Math.max(0, onDemandFinish - now);
+    Math.max(1, input.marginScale ?? 1) *
+    (input.tickSeconds +
+      fleet.noticeSeconds +
+      fleet.checkpointSeconds +
+      ESTIMATE_ERROR * Math.max(0, onDemandFinish - now));
   if (deadline === undefined) {
     return {
       onDemandFinish,
@@ -146,7 +151,8 @@ export function readGuard(input: GuardInput): GuardReading {
     };
   }
   const slackSeconds = deadline - onDemandFinish;
-  const release = 3 * Math.max(marginSeconds, memory.engagedMarginSeconds ?? 0);
+  const release =
+    Math.max(1.5, input.releaseMargins ?? 3) * Math.max(marginSeconds, memory.engagedMarginSeconds ?? 0);
   const onDemandMode = memory.onDemandMode ? slackSeconds < release : slackSeconds < marginSeconds;
   const onDemandSubTasks: string[] = [];
   const stopRunning: string[] = [];

@@ -10,6 +10,7 @@ export {
 export { onDemandOptions, readGuard, type GuardFleet } from './deadline-guard';
 export { cutsOfPending, cutsOfRunning, type GranularityInput, type GranularityOptions } from './granularity';
 export { learnFrom, penalise, PENALTY_SECONDS } from './learning';
+export { DEFAULT_TUNING, resolveTuning, SAFE_FLOOR, type ControllerTuning } from './tuning';
 export { observePace, PACE_TOLERANCE, paceFactor } from './pace';
 export {
   freshMemory,

@@ -73,6 +73,11 @@ export interface ControllerMemory {
   startHazard: Record<string, number>;
   /** Calls so far. */
   calls: number;
+  /**
+   * The learned policy version the job runs (0: the heuristic), chosen by its driver at the first
+   * decision (src/learn/job-policy.ts) and kept for the whole job.
+   */
+  policyVersion?: number;
   /** Wall seconds over declared work seconds seen between checkpoints so far (src/controller/pace.ts). */
   pace?: { wallSeconds: number; workSeconds: number };
   /** Each running sub-task's last checkpoint seen, to sample the pace at the next call. */
