@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { registerLearn } from '../../../cli/commands/learn';
-import { trainPolicy } from '../../../bench/learn';
+import { scoreBatch, trainingScore, trainPolicy } from '../../../bench/learn';
+import { runScheduleBenchmark } from '../../../bench/schedule';
+import { HEURISTIC_PARAMS } from '../../../src/learn/policy-space';
 import { readPolicyModelFile } from '../../../src/learn/model';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -135,4 +137,33 @@ describe('spotdag learn', () => {
     expect(await learn(['show', ...store])).toContain('current: version 1 (pinned)');
     expect(await learn(['rollback', ...store])).toMatch(/rolled back to (the heuristic|version)/);
   }, 180_000);
+});
+
+describe('the learning environment', () => {
+  it('is the simulator: the heuristic point scores what `bench schedule` measures for spotdag', () => {
+    const data = {
+      workflows: workflows('helloworld-forkjoin-10-chameleon', 'blast-chameleon-small-001'),
+      traces: [group('preemption/1-node/aws-04-19-2023')],
+      prices,
+      windows: 2,
+      seeds: 1,
+    };
+    const [heuristic, learnedHeuristic] = scoreBatch(data, [HEURISTIC_PARAMS, HEURISTIC_PARAMS], 'same');
+    const bench = runScheduleBenchmark({
+      ...data,
+      policies: ['on-demand-heft', 'spotdag'],
+      progress: false,
+      print: false,
+    });
+    expect(heuristic).toBeCloseTo(trainingScore(bench.runs, 'spotdag'), 12);
+    expect(learnedHeuristic).toBe(heuristic);
+    // The score is the mean cost ÷ on-demand (+1 per missed deadline) over every scenario.
+    const spotdag = bench.runs.filter((r) => r.policy === 'spotdag');
+    expect(spotdag).toHaveLength(4);
+    const missed = spotdag.filter((r) => r.deadlineMet === false).length;
+    expect(heuristic).toBeCloseTo(
+      (spotdag.reduce((a, r) => a + r.costVsOnDemand, 0) + missed) / spotdag.length,
+      12,
+    );
+  }, 60_000);
 });
