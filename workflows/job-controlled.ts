@@ -212,7 +212,12 @@ export async function controlledJob(
   const run = new ControlledRun(jobId, state, options, telemetry, fleet);
   let next: 'done' | 'continue' | undefined;
   try {
-    if (fleet && !continued) await fleet.join(telemetry, progress, state.plan.fleet.instances);
+    if (fleet && !continued) {
+      const deadline = state.plan.preferences.deadline;
+      const latestStartMs =
+        deadline === undefined ? undefined : startedAtMs + (deadline - state.plan.criticalPathSeconds) * 1000;
+      await fleet.join(telemetry, progress, state.plan.fleet.instances, latestStartMs);
+    }
     next = await run.execute(!continued);
   } finally {
     if (next !== 'continue') {

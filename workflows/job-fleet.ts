@@ -67,12 +67,19 @@ export class FleetMembership {
 
   /**
    * Asks to be admitted with `instances` (its most at once) reserved, and waits (phase `queued`,
-   * with its place) until it is; fails if its tenant rejects jobs over quota.
+   * with its place) until it is; fails if its tenant rejects jobs over quota. A job with a
+   * deadline says when it must start at the latest (its deadline less its critical path).
    */
-  async join(telemetry: JobTelemetry, progress: JobProgress, instances: number): Promise<void> {
+  async join(
+    telemetry: JobTelemetry,
+    progress: JobProgress,
+    instances: number,
+    latestStartMs?: number,
+  ): Promise<void> {
     progress.tenant = this.tenancy.tenant.name;
     progress.priority = this.tenancy.priority;
-    await joining.joinFleet(this.jobId, this.tenancy, instances);
+    if (latestStartMs === undefined) await joining.joinFleet(this.jobId, this.tenancy, instances);
+    else await joining.joinFleet(this.jobId, this.tenancy, instances, latestStartMs);
     for (;;) {
       await condition(() => this.answer !== undefined);
       const answer = this.answer!;

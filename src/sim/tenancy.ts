@@ -34,6 +34,8 @@ export interface TenancySimJob {
   /** Sub-task durations (seconds) and dependencies (indices), in topological order. */
   durations: number[];
   deps: number[][];
+  /** From its arrival: the fleet puts it first in line once it can wait no longer. */
+  deadlineSeconds?: number;
 }
 
 export type SimFleetKind = 'own' | 'shared';
@@ -68,6 +70,8 @@ export interface TenancySimResult {
   lostWorkSeconds: number;
   /** Instances launched. */
   launches: number;
+  /** Per job with a deadline: whether it finished by it. */
+  deadlineMet: Record<string, boolean>;
 }
 
 type Event =
@@ -75,6 +79,8 @@ type Event =
   | { t: number; seq: number; kind: 'ready'; instance: string }
   | { t: number; seq: number; kind: 'gone'; job: string; lease: string }
   | { t: number; seq: number; kind: 'expire'; atMs: number }
+  /** The fleet looks again (ledger.nextWakeMs: a job becomes due, a spend quota comes within reach). */
+  | { t: number; seq: number; kind: 'wake'; atMs: number }
   | { t: number; seq: number; kind: 'finish'; job: string; k: number; attempt: number };
 
 /** An event before it gets its place in the queue. */
@@ -140,6 +146,17 @@ interface Capacity {
   finish(): void;
 }
 
+/** The longest chain of a job's sub-tasks (seconds). */
+function criticalPath(job: TenancySimJob): number {
+  const finish: number[] = [];
+  job.durations.forEach((d, k) => {
+    let start = 0;
+    for (const p of job.deps[k]!) start = Math.max(start, finish[p]!);
+    finish.push(start + d);
+  });
+  return finish.reduce((a, b) => Math.max(a, b), 0);
+}
+
 export function simulateTenancy(options: TenancySimOptions): TenancySimResult {
   return new TenancySimulation(options).run();
 }
@@ -165,7 +182,10 @@ class TenancySimulation {
     yields: 0,
     lostWorkSeconds: 0,
     launches: 0,
+    deadlineMet: {},
   };
+  /** Wake-ups already in the queue (ms). */
+  private readonly wakes = new Set<number>();
 
   constructor(private readonly options: TenancySimOptions) {
     this.tenants = new Map(options.config.tenants.map((t) => [t.name, t]));
@@ -217,6 +237,10 @@ class TenancySimulation {
       return;
     }
     if (e.kind === 'expire') return this.capacity.expire(e.atMs);
+    if (e.kind === 'wake') {
+      this.wakes.delete(e.atMs);
+      return this.handle(this.ledger.tick(e.atMs));
+    }
     const run = this.runs.get(e.job);
     if (!run || run.finished !== undefined) return;
     if (e.kind === 'gone') {
@@ -256,6 +280,9 @@ class TenancySimulation {
           priority: job.priority,
           limits: this.limitsInUnits(),
           instances: job.instances * this.unit,
+          ...(job.deadlineSeconds !== undefined
+            ? { latestStartMs: (job.arrivalSeconds + job.deadlineSeconds - criticalPath(job)) * 1000 }
+            : {}),
         },
         this.now * 1000,
       ),
@@ -281,6 +308,8 @@ class TenancySimulation {
     for (const lease of new Set(run.seats.map((s) => s.lease))) this.capacity.giveBack(run, lease);
     run.finished = this.now;
     this.result.makespanSeconds[run.job.id] = this.now - run.job.arrivalSeconds;
+    if (run.job.deadlineSeconds !== undefined)
+      this.result.deadlineMet[run.job.id] = this.now - run.job.arrivalSeconds <= run.job.deadlineSeconds;
     this.handle(this.ledger.leave(run.job.id, this.now * 1000));
   }
 
@@ -352,6 +381,12 @@ class TenancySimulation {
   }
 
   private handle(messages: FleetMessage[]): void {
+    // As the fleet workflow does: sleep until the ledger's next wake-up, if nothing comes first.
+    const wake = this.ledger.nextWakeMs(this.now * 1000);
+    if (wake !== undefined && !this.wakes.has(wake)) {
+      this.wakes.add(wake);
+      this.push({ t: wake / 1000, kind: 'wake', atMs: wake });
+    }
     for (const m of messages) {
       const run = this.runs.get(m.to);
       if (!run || run.finished !== undefined) continue;

@@ -14,9 +14,12 @@
  * priority: they are asked to yield them (their running sub-tasks checkpoint and wait), and get
  * them back, in order, when there is room again.
  *
- * Order: a lower priority key first; within a priority, the tenant with the smallest share of
- * what it holds (reserved instances for admission, leased ones for leases) per unit of weight;
- * then arrival.
+ * Order: deadlines first, then priority, then fair share. Jobs with a deadline go first, the one
+ * with the least laxity (the earliest latest start: its deadline less its critical path) first.
+ * Then a lower priority key first; within a priority, the tenant with the smallest share of what
+ * it holds (reserved instances for admission, leased ones for leases) per unit of weight; then
+ * arrival. Only a higher priority takes instances from admitted jobs: a deadline puts a job ahead
+ * in line, it does not preempt. Tenants' quotas bound what deadlines can claim.
  *
  * The fleet workflow's commands follow from what the ledger decides: a change to its decisions is
  * a workflow change (version it with `patched`, and keep the replay fixtures).
@@ -55,6 +58,8 @@ export interface LedgerJob {
   stopped?: boolean;
   /** The yield count it was last told (not repeated while it stands). */
   told?: number;
+  /** AdmitRequest.latestStartMs. */
+  latestStartMs?: number;
 }
 
 export interface LedgerState {
@@ -85,6 +90,11 @@ export interface AdmitRequest {
   limits: FleetLimits;
   /** The most instances the job runs at once. */
   instances: number;
+  /**
+   * With a deadline: the latest time (epoch ms) the job can start and still meet it on on-demand
+   * (its start + deadline − critical path). It orders the line: least laxity first.
+   */
+  latestStartMs?: number;
 }
 
 export interface TenantUsage {
@@ -156,6 +166,7 @@ export class FleetLedger {
       leases: {},
       wanted: [],
       closedSpendUsd: 0,
+      ...(request.latestStartMs !== undefined ? { latestStartMs: request.latestStartMs } : {}),
     };
     return this.schedule(nowMs, new Set([request.jobId]));
   }
@@ -380,6 +391,7 @@ export class FleetLedger {
     const share = (tenant: string) => this.instancesOf(tenant) / this.weightOf(tenant);
     wants.sort(
       (a, b) =>
+        this.byDeadline(a.job, b.job) ||
         a.job.priority - b.job.priority ||
         share(a.job.tenant) - share(b.job.tenant) ||
         a.want.seq - b.want.seq,
@@ -400,8 +412,20 @@ export class FleetLedger {
 
   private ordered(jobs: LedgerJob[], share: (tenant: string) => number): LedgerJob[] {
     return [...jobs].sort(
-      (a, b) => a.priority - b.priority || share(a.tenant) - share(b.tenant) || a.seq - b.seq,
+      (a, b) =>
+        this.byDeadline(a, b) ||
+        a.priority - b.priority ||
+        share(a.tenant) - share(b.tenant) ||
+        a.seq - b.seq,
     );
+  }
+
+  /** Jobs with a deadline before the others, the earliest latest start first; 0 between two without. */
+  private byDeadline(a: LedgerJob, b: LedgerJob): number {
+    const ka = a.latestStartMs;
+    const kb = b.latestStartMs;
+    if (ka === undefined) return kb === undefined ? 0 : 1;
+    return kb === undefined ? -1 : ka - kb;
   }
 
   // ---- quotas: undefined when allowed, else the reason naming the quota --------------------------

@@ -49,6 +49,18 @@ describe('the tenancy simulator (the fleet ledger over time)', () => {
     expect(r.costUsd).toBeCloseTo((12 * (401 + 30)) / 1000, 6);
   });
 
+  it('puts a job with a deadline first in line: it meets its deadline behind a backlog, and misses it without', () => {
+    const late = (deadline: boolean) =>
+      job('report', 'alpha', { arrivalSeconds: 10, ...(deadline ? { deadlineSeconds: 1_000 } : {}) });
+    const withDeadline = simulateTenancy({ ...SIM, config: CONFIG, jobs: [...backlog, late(true)] });
+    expect(withDeadline.deadlineMet).toEqual({ report: true });
+    expect(withDeadline.makespanSeconds.report).toBeLessThanOrEqual(1_000);
+    expect(withDeadline.quotaViolations).toEqual([]);
+    const without = simulateTenancy({ ...SIM, config: CONFIG, jobs: [...backlog, late(false)] });
+    expect(without.deadlineMet).toEqual({});
+    expect(without.makespanSeconds.report).toBeGreaterThan(1_000);
+  });
+
   it('converges to the weights as the backlog deepens (the first jobs are admitted by arrival)', () => {
     const deep = ['alpha', 'beta', 'gamma'].flatMap((tenant) =>
       Array.from({ length: 16 }, (_, i) => job(`${tenant}-${i}`, tenant, { arrivalSeconds: i })),

@@ -55,6 +55,26 @@ describe('FleetLedger: admission', () => {
     expect(ledger.usage(1).jobs.map((j) => j.jobId)).toEqual(['a']);
   });
 
+  it('deadlines first, least laxity first, then priority; a deadline does not preempt', () => {
+    const limits: FleetLimits = { maxConcurrentJobs: 1 };
+    const t = tenant('t');
+    const line = (withDeadlines: boolean) => {
+      const ledger = new FleetLedger();
+      const deadline = (ms: number) => (withDeadlines ? { latestStartMs: ms } : {});
+      ledger.admit({ jobId: 'running', tenant: t, priority: 5, limits, instances: 1 }, 0);
+      ledger.admit({ jobId: 'urgent', tenant: t, priority: 1, limits, instances: 1 }, 1);
+      ledger.admit({ jobId: 'loose', tenant: t, priority: 5, limits, instances: 1, ...deadline(900_000) }, 2);
+      ledger.admit({ jobId: 'tight', tenant: t, priority: 5, limits, instances: 1, ...deadline(600_000) }, 3);
+      const queued = ledger.usage(4).jobs.filter((j) => j.status === 'queued');
+      return { ledger, order: queued.sort((a, b) => a.position! - b.position!).map((j) => j.jobId) };
+    };
+    expect(line(false).order).toEqual(['urgent', 'loose', 'tight']);
+    const { ledger, order } = line(true);
+    expect(order).toEqual(['tight', 'loose', 'urgent']);
+    // Nobody was asked to yield for them: the running job keeps its place until it leaves.
+    expect(admitted(ledger.leave('running', 5))).toEqual(['tight']);
+  });
+
   it('on a full fleet, a higher priority goes first, then the tenant with the smaller share per weight', () => {
     const ledger = new FleetLedger();
     const limits: FleetLimits = { maxConcurrentJobs: 2 };
