@@ -145,7 +145,8 @@ export function trainPolicy(options: TrainOptions): PolicyModel {
         ...expandFiles(options.workflows).map((f) => path.basename(f, '.json')),
         ...(options.dags ?? []).map((w) => w.name),
       ],
-      traceGroups: options.traces.map((t) => path.basename(t)),
+      // The groups themselves (the directories holding trace files), whatever level was given.
+      traceGroups: [...new Set(options.traces.flatMap(traceGroups).map((g) => path.basename(g)))].sort(),
       prices: path.basename(options.prices),
       scenarios,
       heuristicScore: result.startScore,

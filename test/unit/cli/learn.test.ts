@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { registerLearn } from '../../../cli/commands/learn';
-import { scoreBatch, trainingScore, trainPolicy } from '../../../bench/learn';
+import { scoreBatch, trainingScore, trainPolicy, unseenData } from '../../../bench/learn';
 import { runScheduleBenchmark } from '../../../bench/schedule';
 import { HEURISTIC_PARAMS } from '../../../src/learn/policy-space';
 import { readPolicyModelFile } from '../../../src/learn/model';
@@ -51,6 +51,27 @@ describe('spotdag learn', () => {
     expect(a.training.score).toBeLessThanOrEqual(a.training.heuristicScore);
     expect(a.training.traceGroups).toEqual(['aws-02-15-2023']);
   }, 120_000);
+
+  it('records the trace groups under a root it trained on, so that no evaluation counts them as unseen', () => {
+    const model = trainPolicy({
+      ...trainData,
+      workflows: workflows('blast-chameleon-small-001'),
+      traces: [path.join(DATA, 'spot-traces')],
+      seed: 1,
+      generations: 0,
+      population: 1,
+      progress: false,
+    });
+    expect(model.training.traceGroups).toEqual([
+      'aws-02-15-2023',
+      'aws-04-19-2023',
+      'aws-04-22-2023',
+      'aws-10-26-2022',
+    ]);
+    expect(() =>
+      unseenData(model, workflows('montage-chameleon-2mass-005d-001'), path.join(DATA, 'spot-traces')),
+    ).toThrow('every trace group under');
+  });
 
   it('trains a model file, evaluates it only on what it did not train on, stores and manages its versions', async () => {
     const model = path.join(dir, 'model.json');
