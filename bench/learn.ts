@@ -257,10 +257,10 @@ function meanSd(xs: number[]): { mean: number; sd: number } {
   return { mean, sd };
 }
 
-/** Held-out figures of each policy in `runs`. */
-export function figuresOf(runs: ScheduleRun[], policies: string[]): Record<string, EvaluationFigures> {
+/** Held-out figures of each policy of a summary (`summariseRuns`). */
+export function figuresOf(summary: PolicySummary[]): Record<string, EvaluationFigures> {
   return Object.fromEntries(
-    summariseRuns(runs, policies).map((s) => [
+    summary.map((s) => [
       s.policy,
       { costVsOnDemand: s.costVsOnDemand, deadlineMetPct: s.deadlineMetPct ?? 0, scenarios: s.runs },
     ]),
@@ -335,12 +335,13 @@ export function crossValidate(options: EvalOptions): EvalResult {
       trainWorkflows: fold.trainFiles.map((f) => path.basename(f, '.json')),
       testWorkflows: fold.testFiles.map((f) => path.basename(f, '.json')),
       model,
-      heldOut: figuresOf(held, [...EVAL_BASELINES, LEARNED]),
+      heldOut: figuresOf(summariseRuns(held, [...EVAL_BASELINES, LEARNED])),
       learnedVsHeuristic: meanSd(ratiosToHeuristic(held, LEARNED)).mean,
     });
   }
   const summary = summariseRuns(runs, [...EVAL_BASELINES, LEARNED]);
-  const ratios = meanSd(ratiosToHeuristic(runs, LEARNED));
+  const perScenario = ratiosToHeuristic(runs, LEARNED);
+  const ratios = meanSd(perScenario);
   const learned = summary.find((s) => s.policy === LEARNED)!;
   return {
     folds: results,
@@ -349,7 +350,7 @@ export function crossValidate(options: EvalOptions): EvalResult {
       mean: ratios.mean,
       sd: ratios.sd,
       foldSd: meanSd(results.map((f) => f.learnedVsHeuristic)).sd,
-      scenarios: ratiosToHeuristic(runs, LEARNED).length,
+      scenarios: perScenario.length,
     },
     goalMet: ratios.mean <= 0.95 && learned.deadlineMetPct === 100,
     runs,
@@ -516,7 +517,7 @@ export async function updateFromEpisodes(
     extras,
     options.progress !== false,
   );
-  const figures = figuresOf(runs, [...EVAL_BASELINES, ...extras.map((e) => e.name)]);
+  const figures = figuresOf(summariseRuns(runs, [...EVAL_BASELINES, ...extras.map((e) => e.name)]));
   const candidate = figures[LEARNED]!;
   const incumbent = figures[incumbentName]!;
   const version = await addVersion(store, model, candidate);

@@ -14,8 +14,6 @@ import {
   writeJson,
 } from '../../bench/learn';
 import { expandFiles, summariseRuns } from '../../bench/schedule';
-import { openCheckpointStore } from '../../src/checkpoint';
-import type { CheckpointStore } from '../../src/checkpoint/types';
 import { listEpisodes } from '../../src/learn/episodes';
 import { readPolicyModelFile, writePolicyModelFile } from '../../src/learn/model';
 import {
@@ -27,6 +25,7 @@ import {
   rollback,
 } from '../../src/learn/registry';
 import { nonNegativeInt, positiveInt } from '../args';
+import { withStore } from '../checkpoint-store';
 import { defaultCheckpointStore } from './report';
 
 const DATA_EXAMPLE =
@@ -78,15 +77,6 @@ interface EvalCli {
   progress: boolean;
 }
 
-async function withStore<T>(url: string, fn: (store: CheckpointStore) => Promise<T>): Promise<T> {
-  const store = await openCheckpointStore(url);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
-
 /** The evolution strategy's options, the same in train, eval and update. */
 const seedOption = (what = '') =>
   new Option('--seed <n>', `${what}seed of the evolution strategy`).argParser(nonNegativeInt).default(1);
@@ -120,9 +110,9 @@ async function evaluateModel(opts: EvalCli): Promise<void> {
     'spotdag-heft-order',
     ...extras.map((e) => e.name),
   ];
-  const figures = figuresOf(runs, names);
-  const ratios = ratiosToHeuristic(runs, LEARNED);
   const summary = summariseRuns(runs, names);
+  const figures = figuresOf(summary);
+  const ratios = ratiosToHeuristic(runs, LEARNED);
   process.stdout.write(formatSummary(summary));
   const mean = ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length);
   process.stdout.write(

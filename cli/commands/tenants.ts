@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { openCheckpointStore } from '../../src/checkpoint';
+import { withStore } from '../checkpoint-store';
 import { parseJsonText } from '../../src/dag/spec';
 import {
   parseTenancyConfig,
@@ -30,18 +30,6 @@ interface SetOptions {
   fleetMaxJobs?: number;
   checkpointStore: string;
   json?: boolean;
-}
-
-async function withStore<T>(
-  url: string,
-  fn: (store: Awaited<ReturnType<typeof openCheckpointStore>>) => Promise<T>,
-) {
-  const store = await openCheckpointStore(url);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 /** Tells a running fleet its new settings; without a server or fleet, jobs read them when they start. */

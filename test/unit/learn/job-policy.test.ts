@@ -4,28 +4,10 @@ import path from 'node:path';
 import { openCheckpointStore } from '../../../src/checkpoint';
 import type { CheckpointStore } from '../../../src/checkpoint/types';
 import { jobPolicy } from '../../../src/learn/job-policy';
-import { MODEL_FORMAT, type PolicyModel } from '../../../src/learn/model';
-import { HEURISTIC_PARAMS } from '../../../src/learn/policy-space';
 import { addVersion, pinVersion } from '../../../src/learn/registry';
+import { testModel } from './helpers';
 
-const model = (cost: number): PolicyModel => ({
-  format: MODEL_FORMAT,
-  params: { ...structuredClone(HEURISTIC_PARAMS), rankMix: { ...HEURISTIC_PARAMS.rankMix, cost } },
-  training: {
-    seed: 1,
-    generations: 0,
-    population: 1,
-    workflows: [],
-    traceGroups: [],
-    prices: 'p.csv',
-    scenarios: 0,
-    heuristicScore: 1,
-    score: 1,
-    curve: [],
-    elapsedSeconds: 0,
-  },
-  createdAt: '2026-11-30T00:00:00.000Z',
-});
+const model = testModel;
 
 describe('which policy a job runs', () => {
   let store: CheckpointStore;

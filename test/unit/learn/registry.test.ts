@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openCheckpointStore } from '../../../src/checkpoint';
 import type { CheckpointStore } from '../../../src/checkpoint/types';
-import { MODEL_FORMAT, parsePolicyModel, type PolicyModel } from '../../../src/learn/model';
-import { HEURISTIC_PARAMS } from '../../../src/learn/policy-space';
+import { parsePolicyModel } from '../../../src/learn/model';
 import {
   addVersion,
   beats,
@@ -14,29 +13,9 @@ import {
   readIndex,
   rollback,
 } from '../../../src/learn/registry';
+import { testModel } from './helpers';
 
-function model(cost: number): PolicyModel {
-  const params = structuredClone(HEURISTIC_PARAMS);
-  params.rankMix.cost = cost;
-  return {
-    format: MODEL_FORMAT,
-    params,
-    training: {
-      seed: 1,
-      generations: 0,
-      population: 1,
-      workflows: ['montage-x'],
-      traceGroups: ['aws-1'],
-      prices: 'prices.csv',
-      scenarios: 1,
-      heuristicScore: 0.5,
-      score: 0.5,
-      curve: [],
-      elapsedSeconds: 1,
-    },
-    createdAt: '2026-11-30T00:00:00.000Z',
-  };
-}
+const model = testModel;
 
 const heuristic = { costVsOnDemand: 0.4, deadlineMetPct: 100, scenarios: 6 };
 const better = { costVsOnDemand: 0.36, deadlineMetPct: 100, scenarios: 6 };
