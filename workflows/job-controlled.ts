@@ -89,6 +89,7 @@ const MAX_MOVES = 200;
 export const jobStateQuery = defineQuery<ControlledJobState>('spotdagJobState');
 import { spotdagSubTask } from './subtask';
 import { FleetMembership } from './job-fleet';
+import type { SharedInstanceGrant } from './fleet-messages';
 import { temporalPriority } from '../src/tenancy/types';
 
 const planning = proxyActivities<ControlActivities>({
@@ -232,7 +233,8 @@ export async function controlledJob(
     log.info('continuing as new', { run: state.runs + 1, done: progress.done, total: progress.total });
     return continueAsNew(null, options, { ...run.snapshot(), runs: state.runs + 1 });
   }
-  const billed = await provisioning.billJob(jobId);
+  // On a shared fleet the job holds slots of the fleet's instances: its cost is its share of them.
+  const billed = fleet?.shared ? undefined : await provisioning.billJob(jobId);
   if (billed !== undefined) progress.costSoFarUsd = billed;
   const result = run.result(billed);
   if (patched(EPISODE_PATCH)) await run.recordEpisode(result);
@@ -597,7 +599,16 @@ class ControlledRun {
     if (this.fleet) {
       const ask = dueNow.filter((i) => !i.leaseRequested);
       for (const i of ask) i.leaseRequested = true;
-      this.fleet.request(ask.map((i) => ({ planId: i.planId, pricePerHour: i.maxPricePerHour })));
+      const shared = this.fleet.shared;
+      this.fleet.request(
+        ask.map((i) => ({
+          planId: i.planId,
+          pricePerHour: i.maxPricePerHour,
+          ...(shared ? { shared: { pool: i.pool, market: i.market, slots: i.slots } } : {}),
+        })),
+      );
+      // A shared fleet's lease comes with its instance, already running (takeGrants).
+      if (shared) return;
     }
     if (due.length === 0) return;
     for (const i of due) i.launching = true;
@@ -652,17 +663,27 @@ class ControlledRun {
         const inst = this.instances.get(r.planId);
         if (inst) {
           inst.launching = false;
-          inst.lost = true;
-          inst.endedAtMs = Date.now();
           if (inst.leased) this.fleet?.giveBack([inst.planId]);
         }
-        log.warn('launch refused', { instance: r.planId, pool: r.pool, reason: r.reason });
-        this.state.summary.refusedLaunches++;
-        this.pendingEvent.kind = 'launch-refused';
-        this.pendingEvent.refusedPools.push(r.pool);
-        this.eventDue = true;
+        this.refusedLaunch(inst ?? { planId: r.planId, pool: r.pool }, r.reason);
       }
     }
+  }
+
+  /** A launch refused (or its instance dead before it polled): the controller re-plans its work. */
+  private refusedLaunch(
+    inst: Pick<JobInstance, 'planId' | 'pool'> & Partial<JobInstance>,
+    reason: string,
+  ): void {
+    if (this.instances.has(inst.planId)) {
+      inst.lost = true;
+      inst.endedAtMs = Date.now();
+    }
+    log.warn('launch refused', { instance: inst.planId, pool: inst.pool, reason });
+    this.state.summary.refusedLaunches++;
+    this.pendingEvent.kind = 'launch-refused';
+    this.pendingEvent.refusedPools.push(inst.pool);
+    this.eventDue = true;
   }
 
   /** Releases launched instances the plan no longer uses and that have nothing to run. */
@@ -676,6 +697,10 @@ class ControlledRun {
     if (idle.length === 0) return;
     const now = Date.now();
     for (const i of idle) i.endedAtMs = now;
+    if (this.fleet?.shared) {
+      this.fleet.giveBack(idle.map((i) => i.planId)); // the fleet keeps the instance warm, or for others
+      return;
+    }
     this.releasing++;
     provisioning
       .releaseInstanceIds(
@@ -745,7 +770,14 @@ class ControlledRun {
    * A lost (or yielded) instance of a tenant's job is terminated before its lease goes back: one
    * that only looks lost (hung, suspended) must not run beside its replacement over the quota.
    */
-  private releaseLost(inst: JobInstance): void {
+  private releaseLost(inst: JobInstance, why: 'lost' | 'yield'): void {
+    if (this.fleet?.shared) {
+      // The fleet owns it: a lost one it terminates (and tells the other jobs there) before the
+      // lease goes back; a yielded one keeps running others' work.
+      if (why === 'lost') this.fleet.reportLost(inst.planId, inst.id!, 'lost');
+      else this.fleet.giveBack([inst.planId]);
+      return;
+    }
     provisioning.releaseInstanceIds(this.jobId, [inst.id!]).then(
       () => this.fleet?.giveBack([inst.planId]),
       (err: unknown) =>
@@ -755,16 +787,45 @@ class ControlledRun {
     );
   }
 
-  /** Leases the fleet granted: those instances may launch; any the plan no longer wants go back. */
+  /**
+   * Leases the fleet granted: those instances may launch (on a shared fleet: are running, on the
+   * fleet's instance the grant names); any the plan no longer wants go back.
+   */
   private takeGrants(): void {
     if (!this.fleet) return;
+    const grants = this.fleet.takeGrants();
     const unwanted: string[] = [];
-    for (const planId of this.fleet.takeGrants()) {
+    for (const planId of grants.planIds) {
       const inst = this.instances.get(planId);
-      if (inst && !inst.lost && inst.endedAtMs === undefined) inst.leased = true;
-      else if (!inst) unwanted.push(planId);
+      if (!inst || inst.lost || inst.endedAtMs !== undefined) {
+        if (!inst || grants.instances[planId]) unwanted.push(planId);
+        continue;
+      }
+      inst.leased = true;
+      const on = grants.instances[planId];
+      if (on) this.tookSharedInstance(inst, on);
     }
     this.fleet.giveBack(unwanted);
+    for (const [planId, reason] of Object.entries(grants.refused)) {
+      const inst = this.instances.get(planId);
+      if (inst && inst.launchedAtMs === undefined) this.refusedLaunch(inst, reason);
+    }
+  }
+
+  /** A lease on a shared instance: the job's instance runs from now, at its share of the price. */
+  private tookSharedInstance(inst: JobInstance, on: SharedInstanceGrant): void {
+    const nowMs = Date.now();
+    Object.assign(inst, {
+      id: on.id,
+      taskQueue: on.taskQueue,
+      launchedAtMs: nowMs,
+      pricePerHour: (inst.pricePerHour * inst.slots) / Math.max(inst.slots, on.slots),
+    });
+    if (inst.market === 'spot') this.state.summary.spotInstances++;
+    else this.state.summary.onDemandInstances++;
+    this.planIdOf.set(on.id, inst.planId);
+    this.exposureFlushedAtMs.set(inst.planId, nowMs);
+    log.info('placed on a shared instance', { lease: inst.planId, instance: on.id, slots: on.slots });
   }
 
   /**
@@ -796,7 +857,7 @@ class ControlledRun {
       }
       for (const [k, c] of this.children) if (c.on === inst.planId) this.stop(k);
       inst.endedAtMs = nowMs;
-      this.releaseLost(inst);
+      this.releaseLost(inst, 'yield');
     }
     this.pendingEvent.kind = 'instance-lost';
     this.eventDue = true;
@@ -811,7 +872,7 @@ class ControlledRun {
     inst.lost = true;
     inst.endedAtMs = atMs;
     this.progress.interruptions++;
-    if (this.fleet && inst.leased) this.releaseLost(inst);
+    if (this.fleet && inst.leased) this.releaseLost(inst, 'lost');
     log.warn('instance lost', { instance: instanceId, pool: inst.pool, reason });
     if (inst.market === 'spot') {
       this.pendingEvent.lostPools.push(inst.pool);

@@ -19,11 +19,14 @@ import {
   admissionSignal,
   fleetLeaseSignal,
   fleetLeaveSignal,
+  fleetLostSignal,
   fleetReturnSignal,
   leaseGrantSignal,
   stopSignal,
   yieldSignal,
   type AdmissionAnswer,
+  type LeaseGrant,
+  type SharedLeaseWant,
 } from './fleet-messages';
 import type { JobTelemetry } from './job-shared';
 
@@ -37,7 +40,7 @@ export const QUOTA_EXCEEDED = 'QuotaExceeded';
 
 export class FleetMembership {
   private answer?: AdmissionAnswer;
-  private readonly grants: string[] = [];
+  private readonly grants: LeaseGrant[] = [];
   /** Instances the fleet asked back (its latest count), not yet given. */
   private owed = 0;
   /** Why the fleet told the job to stop (its spend quota), once it has. */
@@ -50,8 +53,8 @@ export class FleetMembership {
     setHandler(admissionSignal, (answer) => {
       this.answer = answer;
     });
-    setHandler(leaseGrantSignal, ({ planIds }) => {
-      pushAll(this.grants, planIds);
+    setHandler(leaseGrantSignal, (grant) => {
+      this.grants.push(grant);
     });
     setHandler(yieldSignal, ({ count }) => {
       this.owed = count;
@@ -98,15 +101,34 @@ export class FleetMembership {
     }
   }
 
-  /** Asks leases for instances the plan wants launched. */
-  request(instances: Array<{ planId: string; pricePerHour: number }>): void {
+  /**
+   * Whether the fleet owns the instances and packs jobs onto them (`fleet.shared`): a lease then
+   * comes with the instance it is on, and goes back to the fleet instead of being released.
+   */
+  get shared(): boolean {
+    return this.tenancy.limits.shared === true;
+  }
+
+  /** Asks leases for instances the plan wants launched (on a shared fleet, what each asks for). */
+  request(instances: Array<{ planId: string; pricePerHour: number; shared?: SharedLeaseWant }>): void {
     if (instances.length === 0) return;
     this.tell(this.fleet.signal(fleetLeaseSignal, { jobId: this.jobId, instances }));
   }
 
-  /** Leases granted since the last call (plan ids). */
-  takeGrants(): string[] {
-    return this.grants.splice(0);
+  /** Leases granted since the last call: plan ids, and on a shared fleet their instances or refusals. */
+  takeGrants(): Required<LeaseGrant> {
+    const all: Required<LeaseGrant> = { planIds: [], instances: {}, refused: {} };
+    for (const g of this.grants.splice(0)) {
+      pushAll(all.planIds, g.planIds);
+      Object.assign(all.instances, g.instances);
+      Object.assign(all.refused, g.refused);
+    }
+    return all;
+  }
+
+  /** A shared instance of the job is lost: the fleet terminates it, then its lease goes back. */
+  reportLost(planId: string, instanceId: string, reason: string): void {
+    this.tell(this.fleet.signal(fleetLostSignal, { jobId: this.jobId, planId, instanceId, reason }));
   }
 
   /** Whether the fleet has news for the run loop: grants, instances to yield, or a stop. */

@@ -12,7 +12,7 @@ import {
 import type { FleetUsage } from '../../src/tenancy/ledger';
 import { DEFAULT_FLEET_NAME, fleetWorkflowId, type TenancyConfig } from '../../src/tenancy/types';
 import { fleetConfigureSignal, fleetUsageQuery } from '../../workflows/fleet-messages';
-import { positiveInt, positiveNumber } from '../args';
+import { nonNegativeNumber, positiveInt, positiveNumber } from '../args';
 import { connectClient } from '../client';
 import { EXIT } from '../errors';
 import { defaultCheckpointStore } from './report';
@@ -28,6 +28,9 @@ interface SetOptions {
   onQuota?: 'queue' | 'reject';
   fleetMaxInstances?: number;
   fleetMaxJobs?: number;
+  fleetShared?: boolean;
+  fleetSlotsPerInstance?: number;
+  fleetWarmSeconds?: number;
   checkpointStore: string;
   json?: boolean;
 }
@@ -102,6 +105,10 @@ export function registerTenants(program: Command): void {
     )
     .option('--fleet-max-instances <n>', 'instances of the whole fleet at once', positiveInt)
     .option('--fleet-max-jobs <n>', 'jobs admitted at once on the whole fleet', positiveInt)
+    .option('--fleet-shared', 'one pool of instances the fleet owns and packs jobs onto')
+    .option('--no-fleet-shared', 'every job launches its own (leased) instances')
+    .option('--fleet-slots-per-instance <n>', 'slots of each shared instance', positiveInt)
+    .option('--fleet-warm-seconds <s>', 'how long an idle shared instance stays up', nonNegativeNumber)
     .addOption(storeOption())
     .option('--json', 'print JSON')
     .addHelpText(
@@ -118,6 +125,11 @@ export function registerTenants(program: Command): void {
             ...current.fleet,
             ...(opts.fleetMaxInstances !== undefined ? { maxInstances: opts.fleetMaxInstances } : {}),
             ...(opts.fleetMaxJobs !== undefined ? { maxConcurrentJobs: opts.fleetMaxJobs } : {}),
+            ...(opts.fleetShared !== undefined ? { shared: opts.fleetShared } : {}),
+            ...(opts.fleetSlotsPerInstance !== undefined
+              ? { slotsPerInstance: opts.fleetSlotsPerInstance }
+              : {}),
+            ...(opts.fleetWarmSeconds !== undefined ? { warmSeconds: opts.fleetWarmSeconds } : {}),
           };
           if (name === undefined) return { ...current, fleet };
           const before = current.tenants.find((t) => t.name === name);

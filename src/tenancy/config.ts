@@ -45,6 +45,9 @@ export const fleetLimitsSchema = z.strictObject({
   maxInstances: positiveInt.optional(),
   maxConcurrentJobs: positiveInt.optional(),
   drainSeconds: z.number().positive().optional(),
+  shared: z.boolean().optional(),
+  slotsPerInstance: positiveInt.optional(),
+  warmSeconds: z.number().min(0).optional(),
 });
 
 export const tenancyConfigSchema = z

@@ -77,7 +77,15 @@ export type FleetMessage =
   | { to: string; kind: 'admission'; status: 'admitted' }
   | { to: string; kind: 'admission'; status: 'queued'; position: number; reason: string }
   | { to: string; kind: 'admission'; status: 'rejected'; reason: string }
-  | { to: string; kind: 'grant'; planIds: string[] }
+  | {
+      to: string;
+      kind: 'grant';
+      planIds: string[];
+      /** On a shared fleet (workflows/fleet-pool.ts): the instances the leases were placed on. */
+      instances?: Record<string, { id: string; taskQueue: string; launchedAtMs: number; slots: number }>;
+      /** On a shared fleet: leases whose instance could not be launched, and why (returned already). */
+      refused?: Record<string, string>;
+    }
   /** Give back `count` instances at a checkpoint: a higher priority, or a spend quota, needs them. */
   | { to: string; kind: 'yield'; count: number }
   /** Stop: the job reached its spend quota. */
@@ -127,6 +135,16 @@ export interface FleetUsage {
   limits: FleetLimits;
   tenants: TenantUsage[];
   jobs: JobUsage[];
+  /** On a shared fleet: its instances, the slots each job takes on them, and the provider's id. */
+  sharedInstances?: Array<{
+    id: string;
+    pool: string;
+    slots: number;
+    taken: Record<string, number>;
+    launchedAtMs: number;
+    idleSinceMs?: number;
+    instanceId?: string;
+  }>;
 }
 
 const DAY_MS = 86_400_000;

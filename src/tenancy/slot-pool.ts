@@ -7,7 +7,8 @@
  *
  * Because an instance launches only when every instance of its pool is full, a pool never holds
  * more instances than ceil(slots taken ÷ slots per instance) at a launch: slot quotas of
- * `instances × slotsPerInstance` keep the instance quotas. Pure and deterministic.
+ * `instances × slotsPerInstance` keep the instance quotas. Pure and deterministic; its state is
+ * plain data, so the fleet workflow carries it when it continues as new.
  */
 
 export interface PooledInstance {
@@ -28,6 +29,19 @@ export interface SlotPoolOptions {
   bootSeconds: number;
 }
 
+/** What a pool is, as plain data (`state`, and the constructor's second argument). */
+export interface SlotPoolState {
+  instances: PooledInstance[];
+  launches: number;
+}
+
+export interface PlaceOptions {
+  /** Slots taken on one instance (default 1). A new instance has at least this many. */
+  count?: number;
+  /** Instances the placement may not go on (the fleet keeps a job's leases on separate instances). */
+  excludes?: (instance: PooledInstance) => boolean;
+}
+
 export interface Placement {
   instance: PooledInstance;
   /** A new instance: the caller launches it. */
@@ -44,19 +58,32 @@ export class SlotPool {
   private readonly instances = new Map<string, PooledInstance>();
   private launches = 0;
 
-  constructor(private readonly options: SlotPoolOptions) {
+  constructor(
+    private readonly options: SlotPoolOptions,
+    state?: SlotPoolState,
+  ) {
     if (!(options.slotsPerInstance >= 1)) throw new RangeError('slotsPerInstance: must be ≥ 1');
     if (!(options.warmSeconds >= 0)) throw new RangeError('warmSeconds: must be ≥ 0');
+    for (const inst of state?.instances ?? []) this.instances.set(inst.id, inst);
+    this.launches = state?.launches ?? 0;
   }
 
-  /** One slot of `pool` for `jobId`: the fullest instance with room, else a new one. */
-  place(jobId: string, pool: string, nowMs: number): Placement {
+  get state(): SlotPoolState {
+    return { instances: [...this.instances.values()], launches: this.launches };
+  }
+
+  /**
+   * `count` slots (default one) of `pool` for `jobId` on one instance: the fullest with room (ready
+   * ones before booting ones), else a new one.
+   */
+  place(jobId: string, pool: string, nowMs: number, options: PlaceOptions = {}): Placement {
+    const count = options.count ?? 1;
     let best: PooledInstance | undefined;
     let bestKey: [number, number] | undefined;
     for (const inst of this.instances.values()) {
-      if (inst.pool !== pool) continue;
+      if (inst.pool !== pool || options.excludes?.(inst)) continue;
       const free = inst.slots - takenSlots(inst);
-      if (free <= 0) continue;
+      if (free < count) continue;
       const key: [number, number] = [inst.readyAtMs <= nowMs ? 0 : 1, free];
       if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) {
         best = inst;
@@ -66,28 +93,35 @@ export class SlotPool {
     const launched = !best;
     if (!best) {
       best = {
-        id: `${pool}#${this.launches++}`,
+        id: `i${this.launches++}`,
         pool,
-        slots: this.options.slotsPerInstance,
+        slots: Math.max(count, this.options.slotsPerInstance),
         launchedAtMs: nowMs,
         readyAtMs: nowMs + this.options.bootSeconds * 1000,
         taken: {},
       };
       this.instances.set(best.id, best);
     }
-    best.taken[jobId] = (best.taken[jobId] ?? 0) + 1;
+    best.taken[jobId] = (best.taken[jobId] ?? 0) + count;
     best.idleSinceMs = undefined;
     return { instance: best, launched };
   }
 
-  /** A slot of `jobId` on `instanceId` is free again. */
-  free(jobId: string, instanceId: string, nowMs: number): void {
+  /** `count` slots (default one) of `jobId` on `instanceId` are free again. */
+  free(jobId: string, instanceId: string, nowMs: number, count = 1): void {
     const inst = this.instances.get(instanceId);
     const held = inst?.taken[jobId] ?? 0;
-    if (!inst || held <= 0) throw new Error(`job ${jobId} holds no slot on ${instanceId}`);
-    if (held === 1) delete inst.taken[jobId];
-    else inst.taken[jobId] = held - 1;
+    if (!inst || held < count) throw new Error(`job ${jobId} holds no slot on ${instanceId}`);
+    if (held === count) delete inst.taken[jobId];
+    else inst.taken[jobId] = held - count;
     if (takenSlots(inst) === 0) inst.idleSinceMs = nowMs;
+  }
+
+  /** An instance gone (lost): out of the pool with whatever it held. */
+  remove(instanceId: string): PooledInstance | undefined {
+    const inst = this.instances.get(instanceId);
+    this.instances.delete(instanceId);
+    return inst;
   }
 
   /** Instances idle for the warm time by `nowMs`: removed from the pool, for the caller to release. */

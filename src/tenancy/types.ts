@@ -42,7 +42,20 @@ export interface FleetLimits {
    * workers drain); spend quotas act this early (default 60 s).
    */
   drainSeconds?: number;
+  /**
+   * One pool of instances that the fleet owns, launches and releases, packing the leases of
+   * several jobs onto them (true); or every job launches its own leased instances (false, the
+   * default).
+   */
+  shared?: boolean;
+  /** On a shared fleet: slots of each instance it launches (at least what the lease asks; 4). */
+  slotsPerInstance?: number;
+  /** On a shared fleet: how long an instance with nothing leased stays up for the next lease (60 s). */
+  warmSeconds?: number;
 }
+
+export const DEFAULT_SHARED_SLOTS_PER_INSTANCE = 4;
+export const DEFAULT_WARM_SECONDS = 60;
 
 /** What the checkpoint store keeps (record `tenants`), and what `spotdag tenants set` writes. */
 export interface TenancyConfig {

@@ -76,4 +76,38 @@ describe('the shared fleet slot pool', () => {
       ),
     );
   });
+
+  it('places several slots on one instance, never where the caller excludes, and a bigger lease gets a bigger instance', () => {
+    const pool = new SlotPool({ slotsPerInstance: 4, warmSeconds: 0, bootSeconds: 0 });
+    const a = pool.place('job-a', 'p', 0, { count: 2 });
+    // Another job's two slots fit beside it; the same job's next lease does not go there.
+    const b = pool.place('job-b', 'p', 0, { count: 2 });
+    expect(b.instance.id).toBe(a.instance.id);
+    const mine = (job: string) => (i: { taken: Record<string, number> }) => (i.taken[job] ?? 0) > 0;
+    const a2 = pool.place('job-a', 'p', 0, { count: 1, excludes: mine('job-a') });
+    expect(a2.launched).toBe(true);
+    expect(a2.instance.id).not.toBe(a.instance.id);
+    const big = pool.place('job-c', 'p', 0, { count: 6 });
+    expect(big).toMatchObject({ launched: true, instance: { slots: 6 } });
+    pool.free('job-b', b.instance.id, 5, 2);
+    expect(pool.get(a.instance.id)!.taken).toEqual({ 'job-a': 2 });
+    expect(() => pool.free('job-a', a.instance.id, 5, 3)).toThrow('job job-a holds no slot');
+  });
+
+  it('carries its state as plain data, and forgets a removed instance', () => {
+    const pool = new SlotPool({ slotsPerInstance: 2, warmSeconds: 60, bootSeconds: 0 });
+    const a = pool.place('job-a', 'p', 0);
+    pool.place('job-b', 'p', 0);
+    const c = pool.place('job-c', 'p', 0);
+    const copy = new SlotPool(
+      { slotsPerInstance: 2, warmSeconds: 60, bootSeconds: 0 },
+      JSON.parse(JSON.stringify(pool.state)),
+    );
+    expect(copy.list()).toEqual(pool.list());
+    // New ids continue where the carried pool stopped.
+    expect(copy.place('job-d', 'q', 0).instance.id).not.toBe(c.instance.id);
+    expect(copy.remove(a.instance.id)?.taken).toEqual({ 'job-a': 1, 'job-b': 1 });
+    expect(copy.get(a.instance.id)).toBeUndefined();
+    expect(copy.remove('nothing')).toBeUndefined();
+  });
 });
