@@ -13,10 +13,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadDocument } from '../activities/documents';
-import { dagArrays, type DagArrays } from '../src/allocate/rank';
+import { dagArrays, fromPlainDagArrays, type DagArrays } from '../src/allocate/rank';
 import type { CheckpointStore } from '../src/checkpoint/types';
 import { plannedDag } from '../src/job/allocation-input';
-import { listEpisodes, markConsumed, readEpisode } from '../src/learn/episodes';
+import { isSimulated, listEpisodes, markConsumed, readEpisode } from '../src/learn/episodes';
 import { evolve, type GenerationRecord } from '../src/learn/evolution';
 import { MODEL_FORMAT, type PolicyModel } from '../src/learn/model';
 import { fromUnit, HEURISTIC_PARAMS, toUnit, type PolicyParams } from '../src/learn/policy-space';
@@ -473,9 +473,18 @@ export async function updateFromEpisodes(
   if (pending.length === 0)
     return { episodes: [], promoted: false, reason: 'no new episodes', incumbentVersion };
   const dags: Array<{ name: string; d: DagArrays }> = [];
+  const simulatedDags = new Set<string>();
   for (const { jobId } of pending) {
     const episode = await readEpisode(store, jobId);
     if (!episode) continue;
+    if (isSimulated(episode)) {
+      // A simulated workflow's episodes share its DAG: it is trained on once.
+      if (simulatedDags.has(episode.dagOwner)) continue;
+      simulatedDags.add(episode.dagOwner);
+      const d = fromPlainDagArrays(await loadDocument(store, episode.dagOwner, episode.dag));
+      dags.push({ name: `episode-${episode.simulated.workflow}`, d });
+      continue;
+    }
     const job = await loadDocument(store, jobId, episode.job);
     dags.push({ name: `episode-${jobId}`, d: dagArrays(plannedDag(job)) });
   }

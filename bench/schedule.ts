@@ -74,8 +74,8 @@ export interface ScheduleBenchmarkOptions {
   print?: boolean;
   /** Workflows already in memory (real jobs' DAGs, `learn update`), as they are: no runtime scale. */
   dags?: Array<{ name: string; d: DagArrays }>;
-  /** Sees every run as it ends (a caller's own progress). */
-  onRun?: (run: ScheduleRun) => void;
+  /** Sees every run as it ends, with the DAG it ran (a caller's own progress, episodes). */
+  onRun?: (run: ScheduleRun, d: DagArrays) => void;
 }
 
 export interface ScheduleRun {
@@ -447,7 +447,7 @@ export function runScheduleBenchmark(options: ScheduleBenchmarkOptions): Schedul
           }
           results.set(name, run);
           runs.push(run);
-          options.onRun?.(run);
+          options.onRun?.(run, wf.d);
           bar?.increment(1);
         }
         const lb: ScheduleRun = {

@@ -5,6 +5,9 @@
  * instances; once every tenant has jobs waiting, a priority-1 job comes. The same priority-1 job
  * also runs alone first. Sampled every 100 ms all along: the instance processes that really run
  * (quota violations) and the fleet's books (each tenant's leased instances, for fairness).
+ *
+ * Then the same mix of jobs runs twice more, on a fleet whose jobs launch their own instances and
+ * on a shared fleet (`fleet.shared`), and the instance time each used is compared.
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +37,10 @@ export interface TenancyBenchOptions {
   urgentUnits: number;
   /** Units of each backlog job (1 instance). */
   backlogUnits: number;
+  /** Jobs per tenant of the own-against-shared comparison (0: skip it). */
+  sharedJobsPerTenant?: number;
+  /** How long the shared fleet keeps an idle instance (default 1 s: about a local instance's boot). */
+  sharedWarmSeconds?: number;
   log: (line: string) => void;
 }
 
@@ -96,6 +103,27 @@ export interface TenancyBenchResult {
       workflows: string[];
     };
   real?: Omit<RealFigures, 'correct'>;
+  /** Real jobs on own instances and on a shared fleet: instance time, shared ÷ own. */
+  realFleets?: RealFleetComparison;
+}
+
+/** One real run of the same jobs on a fleet: the instance processes' time and launches. */
+export interface RealFleetRun {
+  fleet: 'own' | 'shared';
+  jobs: number;
+  instanceSeconds: number;
+  launches: number;
+  makespanSeconds: number;
+  quotaViolations: number;
+}
+
+export interface RealFleetComparison {
+  runs: RealFleetRun[];
+  /** The shared fleet's instance time ÷ the own fleet's (instances of one size: cost alike). */
+  sharedFleetCostRatio: number;
+  slotsPerInstance: number;
+  warmSeconds: number;
+  correct: boolean;
 }
 
 const FLEET_MAX_INSTANCES = 4;
@@ -131,24 +159,33 @@ export async function runTenancyBench(options: TenancyBenchOptions): Promise<Ten
   log('the simulator: the same jobs on own and shared fleets…');
   const fleets = compareFleets(options.workflowsDir, simulator);
   const shared = fleets.find((f) => sameFleet(f, SHARED_FLEET))!;
-  const real = options.simulatorOnly ? undefined : await realRun(options);
+  const real = options.simulatorOnly ? undefined : await realRun(options, (stack) => measure(stack, options));
+  const sharedJobs = options.sharedJobsPerTenant ?? 4;
+  const realFleets =
+    options.simulatorOnly || sharedJobs === 0
+      ? undefined
+      : await realRun(options, (stack) =>
+          compareRealFleets(stack, sharedJobs, options.sharedWarmSeconds ?? SHARED_WARM_SECONDS, log),
+        );
   const top = real ?? simulator;
   return {
     quotaViolations:
       simulator.quotaViolations +
       fleets.reduce((n, f) => n + f.quotaViolations, 0) +
-      (real?.quotaViolations ?? 0),
+      (real?.quotaViolations ?? 0) +
+      (realFleets?.runs.reduce((n, r) => n + r.quotaViolations, 0) ?? 0),
     jainFairness: top.jainFairness,
     highPrioritySlowdown: top.highPrioritySlowdown,
     sharedFleetCostRatio: shared.costRatio,
     sharedFleetCostRatioNote:
-      `the simulator's (${shared.slotsPerInstance} slots per instance, ${shared.warmSeconds} s warm): ` +
-      'real jobs do not share instances yet, each launches its own under the fleet’s leases (docs/tenants.md)',
+      `the simulator's (${shared.slotsPerInstance} slots per instance, ${shared.warmSeconds} s warm)` +
+      (realFleets ? `; real jobs: ${realFleets.sharedFleetCostRatio.toFixed(3)} (realFleets)` : ''),
     fleets,
-    realJobs: real?.jobs ?? 0,
-    correct: real?.correct ?? true,
+    realJobs: (real?.jobs ?? 0) + (realFleets?.runs.reduce((n, r) => n + r.jobs, 0) ?? 0),
+    correct: (real?.correct ?? true) && (realFleets?.correct ?? true),
     simulator,
     ...(real ? { real: omitCorrect(real) } : {}),
+    ...(realFleets ? { realFleets } : {}),
   };
 }
 
@@ -307,7 +344,10 @@ export function simulateBench(workflowsDir: string, fleet: SimFleet = OWN_FLEET)
   };
 }
 
-async function realRun(options: TenancyBenchOptions): Promise<RealFigures> {
+export async function realRun<T>(
+  options: TenancyBenchOptions,
+  run: (stack: LocalStack) => Promise<T>,
+): Promise<T> {
   const { log } = options;
   const stateDir = mkdtempSync(path.join(tmpdir(), 'spotdag-tenancy-'));
   const stack = await startLocalStack({ stateDir, checkpointIntervalMs: 500, log });
@@ -318,7 +358,7 @@ async function realRun(options: TenancyBenchOptions): Promise<RealFigures> {
     } finally {
       await store.close();
     }
-    return await stack.runUntil(() => measure(stack, options));
+    return await stack.runUntil(() => run(stack));
   } finally {
     await Promise.all((await stack.provisioner.list()).map((i) => stack.provisioner.stop(i.id, 2_000)));
     await stack.close();
@@ -441,6 +481,137 @@ async function measure(stack: LocalStack, options: TenancyBenchOptions): Promise
   }
 }
 
+const SHARED_SLOTS = 4;
+/** Keeping an idle instance warm about as long as a boot takes is the rent-or-buy rule (2-competitive). */
+const SHARED_WARM_SECONDS = 1;
+
+/**
+ * The same jobs twice: each launching its own instances (4 slots), then on a shared fleet of
+ * 4-slot instances kept warm `warmSeconds`. Half the jobs keep 4 sub-tasks at once busy, half 2 (as a DAG's
+ * narrow phases do). The instance processes are sampled every 100 ms: their time is the cost, as
+ * every instance is of one size.
+ */
+export async function compareRealFleets(
+  stack: LocalStack,
+  jobsPerTenant: number,
+  warmSeconds: number,
+  log: (line: string) => void,
+): Promise<RealFleetComparison> {
+  const runs: RealFleetRun[] = [];
+  let correct = true;
+  for (const fleet of ['own', 'shared'] as const) {
+    const store = await openCheckpointStore(stack.checkpointStore);
+    try {
+      await updateTenancyConfig(store, () => ({
+        tenants: TENANTS.tenants,
+        fleet: {
+          maxInstances: FLEET_MAX_INSTANCES,
+          ...(fleet === 'shared' ? { shared: true, slotsPerInstance: SHARED_SLOTS, warmSeconds } : {}),
+        },
+      }));
+    } finally {
+      await store.close();
+    }
+    log(
+      `the same ${jobsPerTenant * TENANTS.tenants.length} jobs on ${fleet === 'own' ? 'their own instances' : 'a shared fleet'}…`,
+    );
+    const run = await fleetRun(stack, fleet, jobsPerTenant);
+    correct &&= run.correct;
+    runs.push(run.figures);
+    log(
+      `  ${run.figures.instanceSeconds.toFixed(1)} instance-s, ${run.figures.launches} launches, ${run.figures.makespanSeconds.toFixed(1)} s`,
+    );
+  }
+  return {
+    runs,
+    sharedFleetCostRatio: runs[1]!.instanceSeconds / runs[0]!.instanceSeconds,
+    slotsPerInstance: SHARED_SLOTS,
+    warmSeconds,
+    correct,
+  };
+}
+
+async function fleetRun(
+  stack: LocalStack,
+  fleet: 'own' | 'shared',
+  jobsPerTenant: number,
+): Promise<{ figures: RealFleetRun; correct: boolean }> {
+  const stamp = `${fleet}-${Date.now().toString(36)}`;
+  const fleetId = fleetWorkflowId(DEFAULT_FLEET_NAME);
+  const jobIds = new Set<string>();
+  const seen = new Map<string, { first: number; last: number }>();
+  const violations: string[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const now = Date.now();
+      const live = (await stack.provisioner.list()).filter(
+        (i) => i.jobId === fleetId || (i.jobId !== undefined && jobIds.has(i.jobId)),
+      );
+      if (live.length > FLEET_MAX_INSTANCES)
+        violations.push(`${live.length} instances running on a fleet of ${FLEET_MAX_INSTANCES}`);
+      for (const i of live) {
+        const s = seen.get(i.id);
+        if (s) s.last = now;
+        else seen.set(i.id, { first: now, last: now });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const startedAtMs = Date.now();
+  try {
+    const runs: Array<Promise<{ result: JobResult; expected: number }>> = [];
+    for (let i = 0; i < jobsPerTenant; i++)
+      for (const t of TENANTS.tenants) {
+        const id = `tenancy-${stamp}-${t.name}-${i}`;
+        jobIds.add(id);
+        const wide = runs.length % 2 === 0;
+        const units = 40;
+        const spec = {
+          ...workloadJobSpec(units, {
+            chunks: wide ? 4 : 2,
+            instances: 1,
+            slotsPerInstance: SHARED_SLOTS,
+            input: { unitMs: 100, busy: false },
+          }),
+          name: `tenancy-${t.name}`,
+          tenant: t.name,
+        };
+        runs.push(
+          stack.client.workflow
+            .start(spotdagJob, {
+              taskQueue: CONTROL_TASK_QUEUE,
+              workflowId: id,
+              args: [spec, { subTaskPolicy: { heartbeatTimeoutSeconds: 5 } }],
+            })
+            .then((h) => h.result())
+            .then((result: JobResult) => ({ result, expected: expectedWorkloadSum(1, units) })),
+        );
+      }
+    const done = await Promise.all(runs);
+    const makespanSeconds = (Date.now() - startedAtMs) / 1000;
+    // Until the instances are gone (a shared fleet keeps its last ones warm a while).
+    while ((await stack.provisioner.list()).some((i) => i.jobId === fleetId || jobIds.has(i.jobId ?? '')))
+      await new Promise((r) => setTimeout(r, 200));
+    let instanceSeconds = 0;
+    for (const s of seen.values()) instanceSeconds += (s.last - s.first) / 1000 + 0.1;
+    return {
+      figures: {
+        fleet,
+        jobs: runs.length,
+        instanceSeconds,
+        launches: seen.size,
+        makespanSeconds,
+        quotaViolations: violations.length,
+      },
+      correct: done.every((d) => d.result.result === d.expected),
+    };
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+}
+
 /** Rows as a plain table: the first column left-aligned, the others right-aligned. */
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => rows.reduce((w, row) => Math.max(w, row[c]!.length), 0));
@@ -517,9 +688,29 @@ export function formatTenancyBench(r: TenancyBenchResult): string {
       ? figuresLines(`real run (local instances, ${r.real.samples} samples)`, r.real) +
         `  the same job at priority 5 (the baseline): slowdown ${r.real.slowdownWithoutPriority.toFixed(2)}\n`
       : 'real run: skipped\n') +
+    (r.realFleets ? realFleetsLines(r.realFleets) : '') +
     `quotaViolations ${r.quotaViolations}; jainFairness ${r.jainFairness.toFixed(3)}; highPrioritySlowdown ${r.highPrioritySlowdown.toFixed(3)}; ` +
     `realJobs ${r.realJobs}; results ${r.correct ? 'exact' : 'WRONG'}\n` +
     `sharedFleetCostRatio ${r.sharedFleetCostRatio.toFixed(3)}: ${r.sharedFleetCostRatioNote}\n`
+  );
+}
+
+function realFleetsLines(c: RealFleetComparison): string {
+  return (
+    `real jobs on their own instances and on a shared fleet (${c.slotsPerInstance}-slot instances, ${c.warmSeconds} s warm):\n` +
+    table([
+      ['fleet', 'jobs', 'instance-s', '÷ own', 'launches', 'makespan s', 'violations'],
+      ...c.runs.map((r) => [
+        r.fleet,
+        String(r.jobs),
+        r.instanceSeconds.toFixed(1),
+        (r.instanceSeconds / c.runs[0]!.instanceSeconds).toFixed(3),
+        String(r.launches),
+        r.makespanSeconds.toFixed(1),
+        String(r.quotaViolations),
+      ]),
+    ]) +
+    '\n'
   );
 }
 

@@ -10,7 +10,7 @@ import { getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/wor
 import type { ControlActivities } from '../activities/control';
 import type { FleetLedger, FleetMessage } from '../src/tenancy/ledger';
 import { pushAll } from '../src/util/array';
-import { SlotPool, type PooledInstance, type SlotPoolState } from '../src/tenancy/slot-pool';
+import { SlotPool, takenSlots, type PooledInstance, type SlotPoolState } from '../src/tenancy/slot-pool';
 import { DEFAULT_SHARED_SLOTS_PER_INSTANCE, DEFAULT_WARM_SECONDS } from '../src/tenancy/types';
 import type { SharedInstanceGrant, SharedLeaseWant } from './fleet-messages';
 import { instanceLostSignal, type InstanceLostReport } from './messages';
@@ -182,10 +182,14 @@ export class SharedFleetPool {
   /** The provider saw one of the fleet's instances die: it is terminated, and its jobs told. */
   providerSawLost(report: InstanceLostReport): void {
     const pooled = this.pooledIdOf(report.instanceId);
-    if (pooled === undefined || this.terminating.has(pooled) || !this.currentPool().get(pooled)) return;
-    // A busy worker does not poll: the jobs' heartbeats watch a shared instance instead.
-    if (report.reason === 'no-poller') return;
-    this.terminate(pooled, report, undefined, report.reason);
+    const inst = pooled === undefined ? undefined : this.currentPool().get(pooled);
+    if (!inst || this.terminating.has(inst.id)) return;
+    // A worker whose slots are all taken may be too busy to poll: its jobs' heartbeats watch it.
+    // With a slot free it polls unless it is dead.
+    if (report.reason === 'no-poller' && takenSlots(inst) >= inst.slots) return;
+    // The fleet has judged it dead: its jobs are told so (they would weigh a missing poller again).
+    const told = report.reason === 'no-poller' ? { ...report, reason: 'impaired' as const } : report;
+    this.terminate(inst.id, told, undefined, report.reason);
   }
 
   /** Instances warm for their time with nothing leased: released. */

@@ -42,7 +42,7 @@ import {
   type SubTaskPolicy,
 } from '../src/job/types';
 import { relocationWork } from '../src/job/work-accounting';
-import { pushAll } from '../src/util/array';
+import { maxOf, pushAll } from '../src/util/array';
 import {
   finalResult,
   insertSorted,
@@ -600,6 +600,9 @@ class ControlledRun {
       const ask = dueNow.filter((i) => !i.leaseRequested);
       for (const i of ask) i.leaseRequested = true;
       const shared = this.fleet.shared;
+      // On a shared fleet a job leases the slots its plan uses there, not the whole instance: the
+      // rest is for other jobs. It keeps to them (its instance has that many slots from now on).
+      if (shared) for (const i of ask) i.slots = Math.max(1, Math.min(i.slots, this.placedWidth(i.planId)));
       this.fleet.request(
         ask.map((i) => ({
           planId: i.planId,
@@ -668,6 +671,21 @@ class ControlledRun {
         this.refusedLaunch(inst ?? { planId: r.planId, pool: r.pool }, r.reason);
       }
     }
+  }
+
+  /**
+   * How many sub-tasks the plan may run at once on an instance: the most of one stage it puts
+   * there (a stage's sub-tasks do not wait for each other), counting those not started yet.
+   */
+  private placedWidth(planId: string): number {
+    const perStage = new Map<number, number>();
+    for (const [key, on] of Object.entries(this.state.placedOn)) {
+      const k = Number(key);
+      if (on !== planId || !this.waiting(k)) continue;
+      const stage = this.plan.stageOf[k]!;
+      perStage.set(stage, (perStage.get(stage) ?? 0) + 1);
+    }
+    return maxOf([0, ...perStage.values()]);
   }
 
   /** A launch refused (or its instance dead before it polled): the controller re-plans its work. */

@@ -40,6 +40,8 @@ export const QUOTA_EXCEEDED = 'QuotaExceeded';
 
 export class FleetMembership {
   private answer?: AdmissionAnswer;
+  /** Admitted or rejected: no later answer changes it. */
+  private settled = false;
   private readonly grants: LeaseGrant[] = [];
   /** Instances the fleet asked back (its latest count), not yet given. */
   private owed = 0;
@@ -51,7 +53,11 @@ export class FleetMembership {
     readonly tenancy: JobTenancy,
   ) {
     setHandler(admissionSignal, (answer) => {
+      // The fleet's signals to a job may arrive out of order: a place in the queue sent before the
+      // admission can come after it. Admission (and rejection) is final.
+      if (this.settled) return;
       this.answer = answer;
+      if (answer.status !== 'queued') this.settled = true;
     });
     setHandler(leaseGrantSignal, (grant) => {
       this.grants.push(grant);

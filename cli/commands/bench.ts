@@ -1,9 +1,13 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { runAllocateBenchmark } from '../../bench/allocate';
+import { recordSimulatedEpisodes, recordsEpisode } from '../../bench/episodes';
 import { runDagBenchmark } from '../../bench/dag';
 import { formatForecastBenchmark, runForecastBenchmark } from '../../bench/forecast';
 import { runEngineBenchmarkCli, type EngineCli } from '../../bench/engine';
-import { runScheduleBenchmark } from '../../bench/schedule';
+import { runScheduleBenchmark, type ScheduleRun } from '../../bench/schedule';
+import type { DagArrays } from '../../src/allocate/rank';
+import { withStore } from '../checkpoint-store';
+import { defaultCheckpointStore } from './report';
 import {
   formatOrderBench,
   runOrderBenchmark,
@@ -37,6 +41,8 @@ interface ScheduleCli {
   policies?: string[];
   json?: string;
   progress: boolean;
+  recordEpisodes?: boolean;
+  checkpointStore: string;
 }
 
 type OrderCli = OrderBenchOptions & { json?: string };
@@ -80,7 +86,17 @@ export function registerBench(program: Command): void {
     .option('--policies <names>', 'comma-separated subset of policies', list)
     .option('--json <file>', 'write every run and the per-policy summary as JSON')
     .option('--no-progress', 'no progress bar on stderr')
-    .action((opts: ScheduleCli) => {
+    .option(
+      '--record-episodes',
+      'keep each run of the heuristic `spotdag` as an episode for `spotdag learn update`',
+    )
+    .addOption(
+      new Option('--checkpoint-store <url>', 'where --record-episodes keeps them').default(
+        defaultCheckpointStore(),
+      ),
+    )
+    .action(async (opts: ScheduleCli) => {
+      const episodes: Array<{ run: ScheduleRun; d: DagArrays }> = [];
       runScheduleBenchmark({
         workflows: opts.workflows,
         traces: opts.traces,
@@ -94,7 +110,20 @@ export function registerBench(program: Command): void {
         policies: opts.policies,
         json: opts.json,
         progress: opts.progress,
+        ...(opts.recordEpisodes
+          ? {
+              onRun: (run: ScheduleRun, d: DagArrays) =>
+                void (recordsEpisode(run) && episodes.push({ run, d })),
+            }
+          : {}),
       });
+      if (!opts.recordEpisodes) return;
+      const fresh = await withStore(opts.checkpointStore, (store) =>
+        recordSimulatedEpisodes(store, episodes, opts.prices),
+      );
+      console.log(
+        `episodes: ${fresh} new of ${episodes.length} runs of spotdag, in ${opts.checkpointStore} (spotdag learn update learns from them)`,
+      );
     });
   bench
     .command('order')
@@ -229,6 +258,18 @@ export function registerBench(program: Command): void {
     .option('--jobs-per-tenant <n>', 'real run: priority-5 jobs each tenant submits', positiveInt, 8)
     .option('--urgent-units <n>', 'units of 100 ms of the priority-1 job (2 instances)', positiveInt, 300)
     .option('--backlog-units <n>', 'units of 100 ms of each backlog job (1 instance)', positiveInt, 80)
+    .option(
+      '--shared-jobs-per-tenant <n>',
+      'real run: jobs per tenant run on their own instances, then on a shared fleet (0: skip)',
+      nonNegativeInt,
+      4,
+    )
+    .option(
+      '--shared-warm-seconds <s>',
+      'real run: how long the shared fleet keeps an idle instance (about a boot)',
+      nonNegativeNumber,
+      1,
+    )
     .option('--json <file>', 'write the figures as JSON')
     .option('--verbose', VERBOSE_HELP)
     .action(
@@ -239,6 +280,8 @@ export function registerBench(program: Command): void {
           jobsPerTenant: number;
           urgentUnits: number;
           backlogUnits: number;
+          sharedJobsPerTenant: number;
+          sharedWarmSeconds: number;
           json?: string;
         } & LogFlags,
       ) => {
@@ -248,6 +291,8 @@ export function registerBench(program: Command): void {
           simulatorOnly: opts.simulatorOnly,
           jobsPerTenant: opts.jobsPerTenant,
           urgentUnits: opts.urgentUnits,
+          sharedJobsPerTenant: opts.sharedJobsPerTenant,
+          sharedWarmSeconds: opts.sharedWarmSeconds,
           backlogUnits: opts.backlogUnits,
           log: (line) => process.stderr.write(`${line}\n`),
         });

@@ -210,6 +210,13 @@ export function registerTenants(program: Command): void {
             `  ${j.jobId}  ${j.tenant}  priority ${j.priority}  ${j.status}${j.position !== undefined ? ` #${j.position}` : ''}` +
               `  instances ${j.instances} (+${j.waitingInstances} waiting)  $${j.spendUsd.toFixed(4)}`,
           );
+        for (const i of usage.sharedInstances ?? []) {
+          const taken = Object.entries(i.taken).map(([job, n]) => `${job} ×${n}`);
+          console.log(
+            `shared ${i.instanceId ?? `${i.id} (launching)`}  ${i.pool}  ${i.slots} slots: ` +
+              (taken.length > 0 ? taken.join(', ') : 'idle (warm)'),
+          );
+        }
       } finally {
         await close();
       }

@@ -22,6 +22,44 @@ export interface DagArrays {
   topo: Int32Array;
 }
 
+/** `DagArrays` as plain JSON (typed arrays as arrays, no map): what a stored episode keeps. */
+export type PlainDagArrays = {
+  [K in Exclude<keyof DagArrays, 'indexOf'>]: DagArrays[K] extends string[] ? string[] : number[];
+};
+
+export function plainDagArrays(d: DagArrays): PlainDagArrays {
+  return {
+    ids: d.ids,
+    duration: Array.from(d.duration),
+    cpu: Array.from(d.cpu),
+    memoryMiB: Array.from(d.memoryMiB),
+    predStart: Array.from(d.predStart),
+    pred: Array.from(d.pred),
+    predBytes: Array.from(d.predBytes),
+    succStart: Array.from(d.succStart),
+    succ: Array.from(d.succ),
+    succBytes: Array.from(d.succBytes),
+    topo: Array.from(d.topo),
+  };
+}
+
+export function fromPlainDagArrays(p: PlainDagArrays): DagArrays {
+  return {
+    ids: p.ids,
+    indexOf: new Map(p.ids.map((id, i) => [id, i])),
+    duration: Float64Array.from(p.duration),
+    cpu: Float64Array.from(p.cpu),
+    memoryMiB: Float64Array.from(p.memoryMiB),
+    predStart: Int32Array.from(p.predStart),
+    pred: Int32Array.from(p.pred),
+    predBytes: Float64Array.from(p.predBytes),
+    succStart: Int32Array.from(p.succStart),
+    succ: Int32Array.from(p.succ),
+    succBytes: Float64Array.from(p.succBytes),
+    topo: Int32Array.from(p.topo),
+  };
+}
+
 export function dagArrays(dag: TaskDag): DagArrays {
   const n = dag.order;
   const ids: string[] = [];

@@ -1,9 +1,11 @@
 /**
  * Episodes: what each finished job saw and how it ended, kept in the checkpoint store for
- * `spotdag learn update`. One record per job (`episodes/<jobId>`, written once: a retried activity
+ * `spotdag learn update`. A real job records its own when it ends; a simulated one is recorded by
+ * `spotdag bench schedule --record-episodes`. One record per job (`episodes/<jobId>`, written once: a retried activity
  * does not add it twice), and an index record (`episodes`, compare-and-swap) listing them and which
  * model version consumed each.
  */
+import type { PlainDagArrays } from '../allocate/rank';
 import type { CheckpointStore } from '../checkpoint/types';
 import type { DecomposedJob, PlanDocument } from '../job/types';
 
@@ -37,6 +39,38 @@ export interface Episode {
     workLostSeconds: number;
     failedSubTasks: number;
   };
+}
+
+/** A simulated job (`bench schedule --record-episodes`): the simulator's run of one scenario. */
+export interface SimulatedEpisode {
+  /** `sim-…`, the same for the same run: recording it again changes nothing. */
+  jobId: string;
+  simulated: {
+    workflow: string;
+    /** The policy the simulator ran (its runs of the heuristic are version 0's). */
+    policy: string;
+    startIso: string;
+    window: number;
+    seed: number;
+    replans: number;
+    onDemandTaskFraction: number;
+  };
+  finishedAtMs: number;
+  policyVersion: number;
+  /** The DAG as the simulator ran it, stored once per workflow (under `dagOwner`). */
+  dag: PlanDocument<PlainDagArrays>;
+  dagOwner: string;
+  subTasks: number;
+  deadlineSeconds: number;
+  /** The replayed spot market's price file. */
+  market: string;
+  outcome: Episode['outcome'];
+}
+
+export type AnyEpisode = Episode | SimulatedEpisode;
+
+export function isSimulated(episode: AnyEpisode): episode is SimulatedEpisode {
+  return 'simulated' in episode;
 }
 
 /** What the job workflow sends when it ends; the activity adds the deadline and the market. */
@@ -91,7 +125,7 @@ async function changeEpisodeIndex(
 }
 
 /** Records a finished job's episode once (a retry, or a second call, changes nothing). */
-export async function recordEpisode(store: CheckpointStore, episode: Episode): Promise<boolean> {
+export async function recordEpisode(store: CheckpointStore, episode: AnyEpisode): Promise<boolean> {
   const fresh = await store.writeRecord(
     episodeRecord(episode.jobId),
     Buffer.from(JSON.stringify(episode)),
@@ -105,9 +139,9 @@ export async function recordEpisode(store: CheckpointStore, episode: Episode): P
   return fresh;
 }
 
-export async function readEpisode(store: CheckpointStore, jobId: string): Promise<Episode | undefined> {
+export async function readEpisode(store: CheckpointStore, jobId: string): Promise<AnyEpisode | undefined> {
   const entry = await store.readRecord(episodeRecord(jobId));
-  return entry && (JSON.parse(entry.bytes.toString('utf8')) as Episode);
+  return entry && (JSON.parse(entry.bytes.toString('utf8')) as AnyEpisode);
 }
 
 /** Every listed episode, and whether a model version has consumed it. */

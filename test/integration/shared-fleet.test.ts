@@ -2,7 +2,7 @@
  * A shared fleet (`fleet.shared`) on a real Temporal server with real local instances: the fleet
  * workflow launches the instances, packs leases of several tenants' jobs onto them, keeps them
  * warm for the next job, terminates one that is killed for real and tells every job on it; the
- * instance limit holds all along.
+ * instance limit holds all along, and the control worker is replaced right after the kill.
  */
 import { openCheckpointStore } from '../../src/checkpoint';
 import type { SubTaskOutcome } from '../../src/job/types';
@@ -67,7 +67,7 @@ describe('a shared fleet (real instances)', () => {
     await stack.close();
   });
 
-  it('packs 6 jobs of 3 tenants onto the fleet’s instances, keeps the instance limit, and moves the work of a killed instance', async () => {
+  it('packs 6 jobs of 3 tenants onto the fleet’s instances, keeps the instance limit, and moves the work of a killed instance across a control-worker restart', async () => {
     const fleet = stack.client.workflow.getHandle(fleetId);
     const jobs = ['alpha', 'alpha', 'beta', 'beta', 'gamma', 'gamma'].map((tenant) => ({
       tenant,
@@ -105,7 +105,9 @@ describe('a shared fleet (real instances)', () => {
 
     let killed: { id: string; jobs: string[] } | undefined;
     try {
-      const results = await stack.runUntil(async () => {
+      // The first control worker runs until the kill; a second one (a restart) runs the rest.
+      const first = await stack.createWorker();
+      const handles = await first.runUntil(async () => {
         const handles = [];
         for (const job of jobs)
           handles.push(
@@ -140,6 +142,9 @@ describe('a shared fleet (real instances)', () => {
         );
         await new Promise((r) => setTimeout(r, 1_500)); // past a checkpoint
         expect(stack.provisioner.kill(killed!.id, 'SIGKILL')).toBe(true);
+        return handles;
+      });
+      const results = await stack.runUntil(async () => {
         const done = await Promise.all(handles.map((h) => h.result()));
         // Warm instances go after their warm time: the fleet holds none.
         await waitFor(

@@ -58,4 +58,18 @@ describe('spotdag tenants', () => {
       /tenants\.0\.weight: Too small[\s\S]*fleet: Unrecognized key: "maxJobs"/,
     );
   });
+
+  it('turns the shared fleet on and off, with its slots and warm time', async () => {
+    const shared = ['--fleet-shared', '--fleet-slots-per-instance', '8', '--fleet-warm-seconds', '30'];
+    await tenants(['set', ...shared, ...store]);
+    const fleet = async () => JSON.parse((await tenants(['list', '--json', ...store]))[0]!).fleet;
+    expect(await fleet()).toMatchObject({ shared: true, slotsPerInstance: 8, warmSeconds: 30 });
+    await tenants(['set', '--no-fleet-shared', ...store]);
+    expect(await fleet()).toMatchObject({ shared: false, slotsPerInstance: 8 });
+    const file = path.join(dir, 'bad-fleet.json');
+    writeFileSync(file, JSON.stringify({ tenants: [], fleet: { shared: 'yes', slotsPerInstance: 0 } }));
+    await expect(tenants(['set', '--file', file, ...store])).rejects.toThrow(
+      /fleet\.shared: Invalid input: expected boolean[\s\S]*fleet\.slotsPerInstance: Too small/,
+    );
+  });
 });
