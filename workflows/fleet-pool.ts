@@ -60,6 +60,8 @@ export class SharedFleetPool {
   private readonly terminating = new Map<string, LeaseRef[]>();
   /** Instances being released (expired or over the quota): still running until they are gone. */
   private releasing = 0;
+  /** Jobs that left while a lease of theirs waited for a lost instance to be gone. */
+  private readonly leaving = new Set<string>();
 
   constructor(
     private readonly fleetWorkflowId: string,
@@ -162,10 +164,24 @@ export class SharedFleetPool {
   }
 
   /** The job left: its slots are free (the ledger returns its leases). */
-  leave(jobId: string): void {
-    for (const planId of Object.keys(this.state.placed[jobId] ?? {})) this.unplace(jobId, planId);
+  /**
+   * The job left: its slots are free. Returns the leases whose ledger lease goes back now, and
+   * whether some wait for a lost instance to be gone (the fleet lets the job leave the ledger
+   * once they have gone back).
+   */
+  leave(jobId: string): { now: string[]; waits: boolean } {
+    const now: string[] = [];
+    for (const planId of Object.keys(this.state.placed[jobId] ?? {})) {
+      const placed = this.unplace(jobId, planId)!;
+      const deferred = this.terminating.get(placed.instance);
+      if (deferred) deferred.push({ jobId, planId });
+      else now.push(planId);
+    }
     delete this.state.placed[jobId];
     delete this.state.wants[jobId];
+    const waits = [...this.terminating.values()].some((leases) => leases.some((l) => l.jobId === jobId));
+    if (waits) this.leaving.add(jobId);
+    return { now, waits };
   }
 
   /**
@@ -350,6 +366,13 @@ export class SharedFleetPool {
         for (const [planId, p] of Object.entries(leases)) if (p.instance === pooled) delete leases[planId];
       const messages: FleetMessage[] = [];
       for (const d of deferred) pushAll(messages, this.ledger.returnLeases(d.jobId, [d.planId], Date.now()));
+      // Jobs that left while a lease of theirs waited for this instance leave the ledger now.
+      const waiting = new Set([...this.terminating.values()].flatMap((leases) => leases.map((l) => l.jobId)));
+      for (const jobId of this.leaving)
+        if (!waiting.has(jobId)) {
+          this.leaving.delete(jobId);
+          pushAll(messages, this.ledger.leave(jobId, Date.now()));
+        }
       this.send(this.route(messages));
     });
   }

@@ -57,8 +57,9 @@ export async function spotdagFleet(
     pushAll(outbox, pool.route(messages));
   };
   const leave = (jobId: string) => {
-    pool.leave(jobId);
-    handle(ledger.leave(jobId, Date.now()));
+    // On a shared fleet a lease on a lost instance goes back only once the instance is gone.
+    const { now, waits } = pool.leave(jobId);
+    handle(waits ? ledger.returnLeases(jobId, now, Date.now()) : ledger.leave(jobId, Date.now()));
   };
   setHandler(fleetAdmitSignal, (r) => handle(ledger.admit(r, Date.now())));
   setHandler(fleetLeaseSignal, (r) => {

@@ -821,7 +821,7 @@ class ControlledRun {
       }
       inst.leased = true;
       const on = grants.instances[planId];
-      if (on) this.tookSharedInstance(inst, on);
+      if (on && inst.launchedAtMs === undefined) this.tookSharedInstance(inst, on); // not again on a repeat
     }
     this.fleet.giveBack(unwanted);
     for (const [planId, reason] of Object.entries(grants.refused)) {
