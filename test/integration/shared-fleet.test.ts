@@ -13,7 +13,14 @@ import type { FleetUsage } from '../../src/tenancy/ledger';
 import { DEFAULT_FLEET_NAME, fleetWorkflowId, type TenancyConfig } from '../../src/tenancy/types';
 import { progressQuery, spotdagJob } from '../../workflows';
 import { fleetUsageQuery } from '../../workflows/fleet-messages';
-import { recordHistory, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
+import {
+  recordHistory,
+  startTestStack,
+  stopAllInstances,
+  TEST_LONG_POLL_SECONDS,
+  uniqueId,
+  waitFor,
+} from './helpers';
 
 const UNITS = 60;
 const MAX_INSTANCES = 3;
@@ -194,4 +201,74 @@ describe('a shared fleet (real instances)', () => {
     expect(lastUsage?.sharedInstances ?? []).toEqual([]);
     expect(lastUsage?.jobs ?? []).toEqual([]);
   }, 300_000);
+});
+
+/**
+ * A shared instance that hangs while warm (a SIGSTOP the provider is told not to see): it has free
+ * slots, so it would poll if it were alive; the poller watch tells the fleet, which terminates it,
+ * and the next job gets a new instance.
+ */
+describe('a hung shared instance (real instances)', () => {
+  let stack: Awaited<ReturnType<typeof startTestStack>>;
+  const fleetId = fleetWorkflowId(DEFAULT_FLEET_NAME);
+
+  beforeAll(async () => {
+    stack = await startTestStack({
+      checkpointIntervalMs: 500,
+      seeSuspended: false,
+      // The test server holds polls 1 s: a queue with no poll for 2 s has a dead or hung worker.
+      liveness: { pollerBoundSeconds: TEST_LONG_POLL_SECONDS + 1, pollerCheckEverySeconds: 0.5 },
+    });
+    await stack.client.workflow
+      .getHandle(fleetId)
+      .terminate('a fresh fleet for the hung-instance test')
+      .catch(() => undefined);
+    const store = await openCheckpointStore(stack.checkpointStore);
+    try {
+      await updateTenancyConfig(store, () => ({
+        ...TENANTS,
+        fleet: { ...TENANTS.fleet, warmSeconds: 120 },
+      }));
+    } finally {
+      await store.close();
+    }
+  });
+  afterAll(async () => {
+    await stack.client.workflow
+      .getHandle(fleetId)
+      .terminate('the hung-instance test is over')
+      .catch(() => undefined);
+    await stopAllInstances(stack);
+    await stack.close();
+  });
+
+  it('is terminated once it stops polling with a slot free, and the next job runs on a new one', async () => {
+    const fleet = stack.client.workflow.getHandle(fleetId);
+    const run = (tenant: string) =>
+      stack.client.workflow.execute(spotdagJob, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId: uniqueId(`shared-hung-${tenant}`),
+        args: [spec(tenant), { subTaskPolicy: { heartbeatTimeoutSeconds: 5 } }],
+      });
+    await stack.runUntil(async () => {
+      expect((await run('beta')).result).toBe(expectedWorkloadSum(1, UNITS));
+      // Its instance stays warm, with nothing leased.
+      const warm = (await fleet.query(fleetUsageQuery)).sharedInstances ?? [];
+      expect(warm).toHaveLength(1);
+      expect(warm[0]!.taken).toEqual({});
+      const hung = warm[0]!.instanceId!;
+      expect(stack.provisioner.kill(hung, 'SIGSTOP')).toBe(true);
+      await waitFor(
+        async () => (await stack.provisioner.list()).every((i) => i.id !== hung),
+        30_000, // found within the bound, then released: SIGTERM, and SIGKILL 10 s later
+        'the fleet terminating the hung instance',
+      );
+      expect((await fleet.query(fleetUsageQuery)).sharedInstances ?? []).toEqual([]);
+      // The next job gets a new instance, and its result is exact.
+      expect((await run('gamma')).result).toBe(expectedWorkloadSum(1, UNITS));
+      const next = (await fleet.query(fleetUsageQuery)).sharedInstances ?? [];
+      expect(next.map((i) => i.instanceId)).not.toContain(hung);
+      expect(next).toHaveLength(1);
+    });
+  }, 120_000);
 });
