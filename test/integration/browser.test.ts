@@ -6,12 +6,10 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { fetchReportModel, NotAJobError, registerReport } from '../../cli/commands/report';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import type { ReportModel } from '../../src/report';
-import { openCheckpointStore } from '../../src/checkpoint';
 import { primesJobSpec, workloadJobSpec } from '../../src/steps';
-import { updateTenancyConfig } from '../../src/tenancy/config';
 import { progressQuery, spotdagJob } from '../../workflows';
 import { launchChromium, watchPage } from '../support/browser';
-import { startTestStack, stopAllInstances, uniqueId } from './helpers';
+import { setTenancy, startTestStack, stopAllInstances, uniqueId } from './helpers';
 
 const ARTIFACTS = path.resolve(__dirname, '../../artifacts');
 
@@ -130,17 +128,10 @@ describe('in a real browser: the Temporal Web UI and the HTML report of a real j
 
   it('the Web UI shows a queued job: its place in line and the quota it waits on', async () => {
     const uiUrl = process.env.TEMPORAL_UI_URL!;
-    const store = await openCheckpointStore(stack.checkpointStore);
-    try {
-      await updateTenancyConfig(store, () => ({
-        tenants: [
-          { name: 'solo', priority: 3, weight: 1, quotas: { maxConcurrentJobs: 1 }, onQuota: 'queue' },
-        ],
-        fleet: {},
-      }));
-    } finally {
-      await store.close();
-    }
+    await setTenancy(stack, {
+      tenants: [{ name: 'solo', priority: 3, weight: 1, quotas: { maxConcurrentJobs: 1 }, onQuota: 'queue' }],
+      fleet: {},
+    });
     const spec = {
       ...workloadJobSpec(600, { chunks: 2, instances: 1, input: { unitMs: 100, busy: false } }),
       tenant: 'solo',

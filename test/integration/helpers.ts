@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { withStore } from '../../cli/checkpoint-store';
+import { updateTenancyConfig } from '../../src/tenancy/config';
+import { DEFAULT_FLEET_NAME, fleetWorkflowId, type TenancyConfig } from '../../src/tenancy/types';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../workers/local-stack';
 
 /** How long the test server holds a worker's poll (a liveness test's poller bound is above it). */
@@ -24,6 +27,19 @@ export async function startTestStack(
 export async function stopAllInstances(stack: LocalStack): Promise<void> {
   const instances = await stack.provisioner.list();
   await Promise.all(instances.map((i) => stack.provisioner.stop(i.id, 2_000)));
+}
+
+/** Stores tenant settings in the stack's checkpoint store: jobs read them when they are decomposed. */
+export async function setTenancy(stack: LocalStack, config: TenancyConfig): Promise<void> {
+  await withStore(stack.checkpointStore, (store) => updateTenancyConfig(store, () => config));
+}
+
+/** Ends the default fleet's workflow, if one runs: the next tenant job starts a fresh one. */
+export async function endDefaultFleet(stack: LocalStack, reason: string): Promise<void> {
+  await stack.client.workflow
+    .getHandle(fleetWorkflowId(DEFAULT_FLEET_NAME))
+    .terminate(reason)
+    .catch(() => undefined); // none runs
 }
 
 export function uniqueId(prefix: string): string {

@@ -4,17 +4,17 @@
  * warm for the next job, terminates one that is killed for real and tells every job on it; the
  * instance limit holds all along, and the control worker is replaced right after the kill.
  */
-import { openCheckpointStore } from '../../src/checkpoint';
 import type { SubTaskOutcome } from '../../src/job/types';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
-import { updateTenancyConfig } from '../../src/tenancy/config';
 import type { FleetUsage } from '../../src/tenancy/ledger';
 import { DEFAULT_FLEET_NAME, fleetWorkflowId, type TenancyConfig } from '../../src/tenancy/types';
 import { progressQuery, spotdagJob } from '../../workflows';
 import { fleetUsageQuery } from '../../workflows/fleet-messages';
 import {
+  endDefaultFleet,
   recordHistory,
+  setTenancy,
   startTestStack,
   stopAllInstances,
   TEST_LONG_POLL_SECONDS,
@@ -53,23 +53,12 @@ describe('a shared fleet (real instances)', () => {
   beforeAll(async () => {
     stack = await startTestStack({ checkpointIntervalMs: 500 });
     // A fleet left by another test file would carry its books: this one starts afresh.
-    await stack.client.workflow
-      .getHandle(fleetId)
-      .terminate('a fresh fleet for the shared-fleet test')
-      .catch(() => undefined);
-    const store = await openCheckpointStore(stack.checkpointStore);
-    try {
-      await updateTenancyConfig(store, () => TENANTS);
-    } finally {
-      await store.close();
-    }
+    await endDefaultFleet(stack, 'a fresh fleet for the shared-fleet test');
+    await setTenancy(stack, TENANTS);
   });
   afterAll(async () => {
     // Later test files start their own fleet (with their own settings).
-    await stack.client.workflow
-      .getHandle(fleetId)
-      .terminate('the shared-fleet test is over')
-      .catch(() => undefined);
+    await endDefaultFleet(stack, 'the shared-fleet test is over');
     await stopAllInstances(stack);
     await stack.close();
   });
@@ -219,25 +208,11 @@ describe('a hung shared instance (real instances)', () => {
       // The test server holds polls 1 s: a queue with no poll for 2 s has a dead or hung worker.
       liveness: { pollerBoundSeconds: TEST_LONG_POLL_SECONDS + 1, pollerCheckEverySeconds: 0.5 },
     });
-    await stack.client.workflow
-      .getHandle(fleetId)
-      .terminate('a fresh fleet for the hung-instance test')
-      .catch(() => undefined);
-    const store = await openCheckpointStore(stack.checkpointStore);
-    try {
-      await updateTenancyConfig(store, () => ({
-        ...TENANTS,
-        fleet: { ...TENANTS.fleet, warmSeconds: 120 },
-      }));
-    } finally {
-      await store.close();
-    }
+    await endDefaultFleet(stack, 'a fresh fleet for the hung-instance test');
+    await setTenancy(stack, { ...TENANTS, fleet: { ...TENANTS.fleet, warmSeconds: 120 } });
   });
   afterAll(async () => {
-    await stack.client.workflow
-      .getHandle(fleetId)
-      .terminate('the hung-instance test is over')
-      .catch(() => undefined);
+    await endDefaultFleet(stack, 'the hung-instance test is over');
     await stopAllInstances(stack);
     await stack.close();
   });

@@ -2,20 +2,18 @@
  * Tenants on one fleet (real Temporal server, real local instances): quotas sampled all along,
  * priority over a backlog, a control-worker restart mid-run.
  */
-import { openCheckpointStore } from '../../src/checkpoint';
 import { LOCAL_TIMING } from '../../src/job/allocation-input';
 import { CONTROL_TASK_QUEUE } from '../../src/names';
 import { ReplayMarket } from '../../src/provision/replay-market';
 import { handMadeScenario } from '../../src/sim/replay-scenario';
 import { expectedWorkloadSum, workloadJobSpec } from '../../src/steps';
-import { updateTenancyConfig } from '../../src/tenancy/config';
 import type { FleetUsage } from '../../src/tenancy/ledger';
 import { DEFAULT_FLEET_NAME, fleetWorkflowId, type TenancyConfig } from '../../src/tenancy/types';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { SubTaskOutcome } from '../../src/job/types';
 import { progressQuery, spotdagFleet, spotdagJob } from '../../workflows';
 import { fleetConfigureSignal, fleetUsageQuery } from '../../workflows/fleet-messages';
-import { recordHistory, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
+import { recordHistory, setTenancy, startTestStack, stopAllInstances, uniqueId, waitFor } from './helpers';
 
 const UNITS = 80;
 const PHASE = defineSearchAttributeKey('SpotdagPhase', SearchAttributeType.KEYWORD);
@@ -43,12 +41,7 @@ describe('tenants sharing a fleet (real instances)', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({ checkpointIntervalMs: 500 });
-    const store = await openCheckpointStore(stack.checkpointStore);
-    try {
-      await updateTenancyConfig(store, () => TENANTS);
-    } finally {
-      await store.close();
-    }
+    await setTenancy(stack, TENANTS);
   });
   afterAll(async () => {
     await stopAllInstances(stack);
@@ -321,17 +314,12 @@ describe("a tenant's spend quota (real instances on a priced market)", () => {
     const stack = await startTestStack({ market, checkpointIntervalMs: 500 });
     const cap = 0.0002; // 24 s of spot at $0.03/h, 7 s of on-demand at $0.10/h
     try {
-      const store = await openCheckpointStore(stack.checkpointStore);
-      try {
-        await updateTenancyConfig(store, () => ({
-          tenants: [
-            { name: 'capped', priority: 3, weight: 1, quotas: { maxSpendPerJobUsd: cap }, onQuota: 'queue' },
-          ],
-          fleet: { drainSeconds: 3 },
-        }));
-      } finally {
-        await store.close();
-      }
+      await setTenancy(stack, {
+        tenants: [
+          { name: 'capped', priority: 3, weight: 1, quotas: { maxSpendPerJobUsd: cap }, onQuota: 'queue' },
+        ],
+        fleet: { drainSeconds: 3 },
+      });
       const workflowId = uniqueId('spend-capped');
       const spec = {
         // A minute of work on one instance: more than the quota buys at any of the market's prices.

@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { registerLearn } from '../../../cli/commands/learn';
 import { scoreBatch, trainingScore, trainPolicy, unseenData } from '../../../bench/learn';
 import { runScheduleBenchmark } from '../../../bench/schedule';
 import { HEURISTIC_PARAMS } from '../../../src/learn/policy-space';
 import { readPolicyModelFile } from '../../../src/learn/model';
+import { runCommand } from './run-command';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const workflows = (...names: string[]) => names.map((n) => path.join(DATA, 'workflows', `${n}.json`));
@@ -14,22 +14,7 @@ const group = (name: string) => path.join(DATA, 'spot-traces', name);
 const prices = path.join(DATA, 'spot-prices', 'spotlake-2024-01-01-to-24.csv');
 
 /** Runs `spotdag learn …` as the CLI does; returns what it printed. */
-async function learn(args: string[]): Promise<string> {
-  const program = new Command('spotdag').exitOverride();
-  registerLearn(program);
-  let printed = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((s) => ((printed += String(s)), true));
-  const log = jest.spyOn(console, 'log').mockImplementation((s: string) => void (printed += `${s}\n`));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await program.parseAsync(['node', 'spotdag', 'learn', ...args]);
-  } finally {
-    out.mockRestore();
-    log.mockRestore();
-    err.mockRestore();
-  }
-  return printed;
-}
+const learn = (args: string[]) => runCommand(registerLearn, 'learn', args);
 
 describe('spotdag learn', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'spotdag-learn-'));

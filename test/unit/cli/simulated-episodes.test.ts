@@ -5,33 +5,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { updateFromEpisodes } from '../../../bench/learn';
 import { registerBench } from '../../../cli/commands/bench';
 import { openCheckpointStore } from '../../../src/checkpoint';
 import { isSimulated, listEpisodes, readEpisode } from '../../../src/learn/episodes';
 import { loadDocument } from '../../../activities/documents';
+import { runCommand } from './run-command';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const prices = path.join(DATA, 'spot-prices', 'spotlake-2024-01-01-to-24.csv');
 const workflow = path.join(DATA, 'workflows', 'helloworld-forkjoin-10-chameleon.json');
 
-async function bench(args: string[]): Promise<string> {
-  const program = new Command('spotdag').exitOverride();
-  registerBench(program);
-  let printed = '';
-  const log = jest.spyOn(console, 'log').mockImplementation((s: string) => void (printed += `${s}\n`));
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await program.parseAsync(['node', 'spotdag', 'bench', ...args]);
-  } finally {
-    log.mockRestore();
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return printed;
-}
+const bench = (args: string[]) => runCommand(registerBench, 'bench', args);
 
 describe('simulated episodes', () => {
   it('records each simulated run of the heuristic once, and learn update consumes them', async () => {
